@@ -1,0 +1,178 @@
+import { assign, setup } from 'xstate'
+import type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionStateName } from './connection.types.js'
+
+// Effects are named here and supplied by the adapter with `machine.provide()`;
+// these placeholders keep the machine runnable on its own (tests, inspectors).
+const effect = (): void => {}
+
+// A failed attempt retries while attempts remain, else gives up.
+const retry = [
+  { guard: 'canRetry', target: '#connection.backoff' },
+  { target: '#connection.failed' },
+] as const
+
+// A close the server or network caused; `isFatalClose` applies `shouldReconnect`.
+const socketClosed = [{ guard: 'isFatalClose', target: '#connection.failed' }, ...retry] as const
+
+// `open()` (or `reconnect()`) from a resting state.
+const start = [
+  { guard: 'isOffline', target: '#connection.offline', actions: 'resetAttempts' },
+  { target: '#connection.connecting', actions: 'resetAttempts' },
+] as const
+
+/**
+ * The connection statechart. Every timer is an `after` transition with a named
+ * delay, so it is cancelled by leaving its state and visible in the diagram.
+ * Events a state does not list are ignored on purpose: a second `socket.close`
+ * after an `error`, or a late event in `idle`, cannot schedule a second attempt.
+ */
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+  },
+  actions: {
+    openSocket: effect,
+    closeSocket: effect,
+    dropSocket: effect,
+    sendPing: effect,
+    flushBuffer: effect,
+    planRetry: assign(({ context }) => ({
+      attempt: context.attempt + 1,
+      retryDelay: context.initialDelay,
+    })),
+    resetAttempts: assign({ attempt: 0 }),
+    notifyState: (_: unknown, _params: { state: ConnectionStateName }) => {},
+    notifyOpen: effect,
+    notifyError: effect,
+    notifyProof: effect,
+    notifyHeartbeatTimeout: effect,
+    notifyReconnect: effect,
+    notifyFailed: effect,
+  },
+  guards: {
+    canRetry: ({ context }) => context.reconnect && context.attempt + 1 < context.maxAttempts,
+    isFatalClose: () => false,
+    hasRecentProof: () => false,
+    isOffline: () => false,
+    isUnmonitored: ({ context }) => context.heartbeat === false,
+  },
+  delays: {
+    connectTimeout: ({ context }) => context.connectTimeout,
+    heartbeatInterval: ({ context }) => (context.heartbeat ? context.heartbeat.interval : 0),
+    heartbeatTimeout: ({ context }) => (context.heartbeat ? context.heartbeat.timeout : 0),
+    backoffDelay: ({ context }) => context.retryDelay,
+    closeTimeout: ({ context }) => context.closeTimeout,
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({ ...input, attempt: 0, retryDelay: 0 }),
+  initial: 'idle',
+  // Only the current socket's errors reach the machine; they never change state:
+  // the `socket.close` that follows decides, so an error costs one attempt, not two.
+  on: {
+    'socket.error': { actions: 'notifyError' },
+  },
+  states: {
+    idle: {
+      entry: ['dropSocket', { type: 'notifyState', params: { state: 'idle' } }],
+      on: {
+        open: start,
+        reconnect: start,
+      },
+    },
+
+    connecting: {
+      entry: ['dropSocket', { type: 'notifyState', params: { state: 'connecting' } }, 'openSocket'],
+      after: {
+        connectTimeout: retry,
+      },
+      on: {
+        'socket.open': [
+          { guard: 'isUnmonitored', target: 'open.unmonitored', actions: 'resetAttempts' },
+          { target: 'open' },
+        ],
+        'socket.close': socketClosed,
+        close: { target: 'idle' },
+        reconnect: { target: 'connecting', reenter: true, actions: 'resetAttempts' },
+        'network.offline': { target: 'offline' },
+      },
+    },
+
+    open: {
+      entry: ['flushBuffer', { type: 'notifyState', params: { state: 'open' } }, 'notifyOpen'],
+      initial: 'waiting',
+      states: {
+        waiting: {
+          after: {
+            heartbeatInterval: [
+              { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: 'resetAttempts' },
+              { target: 'ackPending' },
+            ],
+          },
+        },
+        ackPending: {
+          entry: 'sendPing',
+          on: {
+            'heartbeat.proof': { target: 'waiting', actions: ['notifyProof', 'resetAttempts'] },
+          },
+          after: {
+            heartbeatTimeout: retry.map((t) => ({ ...t, actions: 'notifyHeartbeatTimeout' as const })),
+          },
+        },
+        unmonitored: {},
+      },
+      on: {
+        'socket.close': socketClosed,
+        close: { target: 'closing' },
+        reconnect: { target: 'connecting', actions: 'resetAttempts' },
+        'network.offline': { target: 'offline' },
+      },
+    },
+
+    closing: {
+      entry: [{ type: 'notifyState', params: { state: 'closing' } }, 'closeSocket'],
+      after: {
+        closeTimeout: { target: 'idle' },
+      },
+      on: {
+        'socket.close': { target: 'idle' },
+        open: { target: 'connecting', actions: 'resetAttempts' },
+        reconnect: { target: 'connecting', actions: 'resetAttempts' },
+      },
+    },
+
+    backoff: {
+      entry: ['dropSocket', 'planRetry', { type: 'notifyState', params: { state: 'backoff' } }, 'notifyReconnect'],
+      after: {
+        backoffDelay: { target: 'connecting' },
+      },
+      on: {
+        close: { target: 'idle' },
+        reconnect: { target: 'connecting', actions: 'resetAttempts' },
+        'network.offline': { target: 'offline' },
+      },
+    },
+
+    offline: {
+      entry: ['dropSocket', { type: 'notifyState', params: { state: 'offline' } }],
+      on: {
+        'network.online': { target: 'connecting', actions: 'resetAttempts' },
+        close: { target: 'idle' },
+      },
+    },
+
+    failed: {
+      entry: ['dropSocket', { type: 'notifyState', params: { state: 'failed' } }, 'notifyFailed'],
+      on: {
+        open: start,
+        reconnect: start,
+        close: { target: 'idle' },
+      },
+    },
+  },
+})
+
+/** The machine's type, for adapters and tests that provide implementations. */
+export type ConnectionMachine = typeof connectionMachine

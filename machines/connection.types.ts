@@ -1,0 +1,75 @@
+/**
+ * Types of the connection statechart: its input, context and events.
+ *
+ * The machine is pure: it names what must happen (`openSocket`, `sendPing`,
+ * `backoffDelay`...) and the adapter in `src/` supplies the effects.
+ */
+
+/** Timing and retry settings the machine reads; fixed for a connection's life. */
+export interface ConnectionInput {
+  /** Milliseconds an attempt may stay in `connecting` before it is abandoned. */
+  connectTimeout: number
+  /** Milliseconds the close handshake may take before the socket is dropped. */
+  closeTimeout: number
+  /** Heartbeat timing, or `false` when the connection is not monitored. */
+  heartbeat: { interval: number; timeout: number } | false
+  /** Whether a lost connection is retried at all. */
+  reconnect: boolean
+  /** Consecutive failed attempts (the first included) after which the machine gives up. */
+  maxAttempts: number
+  /** Backoff before the first retry, in milliseconds, used when the adapter supplies no `planRetry`. */
+  initialDelay: number
+  /**
+   * Opaque handle to whatever carries out the machine's effects (the adapter
+   * in `src/`). The machine never looks inside; provided actions, guards and
+   * delays reach their connection through it.
+   */
+  adapter?: unknown
+}
+
+/** The machine's memory: settings plus the retry streak. No timers, no sockets. */
+export interface ConnectionContext extends ConnectionInput {
+  /** Attempts that failed in a row since the connection last proved healthy. */
+  attempt: number
+  /** Delay of the pending backoff, chosen on entry to `backoff`. */
+  retryDelay: number
+}
+
+/** What a socket reported when it closed. */
+export interface CloseInfo {
+  /** The close code (1006 when the socket ended without a close frame). */
+  code: number
+  /** The close reason sent by the peer, or why lifeline ended the socket. */
+  reason: string
+  /** Whether the close handshake completed. */
+  wasClean: boolean
+}
+
+/** Events the machine understands, namespaced by their source. */
+export type ConnectionEvent =
+  // From the application
+  | { type: 'open' }
+  | { type: 'close'; code?: number; reason?: string }
+  | { type: 'reconnect' }
+  // From the current socket (the adapter drops events of replaced sockets)
+  | { type: 'socket.open' }
+  | ({ type: 'socket.close' } & CloseInfo)
+  | { type: 'socket.error'; error: Error }
+  // From the heartbeat watcher in the adapter
+  | { type: 'heartbeat.proof' }
+  // From the network source
+  | { type: 'network.offline' }
+  | { type: 'network.online' }
+
+/** Top-level states: the public `conn.state`. */
+export type ConnectionStateName =
+  | 'idle'
+  | 'connecting'
+  | 'open'
+  | 'closing'
+  | 'backoff'
+  | 'offline'
+  | 'failed'
+
+/** Children of `open`: where the heartbeat is in its cycle. */
+export type HeartbeatStateName = 'waiting' | 'ackPending' | 'unmonitored'

@@ -1,0 +1,297 @@
+import { assign, type Actor } from 'xstate'
+import { connectionMachine } from '../machines/connection.machine.js'
+import type { ConnectionContext, ConnectionStateName } from '../machines/connection.types.js'
+import { backoffDelay } from './backoff.js'
+import { OutboundBuffer } from './buffer.js'
+import { Emitter } from './emitter.js'
+import { LifelineError } from './errors.js'
+import { checkUrl, type ResolvedOptions } from './options.js'
+import { reasonOf, type MachineEvent } from './reasons.js'
+import { listen, terminate } from './socket.js'
+import type {
+  CloseInfo,
+  ConnectionEventMap,
+  MessageData,
+  SendData,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js'
+
+const adapterOf = (context: ConnectionContext): SocketAdapter | undefined =>
+  context.adapter instanceof SocketAdapter ? context.adapter : undefined
+
+// Effects reach their connection through `context.adapter`, so the machine is
+// provided once for every connection: a `provide()` per connection copies the
+// whole state tree. An effect that throws is reported, never allowed to stop the actor.
+function effect<A extends { context: ConnectionContext }, P = undefined>(
+  run: (adapter: SocketAdapter, args: A, params: P) => void,
+): (args: A, params: P) => void {
+  return (args, params) => {
+    const adapter = adapterOf(args.context)
+    if (adapter === undefined) return
+    try {
+      run(adapter, args, params)
+    } catch (error) {
+      adapter.report(error)
+    }
+  }
+}
+
+/** The connection statechart with lifeline's effects. */
+export const liveMachine = connectionMachine.provide({
+  actions: {
+    openSocket: effect((a) => a.openSocket()),
+    closeSocket: effect((a, { event }) => a.closeSocket(event)),
+    dropSocket: effect((a, { event }) => a.dropSocket(event)),
+    sendPing: effect((a) => a.sendPing()),
+    flushBuffer: effect((a) => a.flushBuffer()),
+    planRetry: assign(({ context }) => ({
+      attempt: context.attempt + 1,
+      retryDelay: adapterOf(context)?.retryDelay(context.attempt) ?? context.initialDelay,
+    })),
+    notifyState: effect((a, { event }, params: { state: ConnectionStateName }) => a.notifyState(params.state, event)),
+    notifyOpen: effect((a) => a.emitter.emit('open', { url: a.url })),
+    notifyError: effect((a, { event }) => event.type === 'socket.error' && a.emitter.emit('error', event.error)),
+    notifyProof: effect((a) => a.emitter.emit('heartbeat', { type: 'proof', roundTrip: a.now() - a.pingSentAt })),
+    notifyHeartbeatTimeout: effect((a) => a.emitter.emit('heartbeat', { type: 'timeout' })),
+    notifyReconnect: effect((a, { context }) => a.emitter.emit('reconnect', { attempt: context.attempt, delay: context.retryDelay })),
+    notifyFailed: effect((a, { context }) => a.notifyFailed(context)),
+  },
+  guards: {
+    isFatalClose: ({ context, event }) => event.type === 'socket.close' && adapterOf(context)?.isFatalClose(event) === true,
+    hasRecentProof: ({ context }) => adapterOf(context)?.hasRecentProof() === true,
+    isOffline: ({ context }) => adapterOf(context)?.isOffline() === true,
+  },
+  delays: {
+    heartbeatInterval: ({ context }) => adapterOf(context)?.untilPingDue() ?? (context.heartbeat ? context.heartbeat.interval : 0),
+  },
+})
+
+export type LiveActor = Actor<typeof liveMachine>
+
+const SOCKET_OPEN = { type: 'socket.open' } as const
+const PROOF = { type: 'heartbeat.proof' } as const
+const PING = { type: 'ping' } as const
+
+/**
+ * Carries out the machine's effects for one connection: it owns the socket,
+ * turns socket and heartbeat signals into machine events, and emits the
+ * public events. It holds no state of its own beyond the current socket and
+ * heartbeat time stamps; what the connection is doing is the machine's state.
+ */
+export class SocketAdapter {
+  readonly emitter = new Emitter<ConnectionEventMap>()
+  readonly buffer: OutboundBuffer | undefined
+  readonly now: () => number
+  actor!: LiveActor
+  state: ConnectionStateName = 'idle'
+  url = ''
+  pingSentAt = 0
+  private socket: WebSocketLike | undefined
+  private detach: (() => void) | undefined
+  // Each attempt gets a number; a late result (an async url, a socket event)
+  // from an older attempt is dropped.
+  private generation = 0
+  private lastProofAt = 0
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly WebSocket: WebSocketConstructor,
+  ) {
+    const { buffer, clock } = options
+    this.buffer = buffer ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
+    this.now = clock ? () => clock.now() : () => performance.now()
+  }
+
+
+  // The inspector serialises context, which holds this adapter.
+  toJSON(): string {
+    return '[lifeline adapter]'
+  }
+
+  report(error: unknown): void {
+    this.emitter.emit('error', error instanceof Error ? error : new Error(String(error)))
+  }
+
+  openSocket(): void {
+    const generation = ++this.generation
+    const source = this.options.url
+    if (typeof source !== 'function') return this.dial(source, generation)
+    let target: ReturnType<typeof source>
+    try {
+      target = source()
+    } catch (error) {
+      return this.failAttempt(error, generation, 'LIFELINE_URL_FAILED')
+    }
+    if (isThenable(target)) {
+      target.then(
+        (url) => this.dial(url, generation),
+        (error: unknown) => this.failAttempt(error, generation, 'LIFELINE_URL_FAILED'),
+      )
+    } else {
+      this.dial(target, generation)
+    }
+  }
+
+  private dial(target: unknown, generation: number): void {
+    if (generation !== this.generation) return
+    let socket: WebSocketLike
+    try {
+      this.url = checkUrl(target, 'url()')
+    } catch (error) {
+      return this.failAttempt(error, generation, 'LIFELINE_URL_FAILED')
+    }
+    try {
+      socket = new this.WebSocket(this.url, this.options.protocols)
+      socket.binaryType = 'arraybuffer'
+    } catch (error) {
+      return this.failAttempt(error, generation, 'LIFELINE_SOCKET_ERROR')
+    }
+    this.socket = socket
+    this.detach = listen(socket, {
+      open: () => {
+        if (this.socket !== socket) return
+        this.lastProofAt = this.now()
+        this.actor.send(SOCKET_OPEN)
+      },
+      message: (data) => this.receive(data),
+      close: (info) => this.socket === socket && this.actor.send({ type: 'socket.close', ...info }),
+      error: (error) => this.socket === socket && this.actor.send({ type: 'socket.error', error }),
+    })
+  }
+
+  // An attempt that could not even create a socket fails like a socket that
+  // closed at once: an error, then the close that decides what happens next.
+  private failAttempt(cause: unknown, generation: number, code: 'LIFELINE_URL_FAILED' | 'LIFELINE_SOCKET_ERROR'): void {
+    if (generation !== this.generation) return
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    const error = new LifelineError(code, `Could not start a connection attempt: ${detail}`, { cause })
+    this.actor.send({ type: 'socket.error', error })
+    this.actor.send({ type: 'socket.close', code: 1006, reason: error.message.slice(0, 123), wasClean: false })
+  }
+
+  // The hot path: one call per inbound frame, no machine event unless a ping awaits its proof.
+  private receive(data: MessageData): void {
+    const heartbeat = this.options.heartbeat
+    if (heartbeat !== false) {
+      if (heartbeat.isPong(data)) return this.proveLife()
+      if (heartbeat.proofAny) this.proveLife()
+    }
+    this.emitter.emit('message', data)
+  }
+
+  private proveLife(): void {
+    this.lastProofAt = this.now()
+    const value = this.actor.getSnapshot().value
+    if (typeof value === 'object' && value.open === 'ackPending') this.actor.send(PROOF)
+  }
+
+  closeSocket(event: MachineEvent): void {
+    const code = event.type === 'close' ? event.code : undefined
+    const reason = event.type === 'close' ? event.reason : undefined
+    this.socket?.close(code ?? 1000, reason ?? '')
+  }
+
+  /** Ends the current socket at once, detached first so it can never affect a later one, and reports its close. */
+  dropSocket(event: MachineEvent, close: CloseInfo = closeInfoOf(event)): void {
+    this.generation++
+    const socket = this.socket
+    if (socket === undefined) return
+    this.socket = undefined
+    this.detach?.()
+    this.detach = undefined
+    terminate(socket)
+    this.emitter.emit('close', close)
+  }
+
+  sendPing(): void {
+    const { ping } = this.options.heartbeat || {}
+    this.pingSentAt = this.now()
+    this.socket?.send(typeof ping === 'function' ? ping() : (ping as SendData))
+    this.emitter.emit('heartbeat', PING)
+  }
+
+  flushBuffer(): void {
+    const socket = this.socket
+    if (socket !== undefined) this.buffer?.drain((data) => socket.send(data))
+  }
+
+  /** Sends `data` now if open, else buffers it. */
+  send(data: SendData): void {
+    const socket = this.socket
+    if (this.state === 'open' && socket?.readyState === 1) return socket.send(data)
+    if (this.buffer === undefined) {
+      throw new LifelineError('LIFELINE_NOT_OPEN', `send() while the connection is ${this.state}: it sends only when open, and buffer is false`)
+    }
+    const dropped = this.buffer.push(data)
+    if (dropped !== undefined) {
+      this.emitter.emit('error', new LifelineError(
+        'LIFELINE_BUFFER_OVERFLOW',
+        `The buffer was full (buffer.maxMessages ${this.options.buffer ? this.options.buffer.maxMessages : 0}); dropped the oldest message`,
+        { messages: [dropped] },
+      ))
+    }
+  }
+
+  notifyState(state: ConnectionStateName, event: MachineEvent): void {
+    const previous = this.state
+    this.state = state
+    if (previous !== state) this.emitter.emit('state', { state, previous, reason: reasonOf(event) })
+  }
+
+  notifyFailed(context: ConnectionContext): void {
+    // With attempts left, only a close that must not be retried leads here.
+    const attempts = context.attempt + 1
+    const reason = context.reconnect && attempts >= context.maxAttempts ? 'max-attempts' : 'not-retried'
+    this.emitter.emit('failed', { reason, attempts })
+  }
+
+  retryDelay(failures: number): number {
+    const reconnect = this.options.reconnect
+    return reconnect ? backoffDelay(failures, reconnect) : 0
+  }
+
+  isFatalClose(close: CloseInfo): boolean {
+    const reconnect = this.options.reconnect
+    if (!reconnect) return false
+    try {
+      return !reconnect.shouldReconnect({ code: close.code, reason: close.reason, wasClean: close.wasClean })
+    } catch (error) {
+      this.report(error)
+      return false
+    }
+  }
+
+  hasRecentProof(): boolean {
+    const heartbeat = this.options.heartbeat
+    return heartbeat !== false && this.now() - this.lastProofAt < heartbeat.interval
+  }
+
+  untilPingDue(): number {
+    const heartbeat = this.options.heartbeat
+    if (heartbeat === false) return 0
+    return Math.max(0, heartbeat.interval - (this.now() - this.lastProofAt))
+  }
+
+  isOffline(): boolean {
+    const network = this.options.network
+    if (!network) return false
+    try {
+      return !network.isOnline()
+    } catch (error) {
+      this.report(error)
+      return false
+    }
+  }
+}
+
+function closeInfoOf(event: MachineEvent): CloseInfo {
+  if (event.type === 'socket.close') return { code: event.code, reason: event.reason, wasClean: event.wasClean }
+  if (event.type === 'close') return { code: event.code ?? 1000, reason: event.reason ?? '', wasClean: false }
+  return { code: 1006, reason: reasonOf(event), wasClean: false }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
+}
+

@@ -1,0 +1,141 @@
+import { createActor } from 'xstate'
+import type { ConnectionInput } from '../machines/connection.types.js'
+import { liveMachine, SocketAdapter, type LiveActor } from './adapter.js'
+import { describe, invalid, LifelineError } from './errors.js'
+import { browserNetwork } from './network.js'
+import { isSendData, resolveOptions, type ResolvedOptions } from './options.js'
+import type {
+  Connection,
+  ConnectionEventMap,
+  ConnectionOptions,
+  ConnectionStateName,
+  SendData,
+  WebSocketConstructor,
+} from './types.js'
+
+const OPEN = { type: 'open' } as const
+const RECONNECT = { type: 'reconnect' } as const
+const ONLINE = { type: 'network.online' } as const
+const OFFLINE = { type: 'network.offline' } as const
+
+function machineInput(options: ResolvedOptions, adapter: SocketAdapter): ConnectionInput {
+  const { heartbeat, reconnect } = options
+  return {
+    connectTimeout: options.connectTimeout,
+    closeTimeout: options.closeTimeout,
+    heartbeat: heartbeat && { interval: heartbeat.interval, timeout: heartbeat.timeout },
+    reconnect: reconnect !== false,
+    maxAttempts: reconnect ? reconnect.maxAttempts : 1,
+    initialDelay: reconnect ? reconnect.initialDelay : 0,
+    adapter,
+  }
+}
+
+function checkCloseArguments(code: unknown, reason: unknown): void {
+  if (code !== undefined && !(code === 1000 || (Number.isInteger(code) && (code as number) >= 3000 && (code as number) <= 4999))) {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `close() code must be 1000 or an integer from 3000 to 4999, got ${describe(code)}`)
+  }
+  if (reason !== undefined && (typeof reason !== 'string' || new TextEncoder().encode(reason).length > 123)) {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `close() reason must be a string of at most 123 UTF-8 bytes, got ${describe(reason)}`)
+  }
+}
+
+class ManagedConnection implements Connection {
+  private disposed = false
+  private readonly unsubscribeNetwork: () => void
+
+  constructor(
+    private readonly adapter: SocketAdapter,
+    readonly actor: LiveActor,
+    options: ResolvedOptions,
+  ) {
+    const network = options.network === undefined ? browserNetwork() : options.network
+    this.unsubscribeNetwork = network ? network.subscribe((online) => actor.send(online ? ONLINE : OFFLINE)) : () => {}
+  }
+
+  get state(): ConnectionStateName {
+    return this.adapter.state
+  }
+
+  get buffered(): number {
+    return this.adapter.buffer?.size ?? 0
+  }
+
+  open(): void {
+    this.assertUsable('open')
+    this.actor.send(OPEN)
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.disposed) return
+    checkCloseArguments(code, reason)
+    this.actor.send({ type: 'close', ...(code === undefined ? {} : { code }), ...(reason === undefined ? {} : { reason }) })
+  }
+
+  reconnect(): void {
+    this.assertUsable('reconnect')
+    this.actor.send(RECONNECT)
+  }
+
+  send(data: SendData): void {
+    this.assertUsable('send')
+    if (!isSendData(data)) {
+      throw invalid('LIFELINE_INVALID_ARGUMENT', `send() expects a string, ArrayBuffer, ArrayBufferView or Blob, got ${describe(data)}`)
+    }
+    this.adapter.send(data)
+  }
+
+  on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void {
+    if (typeof listener !== 'function') {
+      throw invalid('LIFELINE_INVALID_ARGUMENT', `on('${String(type)}') expects a listener function, got ${describe(listener)}`)
+    }
+    return this.adapter.emitter.on(type, listener)
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.unsubscribeNetwork()
+    this.actor.stop()
+    const adapter = this.adapter
+    adapter.dropSocket({ type: 'close' }, { code: 1001, reason: 'disposed', wasClean: false })
+    const discarded = adapter.buffer?.clear() ?? []
+    if (discarded.length > 0) {
+      adapter.emitter.emit('error', new LifelineError(
+        'LIFELINE_BUFFER_DISCARDED',
+        `dispose() discarded ${discarded.length} buffered message(s) that were never sent`,
+        { messages: discarded },
+      ))
+    }
+    adapter.emitter.clear()
+  }
+
+  private assertUsable(method: string): void {
+    if (this.disposed) throw new LifelineError('LIFELINE_DISPOSED', `${method}() on a connection that was disposed`)
+  }
+}
+
+/**
+ * Creates a managed connection. Options are validated at once; a bad one
+ * throws a `TypeError` that names it. Connects at once unless `autoConnect` is false.
+ *
+ * @param fallbackWebSocket used when neither `options.WebSocket` nor a global `WebSocket` exists (the Node entry passes `ws`)
+ */
+export function createConnection(options: ConnectionOptions, fallbackWebSocket?: WebSocketConstructor): Connection {
+  const resolved = resolveOptions(options)
+  const WebSocket = resolved.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? fallbackWebSocket
+  if (WebSocket === undefined) {
+    throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
+  }
+  const adapter = new SocketAdapter(resolved, WebSocket)
+  const actor = createActor(liveMachine, {
+    input: machineInput(resolved, adapter),
+    ...(resolved.clock && { clock: resolved.clock }),
+    ...(resolved.inspect && { inspect: resolved.inspect }),
+  })
+  adapter.actor = actor
+  const connection = new ManagedConnection(adapter, actor, resolved)
+  actor.start()
+  if (resolved.autoConnect) actor.send(OPEN)
+  return connection
+}

@@ -1,0 +1,58 @@
+/**
+ * Stable error codes. Branch on `error.code`, never on the message text.
+ *
+ * - `LIFELINE_INVALID_OPTION`: an option has the wrong type or value (thrown as a `TypeError`).
+ * - `LIFELINE_INVALID_ARGUMENT`: a method was called with a bad argument (`TypeError`).
+ * - `LIFELINE_NO_WEBSOCKET`: no WebSocket implementation was found.
+ * - `LIFELINE_URL_FAILED`: the `url` function threw, rejected or returned a bad URL.
+ * - `LIFELINE_SOCKET_ERROR`: the socket reported an error.
+ * - `LIFELINE_NOT_OPEN`: `send()` while not open with `buffer: false`.
+ * - `LIFELINE_BUFFER_FULL`: `send()` while the buffer is full with `overflow: 'reject'`.
+ * - `LIFELINE_BUFFER_OVERFLOW`: the oldest buffered message was dropped (`overflow: 'drop-oldest'`).
+ * - `LIFELINE_BUFFER_DISCARDED`: `dispose()` discarded buffered messages.
+ * - `LIFELINE_DISPOSED`: the connection was used after `dispose()`.
+ */
+export type LifelineErrorCode =
+  | 'LIFELINE_INVALID_OPTION'
+  | 'LIFELINE_INVALID_ARGUMENT'
+  | 'LIFELINE_NO_WEBSOCKET'
+  | 'LIFELINE_URL_FAILED'
+  | 'LIFELINE_SOCKET_ERROR'
+  | 'LIFELINE_NOT_OPEN'
+  | 'LIFELINE_BUFFER_FULL'
+  | 'LIFELINE_BUFFER_OVERFLOW'
+  | 'LIFELINE_BUFFER_DISCARDED'
+  | 'LIFELINE_DISPOSED'
+
+/** An error raised by lifeline at run time. */
+export class LifelineError extends Error {
+  override name = 'LifelineError'
+  /** Messages the error concerns (dropped or discarded ones). */
+  readonly messages: readonly unknown[]
+
+  constructor(
+    readonly code: LifelineErrorCode,
+    message: string,
+    options: { cause?: unknown; messages?: readonly unknown[] } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.messages = options.messages ?? []
+  }
+}
+
+/** A `TypeError` carrying a stable `code`, for bad options and arguments. */
+export function invalid(
+  code: 'LIFELINE_INVALID_OPTION' | 'LIFELINE_INVALID_ARGUMENT',
+  message: string,
+): TypeError & { code: string } {
+  return Object.assign(new TypeError(message), { code })
+}
+
+/** Describes a value for an error message: `-1`, `"abc"`, `NaN`, `null`, `an object`. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (value === null || typeof value !== 'object') return String(value)
+  if (Array.isArray(value)) return 'an array'
+  return `an object (${value.constructor?.name ?? 'null prototype'})`
+}

@@ -1,0 +1,7 @@
+export { createConnection } from './connection.js'
+export { backoffDelay, type BackoffSettings } from './backoff.js'
+export { isRetryableClose } from './options.js'
+export { browserNetwork, createManualNetwork, type ManualNetwork } from './network.js'
+export { LifelineError, type LifelineErrorCode } from './errors.js'
+export { connectionMachine } from '../machines/connection.machine.js'
+export type * from './types.js'

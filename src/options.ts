@@ -1,0 +1,241 @@
+import { describe, invalid } from './errors.js'
+import type {
+  Clock,
+  CloseInfo,
+  ConnectionOptions,
+  MessageData,
+  NetworkSource,
+  SendData,
+  UrlSource,
+  WebSocketConstructor,
+} from './types.js'
+
+/** Heartbeat settings with every default filled in. */
+export interface ResolvedHeartbeat {
+  interval: number
+  timeout: number
+  ping: SendData | (() => SendData)
+  isPong: (data: MessageData) => boolean
+  proofAny: boolean
+}
+
+/** Reconnect settings with every default filled in. */
+export interface ResolvedReconnect {
+  initialDelay: number
+  maxDelay: number
+  factor: number
+  jitter: number
+  maxAttempts: number
+  shouldReconnect: (close: CloseInfo) => boolean
+}
+
+/** Options after validation, with defaults. */
+export interface ResolvedOptions {
+  url: UrlSource
+  protocols: string | string[] | undefined
+  WebSocket: WebSocketConstructor | undefined
+  autoConnect: boolean
+  connectTimeout: number
+  closeTimeout: number
+  heartbeat: ResolvedHeartbeat | false
+  reconnect: ResolvedReconnect | false
+  buffer: { maxMessages: number; overflow: 'drop-oldest' | 'reject' } | false
+  network: NetworkSource | false | undefined
+  inspect: ConnectionOptions['inspect']
+  clock: Clock | undefined
+}
+
+// Close codes that say "retrying will not help": protocol errors, policy and
+// auth refusals. 4400–4499 mirrors HTTP 4xx for application close codes.
+const FATAL_CLOSE_CODES = new Set([1002, 1003, 1007, 1008, 1010])
+
+/** The default `reconnect.shouldReconnect`: retries every close except the fatal codes. */
+export function isRetryableClose(close: CloseInfo): boolean {
+  return !FATAL_CLOSE_CODES.has(close.code) && !(close.code >= 4400 && close.code <= 4499)
+}
+
+const isPongDefault = (data: MessageData): boolean => data === 'pong'
+
+// setTimeout wraps delays above 2^31 - 1 ms to 1 ms.
+const MAX_DELAY = 2_147_483_647
+
+const OPTION_KEYS = new Set<string>([
+  'url', 'protocols', 'WebSocket', 'autoConnect', 'connectTimeout', 'closeTimeout',
+  'heartbeat', 'reconnect', 'buffer', 'network', 'inspect', 'clock',
+])
+
+type Bag = Record<string, unknown>
+
+function checkKeys(bag: Bag, known: ReadonlySet<string>, prefix: string): void {
+  for (const key of Object.keys(bag)) {
+    if (!known.has(key)) {
+      throw invalid('LIFELINE_INVALID_OPTION', `Unknown option ${prefix}${key}; expected one of ${[...known].map((k) => prefix + k).join(', ')}`)
+    }
+  }
+}
+
+function fail(name: string, expected: string, value: unknown): never {
+  throw invalid('LIFELINE_INVALID_OPTION', `${name} must be ${expected}, got ${describe(value)}`)
+}
+
+function milliseconds(name: string, value: unknown, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback
+  const ok = typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0)
+  if (!ok) fail(name, allowZero ? 'a non-negative number of milliseconds' : 'a positive number of milliseconds', value)
+  if (value > MAX_DELAY) fail(name, `at most ${MAX_DELAY} milliseconds`, value)
+  return value
+}
+
+function bool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(name, 'true or false', value)
+  return value
+}
+
+function fn<F>(name: string, value: unknown, fallback: F): F {
+  if (value === undefined) return fallback
+  if (typeof value !== 'function') fail(name, 'a function', value)
+  return value as F
+}
+
+/** Whether a value is something `WebSocket.send()` accepts. */
+export function isSendData(value: unknown): value is SendData {
+  return (
+    typeof value === 'string' ||
+    value instanceof ArrayBuffer ||
+    ArrayBuffer.isView(value) ||
+    (typeof Blob !== 'undefined' && value instanceof Blob) ||
+    (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
+  )
+}
+
+/** Parses a URL and checks its scheme; returns the string to dial or an error message. */
+export function checkUrl(value: unknown, name = 'url'): string {
+  if (!(typeof value === 'string' || value instanceof URL)) {
+    fail(name, 'a ws: or wss: URL (string or URL)', value)
+  }
+  let parsed: URL
+  try {
+    const base = (globalThis as { location?: { href: string } }).location?.href
+    parsed = new URL(String(value), base)
+  } catch {
+    fail(name, 'an absolute ws:, wss:, http: or https: URL', value)
+  }
+  if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
+  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    fail(name, 'a ws:, wss:, http: or https: URL', value)
+  }
+  if (parsed.hash !== '') fail(name, 'a URL without a #fragment', value)
+  return parsed.href
+}
+
+function heartbeatOptions(value: unknown): ResolvedHeartbeat | false {
+  if (value === false) return false
+  const bag = value === undefined || value === true ? {} : value
+  if (typeof bag !== 'object' || bag === null) fail('heartbeat', 'an object or false', value)
+  const h = bag as Bag
+  checkKeys(h, new Set(['interval', 'timeout', 'ping', 'isPong', 'proof']), 'heartbeat.')
+  const ping = h.ping === undefined ? 'ping' : h.ping
+  if (!(typeof ping === 'function' || isSendData(ping))) {
+    fail('heartbeat.ping', 'a string, ArrayBuffer, typed array, Blob or a function returning one', ping)
+  }
+  const proof = h.proof ?? 'any'
+  if (proof !== 'any' && proof !== 'pong') fail('heartbeat.proof', `'any' or 'pong'`, proof)
+  return {
+    interval: milliseconds('heartbeat.interval', h.interval, 5_000),
+    timeout: milliseconds('heartbeat.timeout', h.timeout, 10_000),
+    ping: ping as ResolvedHeartbeat['ping'],
+    isPong: fn('heartbeat.isPong', h.isPong, isPongDefault),
+    proofAny: proof === 'any',
+  }
+}
+
+function reconnectOptions(value: unknown): ResolvedReconnect | false {
+  if (value === false) return false
+  const bag = value === undefined || value === true ? {} : value
+  if (typeof bag !== 'object' || bag === null) fail('reconnect', 'an object or false', value)
+  const r = bag as Bag
+  checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'shouldReconnect']), 'reconnect.')
+  const initialDelay = milliseconds('reconnect.initialDelay', r.initialDelay, 1_000, true)
+  const maxDelay = milliseconds('reconnect.maxDelay', r.maxDelay, Math.max(30_000, initialDelay), true)
+  if (maxDelay < initialDelay) fail('reconnect.maxDelay', `at least reconnect.initialDelay (${initialDelay})`, maxDelay)
+  const factor = r.factor ?? 2
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) fail('reconnect.factor', 'a number ≥ 1', factor)
+  const jitter = r.jitter ?? 1
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) fail('reconnect.jitter', 'a number from 0 to 1', jitter)
+  const maxAttempts = r.maxAttempts ?? Infinity
+  if (typeof maxAttempts !== 'number' || !(maxAttempts === Infinity || (Number.isInteger(maxAttempts) && maxAttempts >= 1))) {
+    fail('reconnect.maxAttempts', 'a positive integer or Infinity', maxAttempts)
+  }
+  return {
+    initialDelay,
+    maxDelay,
+    factor,
+    jitter,
+    maxAttempts,
+    shouldReconnect: fn('reconnect.shouldReconnect', r.shouldReconnect, isRetryableClose),
+  }
+}
+
+function bufferOptions(value: unknown): ResolvedOptions['buffer'] {
+  if (value === false) return false
+  const bag = value === undefined || value === true ? {} : value
+  if (typeof bag !== 'object' || bag === null) fail('buffer', 'an object or false', value)
+  const b = bag as Bag
+  checkKeys(b, new Set(['maxMessages', 'overflow']), 'buffer.')
+  const maxMessages = b.maxMessages ?? 1_000
+  if (typeof maxMessages !== 'number' || !Number.isInteger(maxMessages) || maxMessages < 1) {
+    fail('buffer.maxMessages', 'a positive integer', maxMessages)
+  }
+  const overflow = b.overflow ?? 'drop-oldest'
+  if (overflow !== 'drop-oldest' && overflow !== 'reject') fail('buffer.overflow', `'drop-oldest' or 'reject'`, overflow)
+  return { maxMessages, overflow }
+}
+
+function networkOption(value: unknown): NetworkSource | false | undefined {
+  if (value === undefined || value === false) return value
+  const n = value as Partial<NetworkSource> | null
+  if (typeof n !== 'object' || n === null || typeof n.isOnline !== 'function' || typeof n.subscribe !== 'function') {
+    fail('network', 'false or an object with isOnline() and subscribe(listener)', value)
+  }
+  return n as NetworkSource
+}
+
+function clockOption(value: unknown): Clock | undefined {
+  if (value === undefined) return undefined
+  const c = value as Partial<Clock> | null
+  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
+    fail('clock', 'an object with now(), setTimeout() and clearTimeout()', value)
+  }
+  return c as Clock
+}
+
+/** Validates options up front; throws a `TypeError` naming the option, the value and what was expected. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object with at least a url', options)
+  const o = options as Bag
+  checkKeys(o, OPTION_KEYS, '')
+  if (o.url === undefined) fail('url', 'a ws: or wss: URL, or a function returning one', undefined)
+  if (typeof o.url !== 'function') checkUrl(o.url)
+  const protocols = o.protocols
+  if (!(protocols === undefined || typeof protocols === 'string' || (Array.isArray(protocols) && protocols.every((p) => typeof p === 'string')))) {
+    fail('protocols', 'a string or an array of strings', protocols)
+  }
+  return {
+    url: o.url as UrlSource,
+    protocols: protocols as ResolvedOptions['protocols'],
+    WebSocket: fn<WebSocketConstructor | undefined>('WebSocket', o.WebSocket, undefined),
+    autoConnect: bool('autoConnect', o.autoConnect, true),
+    connectTimeout: milliseconds('connectTimeout', o.connectTimeout, 10_000),
+    closeTimeout: milliseconds('closeTimeout', o.closeTimeout, 5_000),
+    heartbeat: heartbeatOptions(o.heartbeat),
+    reconnect: reconnectOptions(o.reconnect),
+    buffer: bufferOptions(o.buffer),
+    network: networkOption(o.network),
+    inspect: o.inspect === undefined || typeof o.inspect === 'function' || (typeof o.inspect === 'object' && o.inspect !== null)
+      ? (o.inspect as ResolvedOptions['inspect'])
+      : fail('inspect', 'an observer or a function', o.inspect),
+    clock: clockOption(o.clock),
+  }
+}

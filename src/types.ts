@@ -1,0 +1,254 @@
+import type { AnyActorRef, InspectionEvent, Observer } from 'xstate'
+import type { CloseInfo, ConnectionStateName } from '../machines/connection.types.js'
+
+export type { CloseInfo, ConnectionStateName }
+
+/** Data `send()` accepts: what `WebSocket.prototype.send` accepts. */
+export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob
+
+/** Data of an inbound frame: a string for text frames, an `ArrayBuffer` for binary ones. */
+export type MessageData = string | ArrayBuffer | Blob | Uint8Array
+
+/** Where to connect: a URL, or a function read before every attempt (for example to refresh a token). */
+export type UrlSource = string | URL | (() => string | URL | PromiseLike<string | URL>)
+
+/** The minimal WebSocket lifeline drives: the browser's, Node 22's, or `ws`. */
+export interface WebSocketLike {
+  readonly readyState: number
+  binaryType: string
+  send(data: SendData): void
+  close(code?: number, reason?: string): void
+  addEventListener(type: string, listener: (event: never) => void): void
+  removeEventListener(type: string, listener: (event: never) => void): void
+}
+
+/** A WebSocket constructor such as `globalThis.WebSocket` or `ws`'s default export. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
+
+/**
+ * Tells lifeline whether the network is usable. The default in browsers
+ * follows `navigator.onLine` and the window's `online`/`offline` events; in
+ * Node there is none (always online). Use {@link createManualNetwork} to drive
+ * it yourself.
+ */
+export interface NetworkSource {
+  /** Whether the network is usable now. */
+  isOnline(): boolean
+  /** Calls `listener` on every change; returns a function that stops the calls. */
+  subscribe(listener: (online: boolean) => void): () => void
+}
+
+/**
+ * A clock for timers and time stamps. Tests pass XState's `SimulatedClock`
+ * (it has all three methods) to drive every timeout deterministically.
+ */
+export interface Clock {
+  /** Current time in milliseconds; only differences are used. */
+  now(): number
+  setTimeout(callback: () => void, ms: number): unknown
+  clearTimeout(id: unknown): void
+}
+
+/** Heartbeat settings (behaviours S1–S3 and S9). */
+export interface HeartbeatOptions {
+  /**
+   * Milliseconds without proof of life before a ping is sent.
+   * @default 5000
+   */
+  interval?: number | undefined
+  /**
+   * Milliseconds to wait for proof of life after a ping before the link is declared dead.
+   * @default 10000
+   */
+  timeout?: number | undefined
+  /**
+   * The ping frame, or a function that builds it for each ping.
+   * @default 'ping'
+   */
+  ping?: SendData | (() => SendData) | undefined
+  /**
+   * Recognises the pong. Pongs prove life and are not delivered as `message` events.
+   * @default (data) => data === 'pong'
+   */
+  isPong?: ((data: MessageData) => boolean) | undefined
+  /**
+   * What proves the link alive: `'any'` inbound frame (no pings while traffic
+   * flows), or only the `'pong'`.
+   * @default 'any'
+   */
+  proof?: 'any' | 'pong' | undefined
+}
+
+/** Reconnection settings (behaviours S5 and S7). */
+export interface ReconnectOptions {
+  /**
+   * Ceiling of the first retry's delay, in milliseconds.
+   * @default 1000
+   */
+  initialDelay?: number | undefined
+  /**
+   * Largest delay between attempts, in milliseconds.
+   * @default 30000
+   */
+  maxDelay?: number | undefined
+  /**
+   * Growth of the delay ceiling per failed attempt.
+   * @default 2
+   */
+  factor?: number | undefined
+  /**
+   * Share of the delay that is random: 1 draws from [0, ceiling] (full jitter),
+   * 0 always waits the ceiling.
+   * @default 1
+   */
+  jitter?: number | undefined
+  /**
+   * Consecutive failed attempts, the first one included, after which the
+   * connection enters `failed`. The count restarts once a connection proves healthy.
+   * @default Infinity
+   */
+  maxAttempts?: number | undefined
+  /**
+   * Decides whether a close by the server (or the network) is retried.
+   * @default a function that refuses 1002, 1003, 1007, 1008, 1010 and 4400–4499 and retries the rest
+   */
+  shouldReconnect?: ((close: CloseInfo) => boolean) | undefined
+}
+
+/** Outbound buffer used while the connection is not open. */
+export interface BufferOptions {
+  /**
+   * Most messages held while not open.
+   * @default 1000
+   */
+  maxMessages?: number | undefined
+  /**
+   * When full: drop the oldest message (reported as an `error` event with code
+   * `LIFELINE_BUFFER_OVERFLOW`), or `'reject'` the new one (`send()` throws `LIFELINE_BUFFER_FULL`).
+   * @default 'drop-oldest'
+   */
+  overflow?: 'drop-oldest' | 'reject' | undefined
+}
+
+/** Options of {@link createConnection}. */
+export interface ConnectionOptions {
+  /** Where to connect; a function is called before every attempt and may return a promise. */
+  url: UrlSource
+  /** Subprotocols offered to the server. */
+  protocols?: string | string[] | undefined
+  /**
+   * The WebSocket constructor.
+   * @default the global `WebSocket`, else `ws` in Node
+   */
+  WebSocket?: WebSocketConstructor | undefined
+  /**
+   * Connect as soon as the connection is created.
+   * @default true
+   */
+  autoConnect?: boolean | undefined
+  /**
+   * Milliseconds an attempt may take to open before it is abandoned and retried.
+   * @default 10000
+   */
+  connectTimeout?: number | undefined
+  /**
+   * Milliseconds `close()` waits for the close handshake before dropping the socket.
+   * @default 5000
+   */
+  closeTimeout?: number | undefined
+  /** Heartbeat settings, or `false` to turn the heartbeat off. */
+  heartbeat?: HeartbeatOptions | boolean | undefined
+  /** Reconnection settings, or `false` to never retry. */
+  reconnect?: ReconnectOptions | boolean | undefined
+  /** Outbound buffer while not open, or `false` to make `send()` throw when not open. */
+  buffer?: BufferOptions | boolean | undefined
+  /** Network status source, or `false` to ignore the network. */
+  network?: NetworkSource | false | undefined
+  /** Passed to XState's `createActor({ inspect })`, for example `createBrowserInspector().inspect`. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined
+  /** Clock for timers and time stamps; tests pass XState's `SimulatedClock`. */
+  clock?: Clock | undefined
+}
+
+/** Why the state changed: the event that caused it. */
+export type StateChangeReason =
+  | 'open'
+  | 'close'
+  | 'reconnect'
+  | 'socket-open'
+  | 'socket-close'
+  | 'connect-timeout'
+  | 'heartbeat-timeout'
+  | 'backoff-elapsed'
+  | 'close-timeout'
+  | 'offline'
+  | 'online'
+
+/** Payload of the `state` event. */
+export interface StateChange {
+  state: ConnectionStateName
+  previous: ConnectionStateName
+  reason: StateChangeReason
+}
+
+/** Payload of the `heartbeat` event. */
+export type HeartbeatEvent =
+  | { type: 'ping' }
+  | { type: 'proof'; roundTrip: number }
+  | { type: 'timeout' }
+
+/** Payload of the `reconnect` event: a retry has been scheduled. */
+export interface ReconnectEvent {
+  /** 1 for the first retry since the connection was last healthy. */
+  attempt: number
+  /** Milliseconds until the attempt starts. */
+  delay: number
+}
+
+/** Payload of the `failed` event. */
+export interface FailedEvent {
+  /** `'max-attempts'`: retries ran out; `'not-retried'`: `shouldReconnect` or `reconnect: false` said no. */
+  reason: 'max-attempts' | 'not-retried'
+  /** Attempts that failed in a row. */
+  attempts: number
+}
+
+/** Payload of the `open` event. */
+export interface OpenEvent {
+  /** The URL this socket connected to. */
+  url: string
+}
+
+/** Events of a connection and the payload each listener receives. */
+export interface ConnectionEventMap {
+  state: StateChange
+  open: OpenEvent
+  message: MessageData
+  close: CloseInfo
+  error: Error
+  heartbeat: HeartbeatEvent
+  reconnect: ReconnectEvent
+  failed: FailedEvent
+}
+
+/** A managed WebSocket connection. */
+export interface Connection {
+  /** The top-level state; heartbeat sub-states are in `actor.getSnapshot().value`. */
+  readonly state: ConnectionStateName
+  /** Messages waiting in the buffer for the connection to open. */
+  readonly buffered: number
+  /** The XState actor running the connection statechart, for inspection and tests. */
+  readonly actor: AnyActorRef
+  /** Starts connecting from `idle` or `failed` (and after `close()` during `closing`). */
+  open(): void
+  /** Closes with a handshake (code 1000 or 3000–4999); nothing reconnects afterwards. */
+  close(code?: number, reason?: string): void
+  /** Drops the current socket, if any, and connects again at once. */
+  reconnect(): void
+  /** Sends now when open; otherwise buffers (see `buffer`). */
+  send(data: SendData): void
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void
+  /** Stops everything: the socket, timers, the network subscription and listeners. */
+  dispose(): void
+}
