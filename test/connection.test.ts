@@ -1,0 +1,393 @@
+import { describe, expect, it, vi } from 'vitest'
+import { FakeWebSocket } from './helpers/fake-websocket.js'
+import { harness } from './helpers/harness.js'
+
+const fast = {
+  heartbeat: { interval: 1_000, timeout: 500 },
+  reconnect: { initialDelay: 100, maxDelay: 1_000, factor: 2, jitter: 0 },
+}
+
+function opened(options = {}) {
+  const h = harness({ ...fast, ...options })
+  h.conn.open()
+  FakeWebSocket.last.serverOpen()
+  return h
+}
+
+describe('heartbeat', () => {
+  it('sends a ping after the interval of silence, not before', () => {
+    const { clock, value } = opened()
+    clock.advance(999)
+    expect(FakeWebSocket.last.sent).toEqual([])
+    expect(value()).toEqual({ open: 'waiting' })
+    clock.advance(1)
+    expect(FakeWebSocket.last.sent).toEqual(['ping'])
+    expect(value()).toEqual({ open: 'ackPending' })
+  })
+
+  it('returns to waiting on the pong, reports the round trip, and does not deliver the pong', () => {
+    const { clock, value, of } = opened()
+    clock.advance(1_000)
+    clock.advance(42)
+    FakeWebSocket.last.serverMessage('pong')
+    expect(value()).toEqual({ open: 'waiting' })
+    expect(of('heartbeat')).toEqual([{ type: 'ping' }, { type: 'proof', roundTrip: 42 }])
+    expect(of('message')).toEqual([])
+  })
+
+  it("sends no pings while traffic flows with proof 'any'", () => {
+    const { clock, of } = opened()
+    for (let i = 0; i < 20; i++) {
+      clock.advance(600)
+      FakeWebSocket.last.serverMessage(`data ${i}`)
+    }
+    expect(FakeWebSocket.last.sent).toEqual([])
+    expect(of('message')).toHaveLength(20)
+    clock.advance(1_000) // silence: the ping is due one interval after the last frame
+    expect(FakeWebSocket.last.sent).toEqual(['ping'])
+  })
+
+  it("counts only the pong with proof 'pong'", () => {
+    const { clock, value } = opened({ heartbeat: { interval: 1_000, timeout: 500, proof: 'pong' } })
+    clock.advance(600)
+    FakeWebSocket.last.serverMessage('data')
+    clock.advance(400)
+    expect(FakeWebSocket.last.sent).toEqual(['ping'])
+    FakeWebSocket.last.serverMessage('more data')
+    expect(value()).toEqual({ open: 'ackPending' })
+    FakeWebSocket.last.serverMessage('pong')
+    expect(value()).toEqual({ open: 'waiting' })
+  })
+
+  it('drops the socket at once on timeout and goes to backoff without waiting for its close event', () => {
+    const { clock, conn, of } = opened()
+    const dead = FakeWebSocket.last
+    clock.advance(1_000 + 499)
+    expect(conn.state).toBe('open')
+    clock.advance(1)
+    expect(conn.state).toBe('backoff')
+    expect(dead.closeCalls).toHaveLength(1)
+    expect(of('heartbeat').at(-1)).toEqual({ type: 'timeout' })
+    expect(of('close')).toEqual([{ code: 1006, reason: 'heartbeat-timeout', wasClean: false }])
+    expect(of('state').at(-1)).toEqual({ state: 'backoff', previous: 'open', reason: 'heartbeat-timeout' })
+    clock.advance(100)
+    expect(conn.state).toBe('connecting')
+    expect(FakeWebSocket.instances).toHaveLength(2)
+  })
+
+  it("ignores a replaced socket's late events", () => {
+    const { clock, conn, of } = opened()
+    const dead = FakeWebSocket.last
+    clock.advance(1_500 + 100)
+    FakeWebSocket.last.serverOpen()
+    expect(conn.state).toBe('open')
+    dead.serverMessage('late data')
+    dead.serverError()
+    dead.serverClose(1006)
+    expect(conn.state).toBe('open')
+    expect(of('message')).toEqual([])
+    expect(of('error')).toEqual([])
+    expect(of('close')).toHaveLength(1)
+  })
+
+  it('uses custom ping payloads and pong matchers (seed 000)', () => {
+    const { clock, value, of } = opened({
+      heartbeat: { interval: 1_000, timeout: 500, ping: 'Heartbeat 心跳检测', isPong: (d: unknown) => d === 'Heartbeat_ack', proof: 'pong' },
+    })
+    clock.advance(1_000)
+    expect(FakeWebSocket.last.sent).toEqual(['Heartbeat 心跳检测'])
+    FakeWebSocket.last.serverMessage('hello client!')
+    expect(value()).toEqual({ open: 'ackPending' })
+    FakeWebSocket.last.serverMessage('Heartbeat_ack')
+    expect(value()).toEqual({ open: 'waiting' })
+    expect(of('message')).toEqual(['hello client!'])
+  })
+
+  it('builds each ping with a ping function', () => {
+    let n = 0
+    const { clock } = opened({ heartbeat: { interval: 1_000, timeout: 500, ping: () => JSON.stringify({ ModeCode: 'heart_beat', n: ++n }) } })
+    clock.advance(1_000)
+    FakeWebSocket.last.serverMessage('pong')
+    clock.advance(1_000)
+    expect(FakeWebSocket.last.sent).toEqual(['{"ModeCode":"heart_beat","n":1}', '{"ModeCode":"heart_beat","n":2}'])
+  })
+
+  it('reports a ping function that throws, and the timeout then reconnects', () => {
+    const { clock, conn, of } = opened({
+      heartbeat: { interval: 1_000, timeout: 500, ping: () => { throw new Error('no ping today') } },
+    })
+    clock.advance(1_000)
+    expect(of('error').map((e) => e.message)).toEqual(['no ping today'])
+    clock.advance(500)
+    expect(conn.state).toBe('backoff')
+  })
+
+  it('never pings with heartbeat: false', () => {
+    const { clock, value } = opened({ heartbeat: false })
+    expect(value()).toEqual({ open: 'unmonitored' })
+    clock.advance(60_000)
+    expect(FakeWebSocket.last.sent).toEqual([])
+    expect(clock.pending).toBe(0)
+  })
+})
+
+describe('reconnection', () => {
+  it('backs off exponentially and resets once the connection proves healthy', () => {
+    const { clock, conn, of } = harness(fast)
+    conn.open()
+    for (let i = 0; i < 3; i++) {
+      FakeWebSocket.last.serverClose(1006)
+      clock.advance(clock.nextDue()!)
+    }
+    expect(of('reconnect')).toEqual([
+      { attempt: 1, delay: 100 },
+      { attempt: 2, delay: 200 },
+      { attempt: 3, delay: 400 },
+    ])
+    FakeWebSocket.last.serverOpen()
+    expect(conn.actor.getSnapshot().context.attempt).toBe(3) // open is not yet proof of health
+    clock.advance(1_000)
+    FakeWebSocket.last.serverMessage('pong')
+    expect(conn.actor.getSnapshot().context.attempt).toBe(0)
+    FakeWebSocket.last.serverClose(1006)
+    expect(of('reconnect').at(-1)).toEqual({ attempt: 1, delay: 100 })
+  })
+
+  it('schedules exactly one attempt for an error followed by a close (S5)', () => {
+    const { clock, conn, of } = harness(fast)
+    conn.open()
+    FakeWebSocket.last.serverError()
+    FakeWebSocket.last.serverClose(1006)
+    expect(of('reconnect')).toHaveLength(1)
+    clock.advance(100)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    clock.advance(10_000)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+  })
+
+  it('fails after maxAttempts attempts in a row (S7)', () => {
+    const { clock, conn, of } = harness({ ...fast, reconnect: { ...fast.reconnect, maxAttempts: 5 } })
+    conn.open()
+    for (let i = 0; i < 10 && conn.state !== 'failed'; i++) {
+      FakeWebSocket.last.serverClose(1006)
+      if (conn.state === 'backoff') clock.advance(clock.nextDue()!)
+    }
+    expect(FakeWebSocket.instances).toHaveLength(5)
+    expect(conn.state).toBe('failed')
+    expect(of('failed')).toEqual([{ reason: 'max-attempts', attempts: 5 }])
+    clock.advance(60_000)
+    expect(FakeWebSocket.instances).toHaveLength(5)
+    conn.open()
+    expect(conn.state).toBe('connecting')
+    expect(conn.actor.getSnapshot().context.attempt).toBe(0)
+  })
+
+  it('does not retry policy and auth closes by default', () => {
+    for (const code of [1008, 4401, 4403]) {
+      const { conn, of } = opened()
+      FakeWebSocket.last.serverClose(code, 'nope', true)
+      expect(conn.state).toBe('failed')
+      expect(of('failed')).toEqual([{ reason: 'not-retried', attempts: 1 }])
+    }
+  })
+
+  it('asks shouldReconnect about every close', () => {
+    const shouldReconnect = vi.fn((close: { code: number }) => close.code !== 4000)
+    const { conn } = opened({ reconnect: { ...fast.reconnect, shouldReconnect } })
+    FakeWebSocket.last.serverClose(1011, 'restart', true)
+    expect(conn.state).toBe('backoff')
+    expect(shouldReconnect).toHaveBeenCalledWith({ code: 1011, reason: 'restart', wasClean: true })
+  })
+
+  it('never retries with reconnect: false', () => {
+    const { conn, of } = opened({ reconnect: false })
+    FakeWebSocket.last.serverClose(1006)
+    expect(conn.state).toBe('failed')
+    expect(of('failed')).toEqual([{ reason: 'not-retried', attempts: 1 }])
+  })
+
+  it('abandons an attempt after connectTimeout', () => {
+    const { clock, conn, of } = harness({ ...fast, connectTimeout: 3_000 })
+    conn.open()
+    clock.advance(3_000)
+    expect(conn.state).toBe('backoff')
+    expect(FakeWebSocket.instances[0]!.closeCalls).toHaveLength(1)
+    expect(of('close')).toEqual([{ code: 1006, reason: 'connect-timeout', wasClean: false }])
+  })
+
+  it('reconnect() replaces the socket at once', () => {
+    const { conn } = opened()
+    const first = FakeWebSocket.last
+    conn.reconnect()
+    expect(first.readyState).toBe(2)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    expect(FakeWebSocket.live()).toEqual([FakeWebSocket.last])
+  })
+
+  it('reads a url function before every attempt, and drops a late async result', async () => {
+    let n = 0
+    const { clock, conn } = harness({ ...fast, url: () => `ws://test.invalid/?token=${++n}` })
+    conn.open()
+    FakeWebSocket.last.serverClose(1006)
+    clock.advance(100)
+    expect(FakeWebSocket.instances.map((s) => s.url)).toEqual(['ws://test.invalid/?token=1', 'ws://test.invalid/?token=2'])
+
+    let resolve!: (url: string) => void
+    const slow = harness({ ...fast, url: () => new Promise<string>((r) => (resolve = r)) })
+    slow.conn.open()
+    slow.conn.close()
+    resolve('ws://test.invalid/late')
+    await Promise.resolve()
+    expect(FakeWebSocket.instances).toEqual([])
+    expect(slow.conn.state).toBe('idle')
+  })
+})
+
+describe('close', () => {
+  it('closes with a handshake and never reconnects afterwards (S4)', () => {
+    const { clock, conn, of } = opened()
+    conn.close(4000, 'bye')
+    expect(conn.state).toBe('closing')
+    expect(FakeWebSocket.last.closeCalls).toEqual([{ code: 4000, reason: 'bye' }])
+    FakeWebSocket.last.serverClose(4000, 'bye', true)
+    expect(conn.state).toBe('idle')
+    expect(of('close')).toEqual([{ code: 4000, reason: 'bye', wasClean: true }])
+    clock.advance(600_000)
+    expect(FakeWebSocket.instances).toHaveLength(1)
+    expect(of('reconnect')).toEqual([])
+  })
+
+  it('forces the close after closeTimeout', () => {
+    const { clock, conn, of } = opened({ closeTimeout: 2_000 })
+    conn.close()
+    clock.advance(2_000)
+    expect(conn.state).toBe('idle')
+    expect(of('close')).toEqual([{ code: 1006, reason: 'close-timeout', wasClean: false }])
+  })
+
+  it('close() while connecting or in backoff goes straight to idle', () => {
+    const { conn, clock } = harness(fast)
+    conn.open()
+    conn.close()
+    expect(conn.state).toBe('idle')
+    conn.open()
+    FakeWebSocket.last.serverClose(1006)
+    expect(conn.state).toBe('backoff')
+    conn.close()
+    expect(conn.state).toBe('idle')
+    clock.advance(60_000)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+  })
+})
+
+describe('network (S8)', () => {
+  it('goes offline without attempts, and reconnects at once when online again', () => {
+    const { clock, conn, network, of } = opened()
+    network.emit(false)
+    expect(conn.state).toBe('offline')
+    expect(FakeWebSocket.live()).toEqual([])
+    expect(of('close').at(-1)).toEqual({ code: 1006, reason: 'offline', wasClean: false })
+    clock.advance(600_000)
+    expect(FakeWebSocket.instances).toHaveLength(1)
+    network.emit(true)
+    expect(conn.state).toBe('connecting')
+    expect(FakeWebSocket.instances).toHaveLength(2)
+  })
+
+  it('does not dial when the network is offline at open()', () => {
+    const { conn, network } = harness(fast)
+    network.online = false
+    conn.open()
+    expect(conn.state).toBe('offline')
+    expect(FakeWebSocket.instances).toHaveLength(0)
+  })
+})
+
+describe('buffer', () => {
+  it('delivers messages sent while not open, in order, before anything sent later', () => {
+    const { conn } = harness(fast)
+    conn.send('one')
+    conn.open()
+    conn.send('two')
+    conn.on('open', () => conn.send('four'))
+    conn.on('state', (change) => change.state === 'open' && conn.send('three'))
+    FakeWebSocket.last.serverOpen()
+    conn.send('five')
+    expect(FakeWebSocket.last.sent).toEqual(['one', 'two', 'three', 'four', 'five'])
+  })
+
+  it('reports the oldest message it drops', () => {
+    const { conn, of } = harness({ buffer: { maxMessages: 2 } })
+    conn.send('a')
+    conn.send('b')
+    conn.send('c')
+    expect(conn.buffered).toBe(2)
+    expect(of('error')).toEqual([expect.objectContaining({ code: 'LIFELINE_BUFFER_OVERFLOW', messages: ['a'] })])
+  })
+
+  it("throws when full with overflow 'reject'", () => {
+    const { conn } = harness({ buffer: { maxMessages: 1, overflow: 'reject' } })
+    conn.send('a')
+    expect(() => conn.send('b')).toThrow(expect.objectContaining({ code: 'LIFELINE_BUFFER_FULL' }))
+  })
+
+  it('throws when not open with buffer: false', () => {
+    const { conn } = harness({ buffer: false })
+    expect(() => conn.send('a')).toThrow(/send\(\) while the connection is idle/)
+  })
+})
+
+describe('events and lifecycle', () => {
+  it('reports every state change with its reason', () => {
+    const { conn, clock, of } = opened()
+    FakeWebSocket.last.serverClose(1006)
+    clock.advance(100)
+    expect(of('state')).toEqual([
+      { state: 'connecting', previous: 'idle', reason: 'open' },
+      { state: 'open', previous: 'connecting', reason: 'socket-open' },
+      { state: 'backoff', previous: 'open', reason: 'socket-close' },
+      { state: 'connecting', previous: 'backoff', reason: 'backoff-elapsed' },
+    ])
+    expect(conn.state).toBe('connecting')
+  })
+
+  it('keeps working when a listener throws', async () => {
+    const { conn, of } = opened()
+    const errors: unknown[] = []
+    const onError = (error: unknown) => errors.push(error)
+    process.prependListener('uncaughtException', onError)
+    try {
+      conn.on('message', () => {
+        throw new Error('listener bug')
+      })
+      FakeWebSocket.last.serverMessage('a')
+      FakeWebSocket.last.serverMessage('b')
+      expect(of('message')).toEqual(['a', 'b'])
+      expect(conn.state).toBe('open')
+      await new Promise((r) => setTimeout(r, 0))
+      expect(errors).toHaveLength(2)
+    } finally {
+      process.removeListener('uncaughtException', onError)
+    }
+  })
+
+  it('delivers binary frames as they arrive', () => {
+    const { of } = opened()
+    const bytes = new Uint8Array([1, 2, 3]).buffer
+    FakeWebSocket.last.serverMessage(bytes)
+    expect(of('message')).toEqual([bytes])
+    expect(FakeWebSocket.last.binaryType).toBe('arraybuffer')
+  })
+
+  it('dispose() stops timers and the socket, reports discarded messages, then stays silent', () => {
+    const { conn, clock, of } = harness(fast)
+    conn.open()
+    conn.send('never sent')
+    conn.dispose()
+    expect(FakeWebSocket.live()).toEqual([])
+    expect(clock.pending).toBe(0)
+    expect(of('error')).toEqual([expect.objectContaining({ code: 'LIFELINE_BUFFER_DISCARDED', messages: ['never sent'] })])
+    expect(() => conn.send('x')).toThrow(expect.objectContaining({ code: 'LIFELINE_DISPOSED' }))
+    expect(() => conn.close()).not.toThrow()
+  })
+})

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import { createConnection, type ConnectionOptions, type WebSocketConstructor } from '../src/index.node.js'
+import { FakeWebSocket } from './helpers/fake-websocket.js'
+import { harness } from './helpers/harness.js'
+
+const url = 'ws://127.0.0.1:1/'
+const make = (options: Record<string, unknown>) => () =>
+  createConnection({ url, autoConnect: false, WebSocket: FakeWebSocket as unknown as WebSocketConstructor, ...options } as ConnectionOptions)
+
+describe('options', () => {
+  it.each([
+    [{ url: undefined }, /url must be a ws: or wss: URL.*got undefined/],
+    [{ url: 42 }, /url must be a ws: or wss: URL \(string or URL\), got 42/],
+    [{ url: 'not a url' }, /url must be an absolute ws:, wss:, http: or https: URL, got "not a url"/],
+    [{ url: 'ftp://example.com/' }, /url must be a ws:, wss:, http: or https: URL, got "ftp:\/\/example.com\/"/],
+    [{ url: 'ws://example.com/#x' }, /url must be a URL without a #fragment/],
+    [{ heartbeat: { interval: -1 } }, /^heartbeat.interval must be a positive number of milliseconds, got -1$/],
+    [{ heartbeat: { interval: 0 } }, /heartbeat.interval must be a positive number of milliseconds, got 0/],
+    [{ heartbeat: { interval: NaN } }, /heartbeat.interval must be a positive number of milliseconds, got NaN/],
+    [{ heartbeat: { timeout: '5s' } }, /heartbeat.timeout must be a positive number of milliseconds, got "5s"/],
+    [{ heartbeat: { timeout: 2 ** 31 } }, /heartbeat.timeout must be at most 2147483647 milliseconds/],
+    [{ heartbeat: { proof: 'sometimes' } }, /heartbeat.proof must be 'any' or 'pong', got "sometimes"/],
+    [{ heartbeat: { ping: 5 } }, /heartbeat.ping must be a string, ArrayBuffer, typed array, Blob or a function returning one, got 5/],
+    [{ heartbeat: { isPong: 'pong' } }, /heartbeat.isPong must be a function, got "pong"/],
+    [{ heartbeat: { intervall: 5 } }, /Unknown option heartbeat.intervall; expected one of heartbeat.interval/],
+    [{ heartbeat: 'yes' }, /heartbeat must be an object or false, got "yes"/],
+    [{ hearbeat: {} }, /Unknown option hearbeat/],
+    [{ connectTimeout: Infinity }, /connectTimeout must be a positive number of milliseconds, got Infinity/],
+    [{ closeTimeout: null }, /closeTimeout must be a positive number of milliseconds, got null/],
+    [{ autoConnect: 'no' }, /autoConnect must be true or false, got "no"/],
+    [{ protocols: [1] }, /protocols must be a string or an array of strings, got an array/],
+    [{ WebSocket: {} }, /WebSocket must be a function, got an object/],
+    [{ reconnect: { initialDelay: -5 } }, /reconnect.initialDelay must be a non-negative number of milliseconds, got -5/],
+    [{ reconnect: { initialDelay: 500, maxDelay: 100 } }, /reconnect.maxDelay must be at least reconnect.initialDelay \(500\), got 100/],
+    [{ reconnect: { factor: 0.5 } }, /reconnect.factor must be a number ≥ 1, got 0.5/],
+    [{ reconnect: { jitter: 2 } }, /reconnect.jitter must be a number from 0 to 1, got 2/],
+    [{ reconnect: { maxAttempts: 0 } }, /reconnect.maxAttempts must be a positive integer or Infinity, got 0/],
+    [{ reconnect: { maxAttempts: 2.5 } }, /reconnect.maxAttempts must be a positive integer or Infinity, got 2.5/],
+    [{ reconnect: { shouldReconnect: true } }, /reconnect.shouldReconnect must be a function, got true/],
+    [{ buffer: { maxMessages: 0 } }, /buffer.maxMessages must be a positive integer, got 0/],
+    [{ buffer: { overflow: 'drop-newest' } }, /buffer.overflow must be 'drop-oldest' or 'reject', got "drop-newest"/],
+    [{ network: {} }, /network must be false or an object with isOnline\(\) and subscribe\(listener\)/],
+    [{ clock: Date }, /clock must be an object with now\(\), setTimeout\(\) and clearTimeout\(\)/],
+  ])('rejects %j with a TypeError naming the option', (options, message) => {
+    expect(make(options)).toThrow(TypeError)
+    expect(make(options)).toThrow(message)
+    try {
+      make(options)()
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('LIFELINE_INVALID_OPTION')
+    }
+  })
+
+  it('rejects a non-object', () => {
+    expect(() => createConnection(undefined as unknown as ConnectionOptions)).toThrow(/options must be an object with at least a url, got undefined/)
+  })
+
+  it('accepts http: and https: URLs and URL objects', () => {
+    expect(make({ url: 'http://127.0.0.1:1/a' })).not.toThrow()
+    expect(make({ url: new URL('wss://example.com/x') })).not.toThrow()
+    expect(make({ heartbeat: true, reconnect: true, buffer: true })).not.toThrow()
+    expect(make({ heartbeat: false, reconnect: false, buffer: false, network: false })).not.toThrow()
+  })
+})
+
+describe('method arguments', () => {
+  it('send() of an unsupported type throws a TypeError and sends nothing', () => {
+    const { conn } = harness()
+    for (const bad of [42, null, undefined, { a: 1 }, Symbol('x')]) {
+      expect(() => conn.send(bad as unknown as string)).toThrow(/send\(\) expects a string, ArrayBuffer, ArrayBufferView or Blob, got/)
+    }
+    expect(conn.buffered).toBe(0)
+  })
+
+  it('close() checks its code and reason', () => {
+    const { conn } = harness()
+    expect(() => conn.close(1001)).toThrow(/close\(\) code must be 1000 or an integer from 3000 to 4999, got 1001/)
+    expect(() => conn.close(1000, 'x'.repeat(124))).toThrow(/close\(\) reason must be a string of at most 123 UTF-8 bytes/)
+    expect(() => conn.close(4000, 'fine')).not.toThrow()
+  })
+
+  it('on() requires a function', () => {
+    const { conn } = harness()
+    expect(() => conn.on('open', 'nope' as unknown as () => void)).toThrow(/on\('open'\) expects a listener function, got "nope"/)
+  })
+
+  it('a url() that returns garbage is an error event and a failed attempt, not a crash', () => {
+    const { conn, of } = harness({ url: () => 'garbage', reconnect: { maxAttempts: 1 } })
+    conn.open()
+    expect(of('error')[0]).toMatchObject({ code: 'LIFELINE_URL_FAILED', message: expect.stringMatching(/url\(\) must be an absolute/) })
+    expect(conn.state).toBe('failed')
+  })
+
+  it('throws LIFELINE_NO_WEBSOCKET when no implementation exists', async () => {
+    const { createConnection: browserCreate } = await import('../src/index.js')
+    expect(() => browserCreate({ url })).toThrow(/No WebSocket implementation found: pass options.WebSocket/)
+  })
+})
