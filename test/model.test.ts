@@ -177,8 +177,10 @@ function runPath(steps: Step[], heartbeat: boolean): void {
         network.emit(true)
         break
       default: {
-        const delay = event.type.split('.')[2]
-        if (delay === 'heartbeatInterval' && event.recentProof) {
+        // A timer expiry: xstate.after.<delay>.<state id>
+        const timer = event as { type: string; recentProof?: boolean }
+        const delay = timer.type.split('.')[2]
+        if (delay === 'heartbeatInterval' && timer.recentProof) {
           clock.advance(TIMING.interval / 2)
           last().serverMessage('traffic')
           dueIn(TIMING.interval / 2)
