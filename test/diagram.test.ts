@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { withDiagram } from '../scripts/diagram.js'
+import { connectionMachine } from '../machines/connection.machine.js'
+
+describe('README state diagram', () => {
+  it('matches the machine (run npm run diagram to update it)', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    expect(withDiagram(readme)).toBe(readme)
+  })
+})
+
+describe('connection machine definition', () => {
+  it('names a declared delay in every after transition', () => {
+    const delays = Object.keys(connectionMachine.implementations.delays)
+    const afterEvents = connectionMachine.events.filter((e) => e.startsWith('xstate.after.'))
+    expect(afterEvents.length).toBeGreaterThan(0)
+    for (const event of afterEvents) expect(delays).toContain(event.split('.')[2])
+  })
+
+  it('uses only declared actions and guards', () => {
+    const source = readFileSync(new URL('../machines/connection.machine.ts', import.meta.url), 'utf8')
+    const chart = source.slice(source.indexOf('.createMachine('))
+    const actions = Object.keys(connectionMachine.implementations.actions)
+    const guards = Object.keys(connectionMachine.implementations.guards)
+    for (const [, name] of chart.matchAll(/(?:actions|entry): '(\w+)'/g)) expect(actions).toContain(name)
+    for (const [, name] of chart.matchAll(/type: '(\w+)'/g)) expect(actions).toContain(name)
+    for (const [, name] of source.matchAll(/guard: '(\w+)'/g)) expect(guards).toContain(name)
+  })
+
+  it('stays pure: no sockets, windows or timers of its own', () => {
+    for (const file of ['connection.machine.ts', 'connection.types.ts']) {
+      const source = readFileSync(new URL(`../machines/${file}`, import.meta.url), 'utf8')
+      expect(source).not.toMatch(/setTimeout|setInterval|window\.|new WebSocket|from 'ws'|navigator\./)
+    }
+  })
+})
