@@ -1,0 +1,29 @@
+import type { IncomingMessage } from 'node:http'
+import type WebSocket from 'ws'
+import type { DisconnectReason } from './types.js'
+
+/**
+ * One admitted connection as the server tracks it. The heartbeat monitor
+ * keeps its liveness fields here rather than in a map of its own: one object
+ * per client, no lookup per frame.
+ */
+export class Client {
+  /** `performance.now()` of the last frame or pong. */
+  lastSeenAt = performance.now()
+  /** A ping frame went out and no frame has come back since. */
+  pingUnanswered = false
+  /** Why the server let go of this client; `undefined` while it is registered. */
+  endedBy: DisconnectReason | undefined
+
+  constructor(
+    readonly name: string,
+    readonly socket: WebSocket,
+    readonly request: IncomingMessage,
+  ) {}
+
+  /** Records a sign of life: any frame, ping or pong. An arrow, so it can be a socket listener as is. */
+  readonly sawLife = (): void => {
+    this.lastSeenAt = performance.now()
+    this.pingUnanswered = false
+  }
+}

@@ -1,0 +1,27 @@
+/** Close code sent to a socket that a newer connection under the same name replaced (`duplicate: 'replace'`). */
+export const CLOSE_REPLACED = 4409
+
+/** Close code sent to every client when the server closes ("going away"). */
+export const CLOSE_GOING_AWAY = 1001
+
+/** Close code sent when the server ends a connection after an error of its own. */
+export const CLOSE_INTERNAL_ERROR = 1011
+
+/** Code reported for a connection that ended without a close frame. */
+export const CLOSE_ABNORMAL = 1006
+
+// ws closes a socket whose frame breaks the protocol and then emits the error;
+// its status code is private, so the public error code tells which one it sent.
+const CLOSE_CODE_OF_WS_ERROR: Readonly<Record<string, number>> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+}
+
+/** The close code ws sent because of `error`: 1007, 1008, 1009, or 1002 for other protocol errors; `undefined` when it is not a ws protocol error. */
+export function closeCodeOfSocketError(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined
+  return CLOSE_CODE_OF_WS_ERROR[code] ?? 1002
+}

@@ -1,0 +1,37 @@
+/**
+ * Stable codes of the errors a heartbeat server reports through its `error`
+ * event. Branch on `error.code`, never on the message text. Bad options and
+ * arguments throw a `TypeError` with `LIFELINE_INVALID_OPTION` or
+ * `LIFELINE_INVALID_ARGUMENT` instead, as on the client.
+ *
+ * - `LIFELINE_SOCKET_ERROR`: a client's socket failed, usually a protocol error (invalid UTF-8, an oversized frame); the client is disconnected.
+ * - `LIFELINE_HOOK_FAILED`: `identify`, `verify`, `heartbeat.isPing` or `heartbeat.pong` threw, rejected or returned a value of the wrong type.
+ * - `LIFELINE_LISTENER_FAILED`: an event listener threw; the other listeners still ran.
+ * - `LIFELINE_LISTEN_FAILED`: the HTTP server created for `port` failed (for example the port is taken).
+ */
+export type HeartbeatServerErrorCode =
+  | 'LIFELINE_SOCKET_ERROR'
+  | 'LIFELINE_HOOK_FAILED'
+  | 'LIFELINE_LISTENER_FAILED'
+  | 'LIFELINE_LISTEN_FAILED'
+
+/** An error a heartbeat server reports without stopping. */
+export class HeartbeatServerError extends Error {
+  override name = 'HeartbeatServerError'
+  /** Name of the client concerned, when there is one. */
+  readonly client: string | undefined
+
+  constructor(
+    readonly code: HeartbeatServerErrorCode,
+    message: string,
+    options: { cause?: unknown; client?: string | undefined } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.client = options.client
+  }
+}
+
+/** The message of anything thrown, for an error sentence. */
+export function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown)
+}

@@ -1,0 +1,104 @@
+import WebSocket from 'ws'
+import type { Client } from './client.js'
+import { HeartbeatServerError, messageOf } from './errors.js'
+import type { ConnectionHook } from './hooks.js'
+import type { ResolvedServerHeartbeat } from './options.js'
+import type { InboundData } from './types.js'
+
+/** Sends a WebSocket ping frame: the default probe of {@link HeartbeatMonitor}. */
+export function sendPingFrame(client: Client): void {
+  client.socket.ping()
+}
+
+/**
+ * Finds clients that went silent, with one timer for all of them: a timer
+ * per client costs a timer object and a wake-up each. Every `interval` each
+ * client is checked, then probed. A client is dead once it left a probe
+ * unanswered and nothing at all came from it for `timeout`; requiring the
+ * unanswered probe keeps a healthy idle client alive even when `timeout` is
+ * shorter than `interval`.
+ */
+export class HeartbeatMonitor implements ConnectionHook {
+  private readonly clients = new Set<Client>()
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly settings: Pick<ResolvedServerHeartbeat, 'interval' | 'timeout'>,
+    private readonly onDead: (client: Client) => void,
+    private readonly probe: (client: Client) => void = sendPingFrame,
+  ) {}
+
+  attach(client: Client): void {
+    client.socket.on('pong', client.sawLife)
+    client.socket.on('ping', client.sawLife)
+    this.clients.add(client)
+    // The timer runs only while someone is connected; unref'd, since open
+    // sockets keep the process alive anyway.
+    this.timer ??= setInterval(() => this.check(), this.settings.interval).unref()
+  }
+
+  receive(client: Client): boolean {
+    client.sawLife()
+    return false
+  }
+
+  detach(client: Client): void {
+    this.clients.delete(client)
+    if (this.clients.size === 0) this.stop()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  private check(): void {
+    const now = performance.now()
+    for (const client of this.clients) {
+      if (client.pingUnanswered && now - client.lastSeenAt >= this.settings.timeout) {
+        this.onDead(client)
+      } else if (client.socket.readyState === WebSocket.OPEN) {
+        client.pingUnanswered = true
+        this.probe(client)
+      }
+    }
+  }
+}
+
+/**
+ * Answers the client's application-level pings (`heartbeat.isPing`) with
+ * `heartbeat.pong`, and keeps them from the application's `message` events.
+ */
+export function answerPings(
+  dialect: Pick<ResolvedServerHeartbeat, 'isPing' | 'pong'>,
+  report: (error: HeartbeatServerError) => void,
+): ConnectionHook {
+  const { isPing, pong } = dialect
+  const failed = (hook: string, client: Client, thrown: unknown): void =>
+    report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `heartbeat.${hook} failed for client "${client.name}": ${messageOf(thrown)}`, { cause: thrown, client: client.name }))
+
+  return {
+    receive(client: Client, data: InboundData, isBinary: boolean): boolean {
+      try {
+        if (isPing(data, isBinary) !== true) return false
+      } catch (thrown) {
+        failed('isPing', client, thrown)
+        return false
+      }
+      let answer: unknown
+      try {
+        answer = typeof pong === 'function' ? pong(data) : pong
+      } catch (thrown) {
+        failed('pong', client, thrown)
+        return true
+      }
+      if (answer === null) return true
+      if (typeof answer !== 'string' && !Buffer.isBuffer(answer)) {
+        failed('pong', client, new TypeError(`expected a string, a Buffer or null, got ${typeof answer}`))
+      } else if (client.socket.readyState === WebSocket.OPEN) {
+        client.socket.send(answer)
+      }
+      return true
+    },
+  }
+}

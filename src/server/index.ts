@@ -1,0 +1,6 @@
+export { createHeartbeatServer } from './server.js'
+export { dialects } from './dialects.js'
+export { nameFromQuery } from './options.js'
+export { HeartbeatServerError, type HeartbeatServerErrorCode } from './errors.js'
+export { CLOSE_GOING_AWAY, CLOSE_REPLACED } from './codes.js'
+export type * from './types.js'

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import { describe, invalid } from '../errors.js'
+import type {
+  DuplicatePolicy,
+  IdentifyClient,
+  InboundData,
+  VerifyClient,
+} from './types.js'
+
+/** Heartbeat settings with every default filled in. */
+export interface ResolvedServerHeartbeat {
+  interval: number
+  timeout: number
+  isPing: (data: InboundData, isBinary: boolean) => boolean
+  pong: string | Buffer | ((ping: InboundData) => string | Buffer | null)
+}
+
+/** Server options after validation, with defaults. */
+export interface ResolvedServerOptions {
+  /** Set when attaching to a server the caller owns. */
+  server: HttpServer | HttpsServer | undefined
+  /** Set when the heartbeat server creates and owns its HTTP server. */
+  listen: { port: number; host: string } | undefined
+  path: string
+  identify: IdentifyClient
+  verify: VerifyClient | undefined
+  duplicate: DuplicatePolicy
+  heartbeat: ResolvedServerHeartbeat | false
+  maxPayload: number
+  closeTimeout: number
+}
+
+// setTimeout wraps delays above 2^31 - 1 ms to 1 ms.
+const MAX_DELAY = 2_147_483_647
+
+const OPTION_KEYS = new Set<string>([
+  'server', 'port', 'host', 'path', 'identify', 'verify', 'duplicate', 'heartbeat', 'maxPayload', 'closeTimeout',
+])
+const HEARTBEAT_KEYS = new Set<string>(['interval', 'timeout', 'isPing', 'pong'])
+
+type Bag = Record<string, unknown>
+
+/** The default `identify`: the `name` query parameter, else a random UUID. */
+export function nameFromQuery(_request: IncomingMessage, url: URL): string {
+  const name = url.searchParams.get('name')
+  return name === null || name === '' ? randomUUID() : name
+}
+
+const isPingDefault = (data: InboundData): boolean => data === 'ping'
+
+function fail(name: string, expected: string, value: unknown): never {
+  throw invalid('LIFELINE_INVALID_OPTION', `${name} must be ${expected}, got ${describe(value)}`)
+}
+
+function checkKeys(bag: Bag, known: ReadonlySet<string>, prefix: string): void {
+  for (const key of Object.keys(bag)) {
+    if (!known.has(key)) {
+      throw invalid('LIFELINE_INVALID_OPTION', `Unknown option ${prefix}${key}; expected one of ${[...known].map((k) => prefix + k).join(', ')}`)
+    }
+  }
+}
+
+function milliseconds(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(name, 'a positive number (milliseconds)', value)
+  if (value > MAX_DELAY) fail(name, `at most ${MAX_DELAY} (milliseconds)`, value)
+  return value
+}
+
+function fn<F>(name: string, value: unknown, fallback: F): F {
+  if (value === undefined) return fallback
+  if (typeof value !== 'function') fail(name, 'a function', value)
+  return value as F
+}
+
+function isServerLike(value: unknown): value is HttpServer | HttpsServer {
+  const s = value as Partial<HttpServer> | null
+  return typeof s === 'object' && s !== null && typeof s.on === 'function' &&
+    typeof s.removeListener === 'function' && typeof s.address === 'function' && typeof s.listen === 'function'
+}
+
+function heartbeatOptions(value: unknown): ResolvedServerHeartbeat | false {
+  if (value === false) return false
+  const bag = value === undefined || value === true ? {} : value
+  if (typeof bag !== 'object' || bag === null) fail('heartbeat', 'an object, true or false', value)
+  const h = bag as Bag
+  checkKeys(h, HEARTBEAT_KEYS, 'heartbeat.')
+  const pong = h.pong ?? 'pong'
+  if (!(typeof pong === 'string' || Buffer.isBuffer(pong) || typeof pong === 'function')) {
+    fail('heartbeat.pong', 'a string, a Buffer or a function returning one', pong)
+  }
+  return {
+    interval: milliseconds('heartbeat.interval', h.interval, 5_000),
+    timeout: milliseconds('heartbeat.timeout', h.timeout, 10_000),
+    isPing: fn('heartbeat.isPing', h.isPing, isPingDefault),
+    pong: pong as ResolvedServerHeartbeat['pong'],
+  }
+}
+
+function listenOptions(o: Bag): ResolvedServerOptions['listen'] {
+  const { server, port, host } = o
+  if (server !== undefined && port !== undefined) {
+    throw invalid('LIFELINE_INVALID_OPTION', `Pass either server or port, not both; got server and port ${describe(port)}`)
+  }
+  if (server !== undefined) {
+    if (!isServerLike(server)) fail('server', 'an http.Server or https.Server', server)
+    if (host !== undefined) fail('host', 'left out when server is given (the server is already bound)', host)
+    return undefined
+  }
+  if (port === undefined) {
+    throw invalid('LIFELINE_INVALID_OPTION', 'Pass a server (an http.Server or https.Server) or a port (0 for any free one); got neither')
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
+    fail('port', 'an integer from 0 to 65535', port)
+  }
+  if (host !== undefined && (typeof host !== 'string' || host === '')) fail('host', 'a non-empty string', host)
+  return { port, host: host ?? '127.0.0.1' }
+}
+
+/** Validates options up front; throws a `TypeError` naming the option, the value and what was expected. */
+export function resolveServerOptions(options: unknown): ResolvedServerOptions {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object with a server or a port', options)
+  const o = options as Bag
+  checkKeys(o, OPTION_KEYS, '')
+  const listen = listenOptions(o)
+  const path = o.path ?? '/'
+  if (typeof path !== 'string' || !path.startsWith('/')) fail('path', `a pathname starting with '/'`, path)
+  const duplicate = o.duplicate ?? 'replace'
+  if (duplicate !== 'replace' && duplicate !== 'reject') fail('duplicate', `'replace' or 'reject'`, duplicate)
+  const maxPayload = o.maxPayload ?? 1_048_576
+  if (typeof maxPayload !== 'number' || !Number.isSafeInteger(maxPayload) || maxPayload < 1) {
+    fail('maxPayload', 'a positive integer (bytes)', maxPayload)
+  }
+  return {
+    server: listen === undefined ? (o.server as HttpServer | HttpsServer) : undefined,
+    listen,
+    path,
+    identify: fn('identify', o.identify, nameFromQuery),
+    verify: fn<VerifyClient | undefined>('verify', o.verify, undefined),
+    duplicate,
+    heartbeat: heartbeatOptions(o.heartbeat),
+    maxPayload,
+    closeTimeout: milliseconds('closeTimeout', o.closeTimeout, 1_000),
+  }
+}

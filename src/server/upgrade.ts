@@ -1,0 +1,109 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { WebSocketServer } from 'ws'
+import type WebSocket from 'ws'
+import { HeartbeatServerError, messageOf } from './errors.js'
+import type { ResolvedServerOptions } from './options.js'
+
+/** What the upgrade handler needs from its server. */
+export interface UpgradeContext {
+  readonly options: ResolvedServerOptions
+  readonly wss: WebSocketServer
+  /** Upgrades waiting on `identify` or `verify`; `close()` refuses them with 503. */
+  readonly pending: Set<Duplex>
+  isClosing(): boolean
+  isConnected(name: string): boolean
+  /** Whether another `upgrade` listener may take a request for another path. */
+  sharesUpgrades(): boolean
+  admit(name: string, socket: WebSocket, request: IncomingMessage): void
+  report(error: HeartbeatServerError): void
+}
+
+type Verdict = { name: string } | { status: 401 | 403 }
+
+// Node's HTTP server stops listening for errors on a socket it hands to
+// 'upgrade'; one error while a hook runs would otherwise crash the process.
+// The client went away: there is nobody left to answer and nothing to report.
+const ignore = (): void => {}
+
+/**
+ * Answers an upgrade with a complete HTTP/1.1 response and closes the
+ * socket: a browser or proxy sees a status, not a reset connection.
+ */
+export function refuse(socket: Duplex, status: number): void {
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  const text = STATUS_CODES[status] ?? 'Refused'
+  const body = `${status} ${text}\n`
+  socket.once('finish', () => socket.destroy())
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
+}
+
+/** The server's `upgrade` listener: path, then `identify`, `verify` and the duplicate policy, then ws. */
+export function handleUpgrade(context: UpgradeContext, request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  let url: URL
+  try {
+    url = new URL(request.url ?? '/', 'http://localhost')
+  } catch {
+    socket.on('error', ignore)
+    return refuse(socket, 400)
+  }
+  if (url.pathname !== context.options.path) {
+    if (context.sharesUpgrades()) return
+    socket.on('error', ignore)
+    return refuse(socket, 404)
+  }
+  socket.on('error', ignore)
+  if (context.isClosing()) return refuse(socket, 503)
+  context.pending.add(socket)
+  decide(context, request, url).then((verdict) => {
+    // Gone from `pending`: close() already answered it.
+    if (!context.pending.delete(socket)) return
+    if ('status' in verdict) return refuse(socket, verdict.status)
+    // Checked here, not before the hooks: the registry is read and written in
+    // the same tick, so two upgrades for one name cannot both pass.
+    if (context.options.duplicate === 'reject' && context.isConnected(verdict.name)) return refuse(socket, 409)
+    // ws answers a malformed handshake with 400 itself, and destroys a socket the client already closed.
+    context.wss.handleUpgrade(request, socket, head, (ws) => context.admit(verdict.name, ws, request))
+    socket.off('error', ignore)
+  }).catch((thrown: unknown) => {
+    // Reached only through a bug in admit() or a listener ws could not catch.
+    context.pending.delete(socket)
+    context.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `Upgrade failed: ${messageOf(thrown)}`, { cause: thrown }))
+    socket.destroy()
+  })
+}
+
+async function decide(context: UpgradeContext, request: IncomingMessage, url: URL): Promise<Verdict> {
+  const { identify, verify } = context.options
+  const failed = (hook: string, detail: string, cause?: unknown): void =>
+    context.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `${hook} ${detail} for ${request.url ?? '/'}`, { cause }))
+
+  let name: unknown
+  try {
+    name = await identify(request, url)
+  } catch (thrown) {
+    failed('identify', `threw "${messageOf(thrown)}"`, thrown)
+    return { status: 401 }
+  }
+  if (name === null) return { status: 401 }
+  if (typeof name !== 'string' || name === '') {
+    failed('identify', `must return a non-empty string or null, returned ${typeof name === 'string' ? 'an empty string' : typeof name}`)
+    return { status: 401 }
+  }
+  if (verify === undefined) return { name }
+  let admitted: unknown
+  try {
+    admitted = await verify(request, url, name)
+  } catch (thrown) {
+    failed('verify', `threw "${messageOf(thrown)}"`, thrown)
+    return { status: 403 }
+  }
+  if (typeof admitted !== 'boolean') failed('verify', `must return true or false, returned ${typeof admitted}`)
+  return admitted === true ? { name } : { status: 403 }
+}
