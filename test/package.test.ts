@@ -1,0 +1,56 @@
+/**
+ * The package as users get it: built with tsc, imported through its `exports`
+ * map, and bundled for the browser without `ws`.
+ */
+import { execFileSync, execSync } from 'node:child_process'
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+const root = new URL('..', import.meta.url).pathname
+
+describe('package', () => {
+  beforeAll(() => {
+    execSync('npx tsc -p tsconfig.json', { cwd: root, stdio: 'pipe' })
+  }, 60_000)
+
+  it('resolves lifeline and lifeline/machine through the exports map in Node', () => {
+    const script = `
+      const lifeline = await import('lifeline')
+      const machine = await import('lifeline/machine')
+      console.log(JSON.stringify({
+        createConnection: typeof lifeline.createConnection,
+        createManualNetwork: typeof lifeline.createManualNetwork,
+        backoffDelay: typeof lifeline.backoffDelay,
+        machineId: machine.connectionMachine.id,
+      }))`
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })
+    expect(JSON.parse(out)).toEqual({ createConnection: 'function', createManualNetwork: 'function', backoffDelay: 'function', machineId: 'connection' })
+  })
+
+  it('connects with ws by default in Node 20 through the built package', () => {
+    const script = `
+      const { createConnection } = await import('lifeline')
+      const conn = createConnection({ url: 'ws://127.0.0.1:9/', reconnect: false })
+      conn.on('failed', () => { console.log(conn.state); conn.dispose() })`
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 10_000 })
+    expect(out.trim()).toBe('failed')
+  })
+
+  it('builds for the browser without ws', async () => {
+    const result = await build({
+      entryPoints: [`${root}src/index.ts`],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      minify: true,
+      write: false,
+      metafile: true,
+    })
+    const inputs = Object.keys(result.metafile.inputs)
+    expect(inputs.some((path) => path.includes('node_modules/ws/'))).toBe(false)
+    expect(inputs.some((path) => path.includes('node_modules/xstate/'))).toBe(true)
+    const bytes = result.outputFiles[0]!.contents
+    console.log(`browser bundle: ${bytes.length} bytes minified, ${gzipSync(bytes).length} gzip`)
+  })
+})
