@@ -32,7 +32,7 @@ function descendants(node: AnyStateNode): AnyStateNode[] {
 function edges(root: AnyStateNode): Edge[] {
   const merged = new Map<string, Edge>()
   for (const source of descendants(root)) {
-    for (const [eventType, transitions] of source.transitions as Map<string, { target?: AnyStateNode[]; guard?: unknown }[]>) {
+    for (const [eventType, transitions] of source.transitions as unknown as Map<string, { target?: AnyStateNode[]; guard?: unknown }[]>) {
       for (const t of transitions) {
         for (const target of t.target ?? []) {
           const key = `${source.id} ${target.id}`
