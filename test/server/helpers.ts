@@ -121,8 +121,12 @@ export function inbox(socket: WebSocket): string[] {
 export function tcp(port: number): Promise<Socket> {
   const socket = connectTcp(port, '127.0.0.1')
   track(() => socket.destroy())
+  const connected = new Promise<Socket>((resolve, reject) => {
+    socket.once('connect', () => resolve(socket))
+    socket.once('error', reject)
+  })
   socket.on('error', () => {})
-  return within(new Promise((resolve) => socket.once('connect', () => resolve(socket))), 2_000, 'a TCP connection')
+  return within(connected, 2_000, 'a TCP connection')
 }
 
 /** Everything the server sends on `socket` until it closes the connection. */
