@@ -139,20 +139,20 @@ class NodeHeartbeatServer implements HeartbeatServer {
 
   private listen(): Promise<ServerAddress> {
     const http = this.http
+    const target = this.options.listen
     const listening = new Promise<ServerAddress>((resolve, reject) => {
       const ready = (): void => resolve(this.address() ?? { port: 0, host: '' })
-      if (!this.ownsHttp) {
+      if (target === undefined) {
         if (http.listening) ready()
         else http.once('listening', ready)
         return
       }
-      const { port, host } = this.options.listen ?? { port: 0, host: '127.0.0.1' }
       http.on('error', (error) => {
-        const failure = new HeartbeatServerError('LIFELINE_LISTEN_FAILED', `The HTTP server on ${host}:${port} failed: ${error.message}`, { cause: error })
+        const failure = new HeartbeatServerError('LIFELINE_LISTEN_FAILED', `The HTTP server on ${target.host}:${target.port} failed: ${error.message}`, { cause: error })
         reject(failure)
         this.emitter.report(failure, true)
       })
-      http.listen(port, host, ready)
+      http.listen(target.port, target.host, ready)
     })
     // Awaiting `listening` is optional; a failure must not become an unhandled rejection.
     listening.catch(() => {})

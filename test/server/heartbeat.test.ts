@@ -28,7 +28,7 @@ describe('heartbeat server: dead clients', () => {
   })
 
   it('keeps a client that answers pings, even when timeout is shorter than interval', async () => {
-    const { server, url } = await startServer({ heartbeat: { interval: 40, timeout: 15 } })
+    const { server, url } = await startServer({ heartbeat: { interval: 60, timeout: 15 } })
     const disconnects = record(server, 'disconnect')
     const client = await connect(url('/', 'healthy'))
     let pings = 0
