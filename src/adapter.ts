@@ -4,8 +4,8 @@ import type { ConnectionContext, ConnectionStateName } from '../machines/connect
 import { backoffDelay } from './backoff.js'
 import { OutboundBuffer } from './buffer.js'
 import { Emitter } from './emitter.js'
-import { LifelineError } from './errors.js'
-import { checkUrl, type ResolvedOptions } from './options.js'
+import { LifelineError, messageOf } from './errors.js'
+import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './options.js'
 import { reasonOf, type MachineEvent } from './reasons.js'
 import { listen, terminate } from './socket.js'
 import type {
@@ -51,7 +51,8 @@ export const liveMachine = connectionMachine.provide({
     })),
     notifyState: effect((a, { event }, params: { state: ConnectionStateName }) => a.notifyState(params.state, event)),
     notifyOpen: effect((a) => a.emitter.emit('open', { url: a.url })),
-    notifyError: effect((a, { event }) => event.type === 'socket.error' && a.emitter.emit('error', event.error)),
+    // A socket's own error is reported only to error listeners: the close that follows says the rest.
+    notifyError: effect((a, { event }) => event.type === 'socket.error' && a.emitter.report(event.error, event.error instanceof LifelineError && event.error.code === 'LIFELINE_URL_FAILED')),
     notifyProof: effect((a) => a.emitter.emit('heartbeat', { type: 'proof', roundTrip: a.now() - a.pingSentAt })),
     notifyHeartbeatTimeout: effect((a) => a.emitter.emit('heartbeat', { type: 'timeout' })),
     notifyReconnect: effect((a, { context }) => a.emitter.emit('reconnect', { attempt: context.attempt, delay: context.retryDelay })),
@@ -80,7 +81,9 @@ const PING = { type: 'ping' } as const
  * heartbeat time stamps; what the connection is doing is the machine's state.
  */
 export class SocketAdapter {
-  readonly emitter = new Emitter<ConnectionEventMap>()
+  readonly emitter = new Emitter<ConnectionEventMap>(
+    (thrown, type) => new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
+  )
   readonly buffer: OutboundBuffer | undefined
   readonly now: () => number
   actor!: LiveActor
@@ -109,8 +112,9 @@ export class SocketAdapter {
     return '[lifeline adapter]'
   }
 
+  /** Reports an error from the application's own code (a hook or option that threw). */
   report(error: unknown): void {
-    this.emitter.emit('error', error instanceof Error ? error : new Error(String(error)))
+    this.emitter.report(error instanceof Error ? error : new Error(String(error)))
   }
 
   openSocket(): void {
@@ -164,8 +168,7 @@ export class SocketAdapter {
   // closed at once: an error, then the close that decides what happens next.
   private failAttempt(cause: unknown, generation: number, code: 'LIFELINE_URL_FAILED' | 'LIFELINE_SOCKET_ERROR'): void {
     if (generation !== this.generation) return
-    const detail = cause instanceof Error ? cause.message : String(cause)
-    const error = new LifelineError(code, `Could not start a connection attempt: ${detail}`, { cause })
+    const error = new LifelineError(code, `Could not start a connection attempt: ${messageOf(cause)}`, { cause })
     this.actor.send({ type: 'socket.error', error })
     this.actor.send({ type: 'socket.close', code: 1006, reason: error.message.slice(0, 123), wasClean: false })
   }
@@ -174,10 +177,19 @@ export class SocketAdapter {
   private receive(data: MessageData): void {
     const heartbeat = this.options.heartbeat
     if (heartbeat !== false) {
-      if (heartbeat.isPong(data)) return this.proveLife()
+      if (this.isPong(heartbeat, data)) return this.proveLife()
       if (heartbeat.proofAny) this.proveLife()
     }
     this.emitter.emit('message', data)
+  }
+
+  private isPong(heartbeat: ResolvedHeartbeat, data: MessageData): boolean {
+    try {
+      return heartbeat.isPong(data) === true
+    } catch (error) {
+      this.report(error)
+      return false
+    }
   }
 
   private proveLife(): void {
@@ -193,7 +205,7 @@ export class SocketAdapter {
   }
 
   /** Ends the current socket at once, detached first so it can never affect a later one, and reports its close. */
-  dropSocket(event: MachineEvent, close: CloseInfo = closeInfoOf(event)): void {
+  dropSocket(event: MachineEvent, close?: CloseInfo): void {
     this.generation++
     const socket = this.socket
     if (socket === undefined) return
@@ -201,7 +213,7 @@ export class SocketAdapter {
     this.detach?.()
     this.detach = undefined
     terminate(socket)
-    this.emitter.emit('close', close)
+    this.emitter.emit('close', close ?? closeInfoOf(event))
   }
 
   sendPing(): void {
@@ -225,7 +237,7 @@ export class SocketAdapter {
     }
     const dropped = this.buffer.push(data)
     if (dropped !== undefined) {
-      this.emitter.emit('error', new LifelineError(
+      this.emitter.report(new LifelineError(
         'LIFELINE_BUFFER_OVERFLOW',
         `The buffer was full (buffer.maxMessages ${this.options.buffer ? this.options.buffer.maxMessages : 0}); dropped the oldest message`,
         { messages: [dropped] },

@@ -101,7 +101,7 @@ class ManagedConnection implements Connection {
     adapter.dropSocket({ type: 'close' }, { code: 1001, reason: 'disposed', wasClean: false })
     const discarded = adapter.buffer?.clear() ?? []
     if (discarded.length > 0) {
-      adapter.emitter.emit('error', new LifelineError(
+      adapter.emitter.report(new LifelineError(
         'LIFELINE_BUFFER_DISCARDED',
         `dispose() discarded ${discarded.length} buffered message(s) that were never sent`,
         { messages: discarded },

@@ -10,6 +10,7 @@
  * - `LIFELINE_BUFFER_FULL`: `send()` while the buffer is full with `overflow: 'reject'`.
  * - `LIFELINE_BUFFER_OVERFLOW`: the oldest buffered message was dropped (`overflow: 'drop-oldest'`).
  * - `LIFELINE_BUFFER_DISCARDED`: `dispose()` discarded buffered messages.
+ * - `LIFELINE_LISTENER_FAILED`: an event listener threw; the other listeners still ran.
  * - `LIFELINE_DISPOSED`: the connection was used after `dispose()`.
  */
 export type LifelineErrorCode =
@@ -22,6 +23,7 @@ export type LifelineErrorCode =
   | 'LIFELINE_BUFFER_FULL'
   | 'LIFELINE_BUFFER_OVERFLOW'
   | 'LIFELINE_BUFFER_DISCARDED'
+  | 'LIFELINE_LISTENER_FAILED'
   | 'LIFELINE_DISPOSED'
 
 /** An error raised by lifeline at run time. */
@@ -46,6 +48,11 @@ export function invalid(
   message: string,
 ): TypeError & { code: string } {
   return Object.assign(new TypeError(message), { code })
+}
+
+/** The message of anything thrown, for an error sentence. */
+export function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown)
 }
 
 /** Describes a value for an error message: `-1`, `"abc"`, `NaN`, `null`, `an object`. */

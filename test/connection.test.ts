@@ -1,6 +1,13 @@
 import { describe, expect, it, vi } from 'vitest'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
+import type { Connection } from '../src/index.node.js'
+
+// The harness records every event, so it listens for errors; this strips its listeners.
+function createBareConnection(conn: Connection): Connection {
+  ;(conn as unknown as { adapter: { emitter: { clear(): void } } }).adapter.emitter.clear()
+  return conn
+}
 
 const fast = {
   heartbeat: { interval: 1_000, timeout: 500 },
@@ -351,24 +358,39 @@ describe('events and lifecycle', () => {
     expect(conn.state).toBe('connecting')
   })
 
-  it('keeps working when a listener throws', async () => {
+  it('keeps working when a listener throws, reporting it as an error event', () => {
     const { conn, of } = opened()
-    const errors: unknown[] = []
-    const onError = (error: unknown) => errors.push(error)
-    process.prependListener('uncaughtException', onError)
+    conn.on('message', () => {
+      throw new Error('listener bug')
+    })
+    FakeWebSocket.last.serverMessage('a')
+    FakeWebSocket.last.serverMessage('b')
+    expect(of('message')).toEqual(['a', 'b'])
+    expect(conn.state).toBe('open')
+    expect(of('error')).toEqual([
+      expect.objectContaining({ code: 'LIFELINE_LISTENER_FAILED', message: "A 'message' listener threw: listener bug" }),
+      expect.objectContaining({ code: 'LIFELINE_LISTENER_FAILED' }),
+    ])
+  })
+
+  it('hands errors to the host when nobody listens for them, never throwing', () => {
+    const emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
     try {
-      conn.on('message', () => {
-        throw new Error('listener bug')
-      })
-      FakeWebSocket.last.serverMessage('a')
-      FakeWebSocket.last.serverMessage('b')
-      expect(of('message')).toEqual(['a', 'b'])
-      expect(conn.state).toBe('open')
-      await new Promise((r) => setTimeout(r, 0))
-      expect(errors).toHaveLength(2)
+      const { conn } = harness({ buffer: { maxMessages: 1 } })
+      const bare = createBareConnection(conn)
+      bare.send('a')
+      bare.send('b') // overflow with no error listener
+      expect(emitWarning).toHaveBeenCalledWith(expect.objectContaining({ code: 'LIFELINE_BUFFER_OVERFLOW' }))
     } finally {
-      process.removeListener('uncaughtException', onError)
+      emitWarning.mockRestore()
     }
+  })
+
+  it('reports a throwing isPong and treats the frame as a message', () => {
+    const { of } = opened({ heartbeat: { interval: 1_000, timeout: 500, isPong: () => { throw new Error('bad matcher') } } })
+    FakeWebSocket.last.serverMessage('pong?')
+    expect(of('message')).toEqual(['pong?'])
+    expect(of('error').map((e) => e.message)).toEqual(['bad matcher'])
   })
 
   it('delivers binary frames as they arrive', () => {

@@ -31,7 +31,4 @@ export class HeartbeatServerError extends Error {
   }
 }
 
-/** The message of anything thrown, for an error sentence. */
-export function messageOf(thrown: unknown): string {
-  return thrown instanceof Error ? thrown.message : String(thrown)
-}
+export { messageOf } from '../errors.js'

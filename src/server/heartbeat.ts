@@ -87,7 +87,7 @@ export function answerPings(
       }
       let answer: unknown
       try {
-        answer = typeof pong === 'function' ? pong(data) : pong
+        answer = typeof pong === 'function' ? pong(data, client.name) : pong
       } catch (thrown) {
         failed('pong', client, thrown)
         return true

@@ -14,7 +14,7 @@ export interface ResolvedServerHeartbeat {
   interval: number
   timeout: number
   isPing: (data: InboundData, isBinary: boolean) => boolean
-  pong: string | Buffer | ((ping: InboundData) => string | Buffer | null)
+  pong: string | Buffer | ((ping: InboundData, client: string) => string | Buffer | null)
 }
 
 /** Server options after validation, with defaults. */

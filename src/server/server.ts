@@ -6,7 +6,7 @@ import { describe, invalid } from '../errors.js'
 import { Client } from './client.js'
 import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, closeCodeOfSocketError } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
-import { ServerEmitter } from './events.js'
+import { createServerEmitter } from './events.js'
 import { answerPings, HeartbeatMonitor } from './heartbeat.js'
 import type { ConnectionHook } from './hooks.js'
 import { resolveServerOptions, type ResolvedServerOptions } from './options.js'
@@ -48,7 +48,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
   private readonly ownsHttp: boolean
   private readonly wss: WebSocketServer
   private readonly registry = new ClientRegistry()
-  private readonly emitter = new ServerEmitter()
+  private readonly emitter = createServerEmitter()
   private readonly hooks: readonly ConnectionHook[]
   private readonly receivers: readonly ConnectionHook[]
   // Every admitted socket until its 'close', registered or not: close() waits for all.
@@ -73,7 +73,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       isConnected: (name) => this.registry.has(name),
       sharesUpgrades: () => this.http.listenerCount('upgrade') > 1,
       admit: (name, socket, request) => this.admit(name, socket, request),
-      report: (error) => this.emitter.report(error, true),
+      report: (error) => this.emitter.report(error),
     }
     this.http.on('upgrade', this.onUpgrade)
     this.listening = this.listen()
@@ -128,7 +128,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
   private createHooks(): ConnectionHook[] {
     const { heartbeat } = this.options
     if (heartbeat === false) return []
-    const report = (error: HeartbeatServerError): void => this.emitter.report(error, true)
+    const report = (error: HeartbeatServerError): void => this.emitter.report(error)
     const monitor = new HeartbeatMonitor(heartbeat, (client) => {
       this.release(client, 'heartbeat-timeout', CLOSE_ABNORMAL)
       client.socket.terminate()
@@ -150,7 +150,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       http.on('error', (error) => {
         const failure = new HeartbeatServerError('LIFELINE_LISTEN_FAILED', `The HTTP server on ${target.host}:${target.port} failed: ${error.message}`, { cause: error })
         reject(failure)
-        this.emitter.report(failure, true)
+        this.emitter.report(failure)
       })
       http.listen(target.port, target.host, ready)
     })
@@ -187,7 +187,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       'LIFELINE_SOCKET_ERROR',
       `Client "${client.name}" was disconnected: ${messageOf(error)}`,
       { cause: error, client: client.name },
-    ))
+    ), false) // the disconnect event already tells the application
     this.release(client, 'error', closeCodeOfSocketError(error) ?? CLOSE_ABNORMAL)
     // ws has sent its close frame; bound the wait for the client's answer.
     this.closeWithin(client.socket, CLOSE_INTERNAL_ERROR, '')

@@ -32,12 +32,12 @@ export interface HeartbeatDialect {
    */
   isPing?: ((data: InboundData, isBinary: boolean) => boolean) | undefined
   /**
-   * The answer: a fixed frame, or a function of the ping that builds it. A
-   * function may return `null` to leave that ping unanswered (to let a demo
-   * show the client's heartbeat timeout).
+   * The answer: a fixed frame, or a function of the ping and the client's
+   * name that builds it. A function may return `null` to leave that ping
+   * unanswered (for example to let a demo show the client's heartbeat timeout).
    * @default 'pong'
    */
-  pong?: string | Buffer | ((ping: InboundData) => string | Buffer | null) | undefined
+  pong?: string | Buffer | ((ping: InboundData, client: string) => string | Buffer | null) | undefined
 }
 
 /** Heartbeat settings: answering the client's pings, and finding clients that went silent. */
