@@ -1,19 +1,15 @@
 /**
- * The package as users get it: built with tsc, imported through its `exports`
+ * The package as users get it: built with tsc (test/global-setup.ts), imported through its `exports`
  * map, and bundled for the browser without `ws`.
  */
-import { execFileSync, execSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 const root = new URL('..', import.meta.url).pathname
 
 describe('package', () => {
-  beforeAll(() => {
-    execSync('npx tsc -p tsconfig.json', { cwd: root, stdio: 'pipe' })
-  }, 60_000)
-
   it('resolves lifeline and lifeline/machine through the exports map in Node', () => {
     const script = `
       const lifeline = await import('lifeline')

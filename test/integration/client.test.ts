@@ -113,8 +113,9 @@ describe('client on loopback', () => {
     await new Promise((r) => setTimeout(r, 250)) // at least one full heartbeat cycle
     const cut = performance.now()
     proxy.blackHole()
-    await until(() => conn.state === 'backoff', 2_000, 'detection')
-    const detected = log.find((e) => e.type === 'heartbeat' && (e.event as { type: string }).type === 'timeout' && e.at > cut)!.at
+    const timeout = () => log.find((e) => e.type === 'heartbeat' && (e.event as { type: string }).type === 'timeout' && e.at > cut)
+    await until(() => timeout() !== undefined, 2_000, 'detection')
+    const detected = timeout()!.at
     expect(detected - cut).toBeLessThanOrEqual(heartbeat.interval + heartbeat.timeout + 50)
     proxy.restore()
     await until(() => s.accepted === 2 && conn.state === 'open', 2_000, 'a new connection')
