@@ -43,7 +43,7 @@ function collect(node: GraphNode, edges: Map<string, Edge>): void {
 
 function elkNode(node: GraphNode): ElkNode {
   const name = (node.stateNode as AnyStateNode).key
-  if (node.children.length === 0) return { id: node.id, width: Math.max(96, name.length * 8.5 + 28), height: 38 }
+  if (node.children.length === 0) return { id: node.id, width: Math.max(104, name.length * 9 + 32), height: 40 }
   return {
     id: node.id,
     layoutOptions: { 'elk.padding': '[top=34,left=16,bottom=16,right=16]' },
@@ -75,8 +75,12 @@ export async function drawChart(container: HTMLElement): Promise<Chart> {
       'elk.algorithm': 'layered',
       'elk.direction': 'DOWN',
       'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '46',
-      'elk.spacing.nodeNode': '34',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '56',
+      'elk.spacing.nodeNode': '44',
+      'elk.spacing.edgeEdge': '9',
+      'elk.spacing.edgeNode': '16',
+      'elk.layered.spacing.edgeEdgeBetweenLayers': '9',
+      'elk.layered.spacing.edgeNodeBetweenLayers': '16',
       'elk.spacing.edgeLabel': '4',
       'elk.edgeLabels.inline': 'false',
       'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
@@ -100,7 +104,7 @@ export async function drawChart(container: HTMLElement): Promise<Chart> {
 
   const svg = el('svg', { viewBox: `0 0 ${layout.width ?? 0} ${layout.height ?? 0}`, class: 'chart', role: 'img', 'aria-label': 'Connection statechart' })
   const defs = el('defs', {}, svg)
-  const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs)
+  const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, defs)
   el('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }, marker)
   // Compound states under the edges, simple states over them: edges inside `open` stay visible.
   const compoundLayer = el('g', { class: 'compounds' }, svg)
@@ -117,7 +121,7 @@ export async function drawChart(container: HTMLElement): Promise<Chart> {
     const group = el('g', { class: compound ? 'state compound' : 'state', 'data-id': node.id }, compound ? compoundLayer : nodeLayer)
     el('rect', { x, y, width: node.width ?? 0, height: node.height ?? 0, rx: compound ? 14 : 10 }, group)
     const name = node.id.split('.').at(-1) ?? node.id
-    el('text', compound ? { x: x + 14, y: y + 22, class: 'title' } : { x: x + (node.width ?? 0) / 2, y: y + 24, 'text-anchor': 'middle' }, group).textContent = name
+    el('text', compound ? { x: x + 14, y: y + 22, class: 'title' } : { x: x + (node.width ?? 0) / 2, y: y + 25, 'text-anchor': 'middle' }, group).textContent = name
     nodes.set(node.id, group)
     for (const child of node.children ?? []) drawNode(child, x, y)
   }

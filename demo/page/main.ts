@@ -28,6 +28,28 @@ const settings: Settings = {
   proof: query.get('proof') === 'pong' ? 'pong' : 'any',
 }
 
+/** What the page went through, for tests and for curious readers of the console. */
+interface Moment {
+  at: number
+  state: ConnectionStateName
+  heartbeat: string
+  buttons: { connect: boolean; send: boolean; close: boolean }
+}
+const history: Moment[] = []
+;(window as unknown as { lifelineDemo: unknown }).lifelineDemo = { history, connection: () => conn, name }
+
+function record(): void {
+  const enabled = (id: string) => !$<HTMLButtonElement>(id).disabled
+  const moment: Moment = {
+    at: performance.now(),
+    state: (document.body.dataset.state ?? 'idle') as ConnectionStateName,
+    heartbeat: document.body.dataset.heartbeat ?? '',
+    buttons: { connect: enabled('#connect'), send: enabled('#send'), close: enabled('#close') },
+  }
+  const last = history.at(-1)
+  if (last?.state !== moment.state || last.heartbeat !== moment.heartbeat) history.push(moment)
+}
+
 const timers = new TimerWatch()
 let chart: Chart | undefined
 let conn: Connection | undefined
@@ -83,6 +105,7 @@ function inspect(event: InspectionEvent): void {
     chart?.setActive(stateIds(snapshot.value))
     const value = snapshot.value
     document.body.dataset.heartbeat = typeof value === 'object' && value !== null ? String((value as { open?: string }).open) : ''
+    record()
   }
 }
 
@@ -95,6 +118,8 @@ function render(state: ConnectionStateName): void {
   $<HTMLButtonElement>('#send').disabled = state !== 'open'
   $<HTMLButtonElement>('#close').disabled = state === 'idle' || state === 'closing'
   for (const id of ['#fault-mute', '#fault-reset', '#fault-blackhole']) $<HTMLButtonElement>(id).disabled = state !== 'open'
+  if (state !== 'open') document.body.dataset.heartbeat = ''
+  record()
 }
 
 function connect(): void {
