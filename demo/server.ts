@@ -23,7 +23,6 @@ async function bundlePage(): Promise<string> {
     platform: 'browser',
     target: 'es2022',
     minify: true,
-    sourcemap: 'inline',
     write: false,
     logLevel: 'silent',
   })
