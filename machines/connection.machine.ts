@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate'
+import { and, assign, setup } from 'xstate'
 import type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionStateName } from './connection.types.js'
 
 // Effects are named here and supplied by the adapter with `machine.provide()`;
@@ -37,6 +37,7 @@ export const connectionMachine = setup({
     closeSocket: effect,
     dropSocket: effect,
     sendPing: effect,
+    sendProbe: effect,
     flushBuffer: effect,
     planRetry: assign(({ context }) => ({
       attempt: context.attempt + 1,
@@ -55,6 +56,8 @@ export const connectionMachine = setup({
     canRetry: ({ context }) => context.reconnect && context.attempt + 1 < context.maxAttempts,
     isFatalClose: () => false,
     hasRecentProof: () => false,
+    wasSuspended: () => false,
+    isServerDriven: ({ context }) => context.heartbeat !== false && context.heartbeat.mode === 'server',
     isOffline: () => false,
     isUnmonitored: ({ context }) => context.heartbeat === false,
   },
@@ -62,6 +65,7 @@ export const connectionMachine = setup({
     connectTimeout: ({ context }) => context.connectTimeout,
     heartbeatInterval: ({ context }) => (context.heartbeat ? context.heartbeat.interval : 0),
     heartbeatTimeout: ({ context }) => (context.heartbeat ? context.heartbeat.timeout : 0),
+    probeTimeout: ({ context }) => (context.heartbeat ? context.heartbeat.probeTimeout : 0),
     backoffDelay: ({ context }) => context.retryDelay,
     closeTimeout: ({ context }) => context.closeTimeout,
   },
@@ -108,17 +112,38 @@ export const connectionMachine = setup({
           after: {
             heartbeatInterval: [
               { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: 'resetAttempts' },
+              // The timer fired far too late: the process slept; check before judging.
+              { guard: 'wasSuspended', target: 'probing' },
+              // Server-driven: the server's pings stopped for interval + timeout.
+              { guard: and(['isServerDriven', 'canRetry']), target: '#connection.backoff', actions: 'notifyHeartbeatTimeout' },
+              { guard: 'isServerDriven', target: '#connection.failed', actions: 'notifyHeartbeatTimeout' },
               { target: 'ackPending' },
             ],
           },
+          on: { 'environment.wake': 'probing', 'network.online': 'probing' },
         },
         ackPending: {
           entry: 'sendPing',
           on: {
             'heartbeat.proof': { target: 'waiting', actions: ['notifyProof', 'resetAttempts'] },
+            'environment.wake': 'probing',
+            'network.online': 'probing',
           },
           after: {
-            heartbeatTimeout: retry.map((t) => ({ ...t, actions: 'notifyHeartbeatTimeout' as const })),
+            heartbeatTimeout: [
+              { guard: 'wasSuspended', target: 'probing' },
+              ...retry.map((t) => ({ ...t, actions: 'notifyHeartbeatTimeout' as const })),
+            ],
+          },
+        },
+        // Trust nothing after a pause: an immediate ping with a short deadline.
+        probing: {
+          entry: 'sendProbe',
+          on: {
+            'heartbeat.proof': { target: 'waiting', actions: ['notifyProof', 'resetAttempts'] },
+          },
+          after: {
+            probeTimeout: retry.map((t) => ({ ...t, actions: 'notifyHeartbeatTimeout' as const })),
           },
         },
         unmonitored: {},
@@ -152,6 +177,9 @@ export const connectionMachine = setup({
         close: { target: 'idle' },
         reconnect: { target: 'connecting', actions: 'resetAttempts' },
         'network.offline': { target: 'offline' },
+        // Why wait out a timer a background tab may have throttled, or a delay meant for a dead network?
+        'environment.wake': { target: 'connecting' },
+        'network.online': { target: 'connecting', actions: 'resetAttempts' },
       },
     },
 

@@ -11,8 +11,12 @@ export interface ConnectionInput {
   connectTimeout: number
   /** Milliseconds the close handshake may take before the socket is dropped. */
   closeTimeout: number
-  /** Heartbeat timing, or `false` when the connection is not monitored. */
-  heartbeat: { interval: number; timeout: number } | false
+  /**
+   * Heartbeat timing, or `false` when the connection is not monitored.
+   * In `'server'` mode the server pings and the client only watches that
+   * proof keeps arriving: `interval + timeout` is its deadline.
+   */
+  heartbeat: { mode: 'client' | 'server'; interval: number; timeout: number; probeTimeout: number } | false
   /** Whether a lost connection is retried at all. */
   reconnect: boolean
   /** Consecutive failed attempts (the first included) after which the machine gives up. */
@@ -60,6 +64,9 @@ export type ConnectionEvent =
   // From the network source
   | { type: 'network.offline' }
   | { type: 'network.online' }
+  // From the environment: the page became visible, came back from the
+  // back/forward cache, or resumed after being frozen
+  | { type: 'environment.wake' }
 
 /** Top-level states: the public `conn.state`. */
 export type ConnectionStateName =
@@ -72,4 +79,4 @@ export type ConnectionStateName =
   | 'failed'
 
 /** Children of `open`: where the heartbeat is in its cycle. */
-export type HeartbeatStateName = 'waiting' | 'ackPending' | 'unmonitored'
+export type HeartbeatStateName = 'waiting' | 'ackPending' | 'probing' | 'unmonitored'

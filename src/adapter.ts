@@ -9,6 +9,7 @@ import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './option
 import { reasonOf, type MachineEvent } from './reasons.js'
 import { listen, terminate } from './socket.js'
 import type {
+  Clock,
   CloseInfo,
   ConnectionEventMap,
   MessageData,
@@ -43,7 +44,8 @@ export const liveMachine = connectionMachine.provide({
     openSocket: effect((a) => a.openSocket()),
     closeSocket: effect((a, { event }) => a.closeSocket(event)),
     dropSocket: effect((a, { event }) => a.dropSocket(event)),
-    sendPing: effect((a) => a.sendPing()),
+    sendPing: effect((a) => a.sendPing(PING)),
+    sendProbe: effect((a) => a.sendPing(PROBE)),
     flushBuffer: effect((a) => a.flushBuffer()),
     planRetry: assign(({ context }) => ({
       attempt: context.attempt + 1,
@@ -61,6 +63,7 @@ export const liveMachine = connectionMachine.provide({
   guards: {
     isFatalClose: ({ context, event }) => event.type === 'socket.close' && adapterOf(context)?.isFatalClose(event) === true,
     hasRecentProof: ({ context }) => adapterOf(context)?.hasRecentProof() === true,
+    wasSuspended: ({ context }) => adapterOf(context)?.wasSuspended() === true,
     isOffline: ({ context }) => adapterOf(context)?.isOffline() === true,
   },
   delays: {
@@ -73,6 +76,11 @@ export type LiveActor = Actor<typeof liveMachine>
 const SOCKET_OPEN = { type: 'socket.open' } as const
 const PROOF = { type: 'heartbeat.proof' } as const
 const PING = { type: 'ping' } as const
+const PROBE = { type: 'probe' } as const
+
+// A timer this late did not fire late because the event loop was busy: the
+// process (or the tab) was suspended, and what it would judge is stale.
+const SUSPENDED_AFTER_MS = 2_000
 
 /**
  * Carries out the machine's effects for one connection: it owns the socket,
@@ -80,7 +88,7 @@ const PING = { type: 'ping' } as const
  * public events. It holds no state of its own beyond the current socket and
  * heartbeat time stamps; what the connection is doing is the machine's state.
  */
-export class SocketAdapter {
+export class SocketAdapter implements Clock {
   readonly emitter = new Emitter<ConnectionEventMap>(
     (thrown, type) => new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
   )
@@ -96,6 +104,9 @@ export class SocketAdapter {
   // from an older attempt is dropped.
   private generation = 0
   private lastProofAt = 0
+  // How late the timer now firing is; 0 outside a timer callback.
+  private lateness = 0
+  private readonly clock: Clock | undefined
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -103,7 +114,28 @@ export class SocketAdapter {
   ) {
     const { buffer, clock } = options
     this.buffer = buffer ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
-    this.now = clock ? () => clock.now() : () => performance.now()
+    this.clock = clock
+    this.now = clock ? () => clock.now() : Date.now
+  }
+
+  // The actor's clock: every machine timer goes through here, so a timer that
+  // fires long after its due time is noticed (see `wasSuspended`).
+  setTimeout(callback: () => void, ms: number): unknown {
+    const due = this.now() + ms
+    const fire = (): void => {
+      this.lateness = this.now() - due
+      try {
+        callback()
+      } finally {
+        this.lateness = 0
+      }
+    }
+    return this.clock ? this.clock.setTimeout(fire, ms) : setTimeout(fire, ms)
+  }
+
+  clearTimeout(id: unknown): void {
+    if (this.clock) this.clock.clearTimeout(id)
+    else clearTimeout(id as ReturnType<typeof setTimeout>)
   }
 
 
@@ -177,25 +209,36 @@ export class SocketAdapter {
   private receive(data: MessageData): void {
     const heartbeat = this.options.heartbeat
     if (heartbeat !== false) {
-      if (this.isPong(heartbeat, data)) return this.proveLife()
+      if (this.matches(heartbeat.isPong, data)) return this.proveLife()
+      if (this.matches(heartbeat.isPing, data)) return this.answerPing(heartbeat, data)
       if (heartbeat.proofAny) this.proveLife()
     }
     this.emitter.emit('message', data)
   }
 
-  private isPong(heartbeat: ResolvedHeartbeat, data: MessageData): boolean {
+  private matches(predicate: (data: MessageData) => boolean, data: MessageData): boolean {
     try {
-      return heartbeat.isPong(data) === true
+      return predicate(data) === true
     } catch (error) {
       this.report(error)
       return false
     }
   }
 
+  // The server's ping (server-driven mode) proves life and is answered at once.
+  private answerPing(heartbeat: ResolvedHeartbeat, ping: MessageData): void {
+    this.proveLife()
+    try {
+      this.socket?.send(typeof heartbeat.pong === 'function' ? heartbeat.pong(ping) : heartbeat.pong)
+    } catch (error) {
+      this.report(error)
+    }
+  }
+
   private proveLife(): void {
     this.lastProofAt = this.now()
     const value = this.actor.getSnapshot().value
-    if (typeof value === 'object' && value.open === 'ackPending') this.actor.send(PROOF)
+    if (typeof value === 'object' && (value.open === 'ackPending' || value.open === 'probing')) this.actor.send(PROOF)
   }
 
   closeSocket(event: MachineEvent): void {
@@ -216,11 +259,11 @@ export class SocketAdapter {
     this.emitter.emit('close', close ?? closeInfoOf(event))
   }
 
-  sendPing(): void {
+  sendPing(kind: typeof PING | typeof PROBE): void {
     const { ping } = this.options.heartbeat || {}
     this.pingSentAt = this.now()
     this.socket?.send(typeof ping === 'function' ? ping() : (ping as SendData))
-    this.emitter.emit('heartbeat', PING)
+    this.emitter.emit('heartbeat', kind)
   }
 
   flushBuffer(): void {
@@ -275,14 +318,30 @@ export class SocketAdapter {
   }
 
   hasRecentProof(): boolean {
-    const heartbeat = this.options.heartbeat
-    return heartbeat !== false && this.now() - this.lastProofAt < heartbeat.interval
+    return this.untilPingDue() > 0
   }
 
+  /** Time left in `open.waiting`: until the next ping is due, or (server-driven) until the server's ping is overdue. */
   untilPingDue(): number {
     const heartbeat = this.options.heartbeat
     if (heartbeat === false) return 0
-    return Math.max(0, heartbeat.interval - (this.now() - this.lastProofAt))
+    const interval = this.isVisible() ? heartbeat.interval : heartbeat.hiddenInterval
+    const window = heartbeat.mode === 'server' ? interval + heartbeat.timeout : interval
+    return Math.max(0, window - (this.now() - this.lastProofAt))
+  }
+
+  wasSuspended(): boolean {
+    return this.lateness > SUSPENDED_AFTER_MS
+  }
+
+  private isVisible(): boolean {
+    const environment = this.options.environment
+    try {
+      return !environment || environment.isVisible()
+    } catch (error) {
+      this.report(error)
+      return true
+    }
   }
 
   isOffline(): boolean {

@@ -2,6 +2,7 @@ import { createActor } from 'xstate'
 import type { ConnectionInput } from '../machines/connection.types.js'
 import { liveMachine, SocketAdapter, type LiveActor } from './adapter.js'
 import { describe, invalid, LifelineError } from './errors.js'
+import { browserEnvironment } from './environment.js'
 import { browserNetwork } from './network.js'
 import { isSendData, resolveOptions, type ResolvedOptions } from './options.js'
 import type {
@@ -16,6 +17,7 @@ import type {
 const OPEN = { type: 'open' } as const
 const RECONNECT = { type: 'reconnect' } as const
 const ONLINE = { type: 'network.online' } as const
+const WAKE = { type: 'environment.wake' } as const
 const OFFLINE = { type: 'network.offline' } as const
 
 function machineInput(options: ResolvedOptions, adapter: SocketAdapter): ConnectionInput {
@@ -23,7 +25,7 @@ function machineInput(options: ResolvedOptions, adapter: SocketAdapter): Connect
   return {
     connectTimeout: options.connectTimeout,
     closeTimeout: options.closeTimeout,
-    heartbeat: heartbeat && { interval: heartbeat.interval, timeout: heartbeat.timeout },
+    heartbeat: heartbeat && { mode: heartbeat.mode, interval: heartbeat.interval, timeout: heartbeat.timeout, probeTimeout: heartbeat.probeTimeout },
     reconnect: reconnect !== false,
     maxAttempts: reconnect ? reconnect.maxAttempts : 1,
     initialDelay: reconnect ? reconnect.initialDelay : 0,
@@ -43,6 +45,7 @@ function checkCloseArguments(code: unknown, reason: unknown): void {
 class ManagedConnection implements Connection {
   private disposed = false
   private readonly unsubscribeNetwork: () => void
+  private readonly unsubscribeEnvironment: () => void
 
   constructor(
     private readonly adapter: SocketAdapter,
@@ -51,6 +54,9 @@ class ManagedConnection implements Connection {
   ) {
     const network = options.network === undefined ? browserNetwork() : options.network
     this.unsubscribeNetwork = network ? network.subscribe((online) => actor.send(online ? ONLINE : OFFLINE)) : () => {}
+    // A hidden page only stretches the next interval (read when it is armed); showing it is a wake-up.
+    const environment = options.environment === undefined ? browserEnvironment() : options.environment
+    this.unsubscribeEnvironment = environment ? environment.subscribe((signal) => signal !== 'hidden' && actor.send(WAKE)) : () => {}
   }
 
   get state(): ConnectionStateName {
@@ -96,6 +102,7 @@ class ManagedConnection implements Connection {
     if (this.disposed) return
     this.disposed = true
     this.unsubscribeNetwork()
+    this.unsubscribeEnvironment()
     this.actor.stop()
     const adapter = this.adapter
     adapter.dropSocket({ type: 'close' }, { code: 1001, reason: 'disposed', wasClean: false })
@@ -130,7 +137,7 @@ export function createConnection(options: ConnectionOptions, fallbackWebSocket?:
   const adapter = new SocketAdapter(resolved, WebSocket)
   const actor = createActor(liveMachine, {
     input: machineInput(resolved, adapter),
-    ...(resolved.clock && { clock: resolved.clock }),
+    clock: adapter,
     ...(resolved.inspect && { inspect: resolved.inspect }),
   })
   adapter.actor = actor

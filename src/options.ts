@@ -3,6 +3,7 @@ import type {
   Clock,
   CloseInfo,
   ConnectionOptions,
+  EnvironmentSource,
   MessageData,
   NetworkSource,
   SendData,
@@ -12,10 +13,15 @@ import type {
 
 /** Heartbeat settings with every default filled in. */
 export interface ResolvedHeartbeat {
+  mode: 'client' | 'server'
   interval: number
   timeout: number
+  probeTimeout: number
+  hiddenInterval: number
   ping: SendData | (() => SendData)
   isPong: (data: MessageData) => boolean
+  isPing: (data: MessageData) => boolean
+  pong: SendData | ((ping: MessageData) => SendData)
   proofAny: boolean
 }
 
@@ -41,6 +47,7 @@ export interface ResolvedOptions {
   reconnect: ResolvedReconnect | false
   buffer: { maxMessages: number; overflow: 'drop-oldest' | 'reject' } | false
   network: NetworkSource | false | undefined
+  environment: EnvironmentSource | false | undefined
   inspect: ConnectionOptions['inspect']
   clock: Clock | undefined
 }
@@ -55,13 +62,14 @@ export function isRetryableClose(close: CloseInfo): boolean {
 }
 
 const isPongDefault = (data: MessageData): boolean => data === 'pong'
+const isPingDefault = (data: MessageData): boolean => data === 'ping'
 
 // setTimeout wraps delays above 2^31 - 1 ms to 1 ms.
 const MAX_DELAY = 2_147_483_647
 
 const OPTION_KEYS = new Set<string>([
   'url', 'protocols', 'WebSocket', 'autoConnect', 'connectTimeout', 'closeTimeout',
-  'heartbeat', 'reconnect', 'buffer', 'network', 'inspect', 'clock',
+  'heartbeat', 'reconnect', 'buffer', 'network', 'environment', 'inspect', 'clock',
 ])
 
 type Bag = Record<string, unknown>
@@ -135,18 +143,32 @@ function heartbeatOptions(value: unknown): ResolvedHeartbeat | false {
   const bag = value === undefined || value === true ? {} : value
   if (typeof bag !== 'object' || bag === null) fail('heartbeat', 'an object or false', value)
   const h = bag as Bag
-  checkKeys(h, new Set(['interval', 'timeout', 'ping', 'isPong', 'proof']), 'heartbeat.')
-  const ping = h.ping === undefined ? 'ping' : h.ping
-  if (!(typeof ping === 'function' || isSendData(ping))) {
-    fail('heartbeat.ping', 'a string, ArrayBuffer, typed array, Blob or a function returning one', ping)
+  checkKeys(h, new Set(['mode', 'interval', 'timeout', 'probeTimeout', 'hiddenInterval', 'ping', 'isPong', 'isPing', 'pong', 'proof']), 'heartbeat.')
+  const frame = (name: string, value: unknown): void => {
+    if (!(typeof value === 'function' || isSendData(value))) fail(name, 'a string, ArrayBuffer, typed array, Blob or a function returning one', value)
   }
+  const ping = h.ping ?? 'ping'
+  const pong = h.pong ?? 'pong'
+  frame('heartbeat.ping', ping)
+  frame('heartbeat.pong', pong)
   const proof = h.proof ?? 'any'
   if (proof !== 'any' && proof !== 'pong') fail('heartbeat.proof', `'any' or 'pong'`, proof)
+  const mode = h.mode ?? 'client'
+  if (mode !== 'client' && mode !== 'server') fail('heartbeat.mode', `'client' or 'server'`, mode)
+  const interval = milliseconds('heartbeat.interval', h.interval, 5_000)
+  const timeout = milliseconds('heartbeat.timeout', h.timeout, 10_000)
+  const hiddenInterval = milliseconds('heartbeat.hiddenInterval', h.hiddenInterval, interval)
+  if (hiddenInterval < interval) fail('heartbeat.hiddenInterval', `at least heartbeat.interval (${interval})`, hiddenInterval)
   return {
-    interval: milliseconds('heartbeat.interval', h.interval, 5_000),
-    timeout: milliseconds('heartbeat.timeout', h.timeout, 10_000),
+    mode,
+    interval,
+    timeout,
+    probeTimeout: milliseconds('heartbeat.probeTimeout', h.probeTimeout, Math.min(3_000, timeout)),
+    hiddenInterval,
     ping: ping as ResolvedHeartbeat['ping'],
     isPong: fn('heartbeat.isPong', h.isPong, isPongDefault),
+    isPing: fn('heartbeat.isPing', h.isPing, isPingDefault),
+    pong: pong as ResolvedHeartbeat['pong'],
     proofAny: proof === 'any',
   }
 }
@@ -202,6 +224,15 @@ function networkOption(value: unknown): NetworkSource | false | undefined {
   return n as NetworkSource
 }
 
+function environmentOption(value: unknown): EnvironmentSource | false | undefined {
+  if (value === undefined || value === false) return value
+  const e = value as Partial<EnvironmentSource> | null
+  if (typeof e !== 'object' || e === null || typeof e.isVisible !== 'function' || typeof e.subscribe !== 'function') {
+    fail('environment', 'false or an object with isVisible() and subscribe(listener)', value)
+  }
+  return e as EnvironmentSource
+}
+
 function clockOption(value: unknown): Clock | undefined {
   if (value === undefined) return undefined
   const c = value as Partial<Clock> | null
@@ -233,6 +264,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     reconnect: reconnectOptions(o.reconnect),
     buffer: bufferOptions(o.buffer),
     network: networkOption(o.network),
+    environment: environmentOption(o.environment),
     inspect: o.inspect === undefined || typeof o.inspect === 'function' || (typeof o.inspect === 'object' && o.inspect !== null)
       ? (o.inspect as ResolvedOptions['inspect'])
       : fail('inspect', 'an observer or a function', o.inspect),

@@ -12,10 +12,14 @@ const EVENT_REASONS: Record<string, StateChangeReason> = {
   'socket.close': 'socket-close',
   'network.offline': 'offline',
   'network.online': 'online',
+  'environment.wake': 'wake',
   connectTimeout: 'connect-timeout',
   heartbeatTimeout: 'heartbeat-timeout',
+  // Only server-driven mode leaves `open` on this timer: the server's pings stopped.
+  heartbeatInterval: 'heartbeat-timeout',
   backoffDelay: 'backoff-elapsed',
   closeTimeout: 'close-timeout',
+  probeTimeout: 'probe-timeout',
 }
 
 /** Why the machine moved: the reason named after the event that caused it. */

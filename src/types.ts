@@ -39,11 +39,29 @@ export interface NetworkSource {
 }
 
 /**
+ * Tells lifeline about the page: whether it is visible, and when it wakes up
+ * (visible again, restored from the back/forward cache, resumed after being
+ * frozen). After a wake-up an open connection is probed at once instead of
+ * trusted. The default in browsers follows `document.visibilityState`,
+ * `visibilitychange`, `pageshow` and the document's `resume` event; in Node
+ * there is none. Use {@link createManualEnvironment} to drive it yourself.
+ */
+export interface EnvironmentSource {
+  /** Whether the page is visible now (a hidden page may stretch its ping interval). */
+  isVisible(): boolean
+  /** Calls `listener` with `'visible'`, `'hidden'` or `'wake'`; returns a function that stops the calls. */
+  subscribe(listener: (signal: 'visible' | 'hidden' | 'wake') => void): () => void
+}
+
+/**
  * A clock for timers and time stamps. Tests pass XState's `SimulatedClock`
  * (it has all three methods) to drive every timeout deterministically.
  */
 export interface Clock {
-  /** Current time in milliseconds; only differences are used. */
+  /**
+   * Current wall-clock time in milliseconds. Wall-clock, because a timer that
+   * fires long after its time (the machine slept) must show the gap.
+   */
   now(): number
   setTimeout(callback: () => void, ms: number): unknown
   clearTimeout(id: unknown): void
@@ -51,6 +69,16 @@ export interface Clock {
 
 /** Heartbeat settings (behaviours S1–S3 and S9). */
 export interface HeartbeatOptions {
+  /**
+   * `'client'`: the client pings after `interval` of silence and waits
+   * `timeout` for proof of life. `'server'`: the server pings every `interval`
+   * (lifeline/server with `heartbeat.mode: 'server'`), the client answers and
+   * declares the link dead when no proof arrives within `interval + timeout`.
+   * Server timers are not throttled in background tabs; client mode works
+   * with any server.
+   * @default 'client'
+   */
+  mode?: 'client' | 'server' | undefined
   /**
    * Milliseconds without proof of life before a ping is sent.
    * @default 5000
@@ -62,6 +90,19 @@ export interface HeartbeatOptions {
    */
   timeout?: number | undefined
   /**
+   * Deadline of a probe: the immediate ping sent when the page wakes up, the
+   * network comes back, or a timer fired so late that the process must have
+   * been suspended.
+   * @default the smaller of 3000 and `timeout`
+   */
+  probeTimeout?: number | undefined
+  /**
+   * Ping interval while the page is hidden (background tabs throttle timers
+   * anyway); the page is probed as soon as it is visible again.
+   * @default `interval` (no stretching)
+   */
+  hiddenInterval?: number | undefined
+  /**
    * The ping frame, or a function that builds it for each ping.
    * @default 'ping'
    */
@@ -71,6 +112,16 @@ export interface HeartbeatOptions {
    * @default (data) => data === 'pong'
    */
   isPong?: ((data: MessageData) => boolean) | undefined
+  /**
+   * Recognises a ping from the server; it is answered with `pong` and not delivered as a `message`.
+   * @default (data) => data === 'ping'
+   */
+  isPing?: ((data: MessageData) => boolean) | undefined
+  /**
+   * The answer to a server's ping, or a function of the ping that builds it.
+   * @default 'pong'
+   */
+  pong?: SendData | ((ping: MessageData) => SendData) | undefined
   /**
    * What proves the link alive: `'any'` inbound frame (no pings while traffic
    * flows), or only the `'pong'`.
@@ -164,6 +215,8 @@ export interface ConnectionOptions {
   buffer?: BufferOptions | boolean | undefined
   /** Network status source, or `false` to ignore the network. */
   network?: NetworkSource | false | undefined
+  /** Page visibility and wake-ups, or `false` to ignore them. */
+  environment?: EnvironmentSource | false | undefined
   /** Passed to XState's `createActor({ inspect })`, for example `createBrowserInspector().inspect`. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined
   /** Clock for timers and time stamps; tests pass XState's `SimulatedClock`. */
@@ -181,6 +234,8 @@ export type StateChangeReason =
   | 'heartbeat-timeout'
   | 'backoff-elapsed'
   | 'close-timeout'
+  | 'probe-timeout'
+  | 'wake'
   | 'offline'
   | 'online'
 
@@ -194,6 +249,7 @@ export interface StateChange {
 /** Payload of the `heartbeat` event. */
 export type HeartbeatEvent =
   | { type: 'ping' }
+  | { type: 'probe' }
   | { type: 'proof'; roundTrip: number }
   | { type: 'timeout' }
 

@@ -413,3 +413,115 @@ describe('events and lifecycle', () => {
     expect(() => conn.close()).not.toThrow()
   })
 })
+
+describe('sleep, background tabs and network changes', () => {
+  const sleepy = { heartbeat: { interval: 1_000, timeout: 2_000, probeTimeout: 300 } }
+
+  it('probes at once when a timer fires long after its time (the process slept)', () => {
+    const { clock, value, of } = opened(sleepy)
+    clock.jump(60_000)
+    expect(value()).toEqual({ open: 'probing' })
+    expect(FakeWebSocket.last.sent).toEqual(['ping'])
+    expect(of('heartbeat')).toEqual([{ type: 'probe' }])
+  })
+
+  it('keeps the same socket when the probe is answered', () => {
+    const { clock, conn, value, of } = opened(sleepy)
+    clock.jump(60_000)
+    FakeWebSocket.last.serverMessage('pong')
+    expect(value()).toEqual({ open: 'waiting' })
+    expect(FakeWebSocket.instances).toHaveLength(1)
+    expect(of('reconnect')).toEqual([])
+    expect(conn.state).toBe('open')
+  })
+
+  it('reconnects within the probe timeout when the probe is not answered', () => {
+    const { clock, conn, of } = opened(sleepy)
+    clock.jump(60_000)
+    clock.advance(299)
+    expect(conn.state).toBe('open')
+    clock.advance(1)
+    expect(conn.state).toBe('backoff')
+    expect(of('state').at(-1)).toMatchObject({ reason: 'probe-timeout' })
+    expect(of('close').at(-1)).toEqual({ code: 1006, reason: 'probe-timeout', wasClean: false })
+  })
+
+  it('never reconnects because its own timers were late while the server did answer', () => {
+    const { clock, value, of } = opened(sleepy)
+    clock.advance(1_000) // ping sent, then the process sleeps before the pong is read
+    expect(value()).toEqual({ open: 'ackPending' })
+    clock.jump(30_000) // the heartbeat timeout fires 28 s late: a probe, not a verdict
+    expect(value()).toEqual({ open: 'probing' })
+    FakeWebSocket.last.serverMessage('pong') // the answer that sat in the socket buffer
+    expect(value()).toEqual({ open: 'waiting' })
+    expect(of('heartbeat').map((h) => h.type)).toEqual(['ping', 'probe', 'proof'])
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('probes when the page wakes up or the network comes back while open', () => {
+    const { environment, network, value } = opened(sleepy)
+    environment.setVisible(false)
+    expect(value()).toEqual({ open: 'waiting' })
+    environment.setVisible(true)
+    expect(value()).toEqual({ open: 'probing' })
+    FakeWebSocket.last.serverMessage('pong')
+    network.emit(true)
+    expect(value()).toEqual({ open: 'probing' })
+    FakeWebSocket.last.serverMessage('pong')
+    environment.wake() // pageshow from the back/forward cache, or resume after a freeze
+    expect(value()).toEqual({ open: 'probing' })
+  })
+
+  it('stretches the ping interval while hidden', () => {
+    const { clock, environment } = opened({ heartbeat: { interval: 1_000, timeout: 2_000, hiddenInterval: 10_000 } })
+    environment.setVisible(false)
+    clock.advance(9_999) // the timer armed while visible re-arms for the rest of the hidden interval
+    expect(FakeWebSocket.last.sent).toEqual([])
+    clock.advance(1)
+    expect(FakeWebSocket.last.sent).toEqual(['ping'])
+    FakeWebSocket.last.serverMessage('pong')
+    clock.advance(9_999)
+    expect(FakeWebSocket.last.sent).toEqual(['ping'])
+    clock.advance(1)
+    expect(FakeWebSocket.last.sent).toEqual(['ping', 'ping'])
+  })
+
+  it('tries at once when woken up in backoff', () => {
+    const { clock, conn, environment } = harness({ ...fast, reconnect: { ...fast.reconnect, initialDelay: 60_000, maxDelay: 60_000 } })
+    conn.open()
+    FakeWebSocket.last.serverClose(1006)
+    expect(conn.state).toBe('backoff')
+    environment.wake()
+    expect(conn.state).toBe('connecting')
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    clock.advance(60_000)
+    expect(FakeWebSocket.instances).toHaveLength(2) // the backoff timer left with its state
+  })
+})
+
+describe('server-driven heartbeat', () => {
+  const server = { heartbeat: { mode: 'server' as const, interval: 1_000, timeout: 500 } }
+
+  it("answers the server's pings, sends none of its own, and delivers neither", () => {
+    const { clock, of, value } = opened(server)
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1_000)
+      FakeWebSocket.last.serverMessage('ping')
+    }
+    expect(FakeWebSocket.last.sent).toEqual(['pong', 'pong', 'pong', 'pong', 'pong'])
+    expect(of('message')).toEqual([])
+    expect(value()).toEqual({ open: 'waiting' })
+  })
+
+  it('declares the link dead when the server stops pinging for interval + timeout', () => {
+    const { clock, conn, of } = opened(server)
+    clock.advance(1_000)
+    FakeWebSocket.last.serverMessage('ping')
+    clock.advance(1_499)
+    expect(conn.state).toBe('open')
+    clock.advance(1)
+    expect(conn.state).toBe('backoff')
+    expect(of('heartbeat').at(-1)).toEqual({ type: 'timeout' })
+    expect(of('state').at(-1)).toMatchObject({ reason: 'heartbeat-timeout' })
+  })
+})

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { withDiagram } from '../scripts/diagram.js'
 import { connectionMachine } from '../machines/connection.machine.js'
+import { reasonOf } from '../src/reasons.js'
 
 describe('README state diagram', () => {
   it('matches the machine (run npm run diagram to update it)', () => {
@@ -16,6 +17,13 @@ describe('connection machine definition', () => {
     const afterEvents = connectionMachine.events.filter((e) => e.startsWith('xstate.after.'))
     expect(afterEvents.length).toBeGreaterThan(0)
     for (const event of afterEvents) expect(delays).toContain(event.split('.')[2])
+  })
+
+  it('has a state change reason for every event it handles', () => {
+    for (const type of connectionMachine.events) {
+      if (type === 'socket.error' || type === 'heartbeat.proof') continue // never change the top-level state
+      expect(() => reasonOf({ type }), type).not.toThrow()
+    }
   })
 
   it('uses only declared actions and guards', () => {

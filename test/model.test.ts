@@ -18,16 +18,18 @@ import { liveMachine } from '../src/adapter.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
-const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, timeout: 300, initialDelay: 100 }
+const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, timeout: 300, probeTimeout: 150, initialDelay: 100 }
+const SUSPENSION = 5_000
 const MAX_ATTEMPTS = 2
 
-type ModelEvent = ConnectionEvent & { recentProof?: boolean; offline?: boolean }
+type ModelEvent = ConnectionEvent & { recentProof?: boolean; offline?: boolean; suspended?: boolean }
 
 const model = connectionMachine.provide({
   guards: {
     isFatalClose: ({ event }) => event.type === 'socket.close' && event.code === 1008,
     hasRecentProof: ({ event }) => (event as ModelEvent).recentProof === true,
     isOffline: ({ event }) => (event as ModelEvent).offline === true,
+    wasSuspended: ({ event }) => (event as ModelEvent).suspended === true,
   },
 })
 
@@ -46,24 +48,30 @@ const EVENTS: ModelEvent[] = [
   { type: 'heartbeat.proof' },
   { type: 'network.offline' },
   { type: 'network.online' },
+  { type: 'environment.wake' },
   after('connectTimeout', 'connecting'),
   after('heartbeatInterval', 'open.waiting'),
   { ...after('heartbeatInterval', 'open.waiting'), recentProof: true },
+  { ...after('heartbeatInterval', 'open.waiting'), suspended: true },
   after('heartbeatTimeout', 'open.ackPending'),
+  { ...after('heartbeatTimeout', 'open.ackPending'), suspended: true },
+  after('probeTimeout', 'open.probing'),
   after('closeTimeout', 'closing'),
   after('backoffDelay', 'backoff'),
 ]
 
-const VARIANTS: { name: string; heartbeat: boolean }[] = [
-  { name: 'heartbeat on', heartbeat: true },
+type Heartbeat = 'client' | 'server' | false
+const VARIANTS: { name: string; heartbeat: Heartbeat }[] = [
+  { name: 'client-driven heartbeat', heartbeat: 'client' },
+  { name: 'server-driven heartbeat', heartbeat: 'server' },
   { name: 'heartbeat off', heartbeat: false },
 ]
 
-function modelInput(heartbeat: boolean): ConnectionInput {
+function modelInput(heartbeat: Heartbeat): ConnectionInput {
   return {
     connectTimeout: TIMING.connectTimeout,
     closeTimeout: TIMING.closeTimeout,
-    heartbeat: heartbeat && { interval: TIMING.interval, timeout: TIMING.timeout },
+    heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
     reconnect: true,
     maxAttempts: MAX_ATTEMPTS,
     initialDelay: TIMING.initialDelay,
@@ -77,7 +85,7 @@ type Snapshot = ReturnType<typeof getNextSnapshot<typeof model>>
 type Step = { event: ModelEvent; state: Snapshot }
 
 /** Shortest paths to every state, each extended by every event the state handles: every transition, at least once. */
-function transitionPaths(heartbeat: boolean): Step[][] {
+function transitionPaths(heartbeat: Heartbeat): Step[][] {
   const input = modelInput(heartbeat)
   const shortest = getShortestPaths(model, { events: EVENTS, input })
   const paths: Step[][] = []
@@ -108,7 +116,7 @@ function allTransitionIds(root: AnyStateNode): string[] {
 
 const covered = { states: new Set<string>(), transitions: new Set<string>() }
 
-function runPath(steps: Step[], heartbeat: boolean): void {
+function runPath(steps: Step[], heartbeat: Heartbeat): void {
   const taken: string[] = []
   const inspect = (event: InspectionEvent) => {
     if (event.type !== '@xstate.microstep') return
@@ -120,18 +128,19 @@ function runPath(steps: Step[], heartbeat: boolean): void {
   const h = harness({
     connectTimeout: TIMING.connectTimeout,
     closeTimeout: TIMING.closeTimeout,
-    heartbeat: heartbeat && { interval: TIMING.interval, timeout: TIMING.timeout },
+    heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
     reconnect: { initialDelay: TIMING.initialDelay, factor: 2, maxDelay: 10_000, jitter: 0, maxAttempts: MAX_ATTEMPTS },
     inspect,
   })
-  const { conn, clock, network, of } = h
+  const { conn, clock, network, environment, of } = h
   const queued: string[] = []
   let serial = 0
   let previousState = 'idle'
   let previousHeartbeatState: string | undefined
 
   steps.forEach(({ event, state: expected }, index) => {
-    const where = `step ${index + 1} (${event.type}${event.recentProof ? ' recentProof' : ''}${event.offline ? ' offline' : ''})`
+    const flags = (['recentProof', 'offline', 'suspended'] as const).filter((flag) => event[flag]).join(' ')
+    const where = `step ${index + 1} (${event.type}${flags ? ` ${flags}` : ''})`
     const before = { events: h.events.length, sockets: FakeWebSocket.instances.length }
     const last = () => FakeWebSocket.last
 
@@ -176,14 +185,19 @@ function runPath(steps: Step[], heartbeat: boolean): void {
       case 'network.online':
         network.emit(true)
         break
+      case 'environment.wake':
+        environment.wake()
+        break
       default: {
         // A timer expiry: xstate.after.<delay>.<state id>
-        const timer = event as { type: string; recentProof?: boolean }
+        const timer = event as { type: string; recentProof?: boolean; suspended?: boolean }
         const delay = timer.type.split('.')[2]
         if (delay === 'heartbeatInterval' && timer.recentProof) {
           clock.advance(TIMING.interval / 2)
           last().serverMessage('traffic')
-          dueIn(TIMING.interval / 2)
+          dueIn(heartbeat === 'server' ? TIMING.interval / 2 + TIMING.timeout : TIMING.interval / 2)
+        } else if (timer.suspended) {
+          clock.jump(clock.nextDue()! + SUSPENSION) // the timer fires long after its time
         } else if (delay === 'backoffDelay') {
           dueIn(of('reconnect').at(-1)?.delay)
         } else {
@@ -191,6 +205,7 @@ function runPath(steps: Step[], heartbeat: boolean): void {
             connectTimeout: TIMING.connectTimeout,
             heartbeatTimeout: TIMING.timeout,
             closeTimeout: TIMING.closeTimeout,
+            probeTimeout: TIMING.probeTimeout,
             heartbeatInterval: undefined, // shortened by earlier traffic; checked in the unit tests
           }
           dueIn(delays[delay!])
@@ -238,9 +253,10 @@ function runPath(steps: Step[], heartbeat: boolean): void {
       queued.length = 0
     }
     const heartbeatState = typeof expected.value === 'object' ? expected.value.open : undefined
-    if (heartbeatState === 'ackPending' && previousHeartbeatState !== 'ackPending') {
+    if ((heartbeatState === 'ackPending' || heartbeatState === 'probing') && previousHeartbeatState !== heartbeatState) {
       expect(last().sent.at(-1), `${where}: ping sent`).toBe('ping')
-      expect(emitted, `${where}: heartbeat ping event`).toContainEqual(['heartbeat', { type: 'ping' }])
+      const kind = heartbeatState === 'probing' ? 'probe' : 'ping'
+      expect(emitted, `${where}: heartbeat ${kind} event`).toContainEqual(['heartbeat', { type: kind }])
     }
     if (event.type === 'heartbeat.proof') {
       expect(emitted, `${where}: proof event`).toContainEqual(['heartbeat', expect.objectContaining({ type: 'proof' })])
@@ -287,7 +303,7 @@ describe('connection machine, model-based', () => {
 
 // Keeps the import honest: the model machine runs on its own too.
 it('model machine starts in idle', () => {
-  const actor = createActor(model, { input: modelInput(true) }).start()
+  const actor = createActor(model, { input: modelInput('client') }).start()
   expect(actor.getSnapshot().value).toBe('idle')
   actor.stop()
 })

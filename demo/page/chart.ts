@@ -8,6 +8,7 @@ import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js'
 import type { AnyStateNode } from 'xstate'
 import { toDirectedGraph } from 'xstate/graph'
 import { connectionMachine } from '../../machines/connection.machine.js'
+import { transitionLabel } from '../../machines/labels.js'
 
 type GraphNode = ReturnType<typeof toDirectedGraph>
 type Edge = { id: string; source: string; target: string; labels: string[] }
@@ -17,12 +18,6 @@ const ELK = elk as unknown as new () => { layout(graph: ElkNode): Promise<ElkNod
 const SVG = 'http://www.w3.org/2000/svg'
 const CHAR = 6.4 // average label glyph width at 11px
 
-function eventLabel(eventType: string, guard: unknown): string {
-  const event = eventType.startsWith('xstate.after.') ? `after ${eventType.split('.')[2]}` : eventType
-  const name = (guard as { type?: string } | undefined)?.type
-  return name ? `${event} [${name}]` : event
-}
-
 function collect(node: GraphNode, edges: Map<string, Edge>): void {
   for (const edge of node.edges) {
     // Targetless transitions (socket.error, handled everywhere) change no state: not drawn.
@@ -30,7 +25,7 @@ function collect(node: GraphNode, edges: Map<string, Edge>): void {
     const source = edge.source.id
     const target = edge.target.id
     const key = `${source}->${target}`
-    const label = eventLabel(edge.transition.eventType, edge.transition.guard)
+    const label = transitionLabel(edge.transition.eventType, edge.transition.guard)
     const existing = edges.get(key)
     if (existing) {
       if (!existing.labels.includes(label)) existing.labels.push(label)

@@ -1,5 +1,5 @@
 import { TestClock } from './test-clock.js'
-import { createConnection } from '../../src/index.node.js'
+import { createConnection, createManualEnvironment } from '../../src/index.node.js'
 import type { Connection, ConnectionEventMap, ConnectionOptions, WebSocketConstructor } from '../../src/index.node.js'
 import { FakeWebSocket, TestNetwork } from './fake-websocket.js'
 
@@ -12,10 +12,12 @@ export function harness(options: Partial<ConnectionOptions> = {}) {
   FakeWebSocket.reset()
   const clock = new TestClock()
   const network = new TestNetwork()
+  const environment = createManualEnvironment()
   const conn: Connection = createConnection({
     url: 'ws://test.invalid/socket',
     WebSocket: FakeWebSocket as unknown as WebSocketConstructor,
     network,
+    environment,
     clock,
     autoConnect: false,
     ...options,
@@ -25,5 +27,5 @@ export function harness(options: Partial<ConnectionOptions> = {}) {
   const of = <K extends keyof ConnectionEventMap>(type: K): ConnectionEventMap[K][] =>
     events.filter((e): e is Extract<Recorded, [K, unknown]> => e[0] === type).map((e) => e[1] as ConnectionEventMap[K])
   const value = () => conn.actor.getSnapshot().value as unknown
-  return { conn, clock, network, events, of, value, sockets: FakeWebSocket }
+  return { conn, clock, network, environment, events, of, value, sockets: FakeWebSocket }
 }
