@@ -10,6 +10,29 @@ export function sendPingFrame(client: Client): void {
   client.socket.ping()
 }
 
+/** The probe of server-driven mode: an application ping the client answers (and watches for). */
+export function sendApplicationPing(
+  ping: ResolvedServerHeartbeat['ping'],
+  report: (error: HeartbeatServerError) => void,
+): (client: Client) => boolean {
+  return (client) => {
+    let frame: unknown
+    try {
+      frame = typeof ping === 'function' ? ping(client.name) : ping
+    } catch (thrown) {
+      report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `heartbeat.ping failed for client "${client.name}": ${messageOf(thrown)}`, { cause: thrown, client: client.name }))
+      return false
+    }
+    if (frame === null) return false
+    if (typeof frame !== 'string' && !Buffer.isBuffer(frame)) {
+      report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `heartbeat.ping for client "${client.name}" returned ${typeof frame}; expected a string, a Buffer or null`, { client: client.name }))
+      return false
+    }
+    client.socket.send(frame)
+    return true
+  }
+}
+
 /**
  * Finds clients that went silent, with one timer for all of them: a timer
  * per client costs a timer object and a wake-up each. Every `interval` each
@@ -25,7 +48,7 @@ export class HeartbeatMonitor implements ConnectionHook {
   constructor(
     private readonly settings: Pick<ResolvedServerHeartbeat, 'interval' | 'timeout'>,
     private readonly onDead: (client: Client) => void,
-    private readonly probe: (client: Client) => void = sendPingFrame,
+    private readonly probe: (client: Client) => boolean | void = sendPingFrame,
   ) {}
 
   attach(client: Client): void {
@@ -58,8 +81,8 @@ export class HeartbeatMonitor implements ConnectionHook {
       if (client.pingUnanswered && now - client.lastSeenAt >= this.settings.timeout) {
         this.onDead(client)
       } else if (client.socket.readyState === WebSocket.OPEN) {
-        client.pingUnanswered = true
-        this.probe(client)
+        // A probe the application skipped (`ping` returned null) awaits no answer.
+        if (this.probe(client) !== false) client.pingUnanswered = true
       }
     }
   }
@@ -70,15 +93,23 @@ export class HeartbeatMonitor implements ConnectionHook {
  * `heartbeat.pong`, and keeps them from the application's `message` events.
  */
 export function answerPings(
-  dialect: Pick<ResolvedServerHeartbeat, 'isPing' | 'pong'>,
+  dialect: Pick<ResolvedServerHeartbeat, 'isPing' | 'pong' | 'mode' | 'isPong'>,
   report: (error: HeartbeatServerError) => void,
 ): ConnectionHook {
-  const { isPing, pong } = dialect
+  const { isPing, pong, mode, isPong } = dialect
   const failed = (hook: string, client: Client, thrown: unknown): void =>
     report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `heartbeat.${hook} failed for client "${client.name}": ${messageOf(thrown)}`, { cause: thrown, client: client.name }))
 
   return {
     receive(client: Client, data: InboundData, isBinary: boolean): boolean {
+      if (mode === 'server') {
+        try {
+          // The answer to our own ping: life is already recorded by the monitor.
+          if (isPong(data, isBinary) === true) return true
+        } catch (thrown) {
+          failed('isPong', client, thrown)
+        }
+      }
       try {
         if (isPing(data, isBinary) !== true) return false
       } catch (thrown) {

@@ -11,6 +11,9 @@ import type {
 
 /** Heartbeat settings with every default filled in. */
 export interface ResolvedServerHeartbeat {
+  mode: 'client' | 'server'
+  ping: string | Buffer | ((client: string) => string | Buffer | null)
+  isPong: (data: InboundData, isBinary: boolean) => boolean
   interval: number
   timeout: number
   isPing: (data: InboundData, isBinary: boolean) => boolean
@@ -38,7 +41,7 @@ const MAX_DELAY = 2_147_483_647
 const OPTION_KEYS = new Set<string>([
   'server', 'port', 'host', 'path', 'identify', 'verify', 'duplicate', 'heartbeat', 'maxPayload', 'closeTimeout',
 ])
-const HEARTBEAT_KEYS = new Set<string>(['interval', 'timeout', 'isPing', 'pong'])
+const HEARTBEAT_KEYS = new Set<string>(['mode', 'interval', 'timeout', 'isPing', 'pong', 'ping', 'isPong'])
 
 type Bag = Record<string, unknown>
 
@@ -49,6 +52,7 @@ export function nameFromQuery(_request: IncomingMessage, url: URL): string {
 }
 
 const isPingDefault = (data: InboundData): boolean => data === 'ping'
+const isPongDefault = (data: InboundData): boolean => data === 'pong'
 
 function fail(name: string, expected: string, value: unknown): never {
   throw invalid('LIFELINE_INVALID_OPTION', `${name} must be ${expected}, got ${describe(value)}`)
@@ -91,7 +95,16 @@ function heartbeatOptions(value: unknown): ResolvedServerHeartbeat | false {
   if (!(typeof pong === 'string' || Buffer.isBuffer(pong) || typeof pong === 'function')) {
     fail('heartbeat.pong', 'a string, a Buffer or a function returning one', pong)
   }
+  const ping = h.ping ?? 'ping'
+  if (!(typeof ping === 'string' || Buffer.isBuffer(ping) || typeof ping === 'function')) {
+    fail('heartbeat.ping', 'a string, a Buffer or a function returning one', ping)
+  }
+  const mode = h.mode ?? 'client'
+  if (mode !== 'client' && mode !== 'server') fail('heartbeat.mode', `'client' or 'server'`, mode)
   return {
+    mode,
+    ping: ping as ResolvedServerHeartbeat['ping'],
+    isPong: fn('heartbeat.isPong', h.isPong, isPongDefault),
     interval: milliseconds('heartbeat.interval', h.interval, 5_000),
     timeout: milliseconds('heartbeat.timeout', h.timeout, 10_000),
     isPing: fn('heartbeat.isPing', h.isPing, isPingDefault),

@@ -7,7 +7,7 @@ import { Client } from './client.js'
 import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, closeCodeOfSocketError } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import { createServerEmitter } from './events.js'
-import { answerPings, HeartbeatMonitor } from './heartbeat.js'
+import { answerPings, HeartbeatMonitor, sendApplicationPing, sendPingFrame } from './heartbeat.js'
 import type { ConnectionHook } from './hooks.js'
 import { resolveServerOptions, type ResolvedServerOptions } from './options.js'
 import { ClientRegistry } from './registry.js'
@@ -129,10 +129,11 @@ class NodeHeartbeatServer implements HeartbeatServer {
     const { heartbeat } = this.options
     if (heartbeat === false) return []
     const report = (error: HeartbeatServerError): void => this.emitter.report(error)
+    const probe = heartbeat.mode === 'server' ? sendApplicationPing(heartbeat.ping, report) : sendPingFrame
     const monitor = new HeartbeatMonitor(heartbeat, (client) => {
       this.release(client, 'heartbeat-timeout', CLOSE_ABNORMAL)
       client.socket.terminate()
-    })
+    }, probe)
     // The monitor goes first: a ping is a sign of life too.
     return [monitor, answerPings(heartbeat, report)]
   }

@@ -43,6 +43,27 @@ export interface HeartbeatDialect {
 /** Heartbeat settings: answering the client's pings, and finding clients that went silent. */
 export interface ServerHeartbeatOptions extends HeartbeatDialect {
   /**
+   * Who sends the heartbeat the application sees. `'client'`: clients ping,
+   * the server answers, and WebSocket ping frames (answered by browsers on
+   * their own) find dead clients. `'server'`: the server sends an application
+   * ping (`ping`) to every client each `interval`; lifeline clients with
+   * `heartbeat.mode: 'server'` answer it and watch for it. Server timers are
+   * not throttled like a background tab's.
+   * @default 'client'
+   */
+  mode?: 'client' | 'server' | undefined
+  /**
+   * The application ping of `'server'` mode, or a function of the client's
+   * name that builds it (`null` skips that client this time).
+   * @default 'ping'
+   */
+  ping?: string | Buffer | ((client: string) => string | Buffer | null) | undefined
+  /**
+   * Recognises a client's answer to the server's ping; answers prove life and are not delivered as `message` events.
+   * @default (data) => data === 'pong'
+   */
+  isPong?: ((data: InboundData, isBinary: boolean) => boolean) | undefined
+  /**
    * Milliseconds between the WebSocket ping frames the server sends every
    * client (one shared timer for all clients, which is also when silent clients are checked).
    * @default 5000
