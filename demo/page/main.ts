@@ -15,6 +15,7 @@ const query = new URLSearchParams(location.search)
 interface Settings {
   interval: number
   timeout: number
+  probeTimeout: number
   initialDelay: number
   maxDelay: number
   proof: 'any' | 'pong'
@@ -23,6 +24,7 @@ interface Settings {
 const settings: Settings = {
   interval: Number(query.get('interval') ?? 3000),
   timeout: Number(query.get('timeout') ?? 3000),
+  probeTimeout: Number(query.get('probeTimeout') ?? 1500),
   initialDelay: Number(query.get('initialDelay') ?? 1000),
   maxDelay: Number(query.get('maxDelay') ?? 8000),
   proof: query.get('proof') === 'pong' ? 'pong' : 'any',
@@ -128,7 +130,7 @@ function connect(): void {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
   conn = createConnection({
     url: `${scheme}://${location.host}/ws?name=${name}`,
-    heartbeat: { interval: settings.interval, timeout: settings.timeout, proof: settings.proof },
+    heartbeat: { interval: settings.interval, timeout: settings.timeout, probeTimeout: settings.probeTimeout, proof: settings.proof },
     reconnect: { initialDelay: settings.initialDelay, maxDelay: settings.maxDelay },
     autoConnect: false,
     inspect,
@@ -142,6 +144,7 @@ function connect(): void {
   conn.on('error', (error) => timeline(`error: ${error.message}`, 'error'))
   conn.on('heartbeat', (beat) => {
     if (beat.type === 'ping') timeline('ping sent', 'ping')
+    else if (beat.type === 'probe') timeline('probe sent: trust nothing after a pause', 'ping')
     else if (beat.type === 'proof') timeline(`proof of life, round trip ${beat.roundTrip.toFixed(1)} ms`, 'proof')
     else timeline('heartbeat timeout: link declared dead', 'timeout')
   })
@@ -169,6 +172,7 @@ function readSettings(): void {
   const number = (field: string) => Number((form.elements.namedItem(field) as HTMLInputElement).value)
   settings.interval = number('interval')
   settings.timeout = number('timeout')
+  settings.probeTimeout = number('probeTimeout')
   settings.initialDelay = number('initialDelay')
   settings.maxDelay = number('maxDelay')
   settings.proof = (form.elements.namedItem('proof') as HTMLSelectElement).value === 'pong' ? 'pong' : 'any'
@@ -211,6 +215,9 @@ async function main(): Promise<void> {
   for (const [id, kind] of [['#fault-mute', 'mute'], ['#fault-reset', 'reset'], ['#fault-blackhole', 'blackhole'], ['#fault-restart', 'restart']] as const) {
     $(id).addEventListener('click', () => void fault(kind))
   }
+  document.addEventListener('visibilitychange', () => timeline(`page ${document.visibilityState}`, 'network'))
+  document.addEventListener('freeze', () => timeline('page frozen', 'network'))
+  document.addEventListener('resume', () => timeline('page resumed', 'network'))
   window.addEventListener('online', () => timeline('browser: online', 'network'))
   window.addEventListener('offline', () => timeline('browser: offline', 'network'))
   setInterval(tick, 100)
