@@ -7,6 +7,8 @@ import { Emitter } from './emitter.js'
 import { LifelineError, messageOf } from './errors.js'
 import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './options.js'
 import { reasonOf, type MachineEvent } from './reasons.js'
+import type { ProtocolError } from './reliable/protocol.js'
+import { ReliableSession } from './reliable/session.js'
 import { listen, terminate } from './socket.js'
 import type {
   Clock,
@@ -93,6 +95,7 @@ export class SocketAdapter implements Clock {
     (thrown, type) => new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
   )
   readonly buffer: OutboundBuffer | undefined
+  readonly session: ReliableSession | undefined
   readonly now: () => number
   actor!: LiveActor
   state: ConnectionStateName = 'idle'
@@ -113,9 +116,32 @@ export class SocketAdapter implements Clock {
     private readonly WebSocket: WebSocketConstructor,
   ) {
     const { buffer, clock } = options
-    this.buffer = buffer ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
+    this.session = options.delivery === 'reliable' && buffer ? new ReliableSession(this.sessionTransport(), buffer.maxMessages) : undefined
+    this.buffer = buffer && !this.session ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
     this.clock = clock
     this.now = clock ? () => clock.now() : Date.now
+  }
+
+  private sessionTransport(): ConstructorParameters<typeof ReliableSession>[0] {
+    return {
+      send: (frame) => this.socket?.send(frame),
+      fail: (error) => this.failProtocol(error),
+      deliver: (data) => this.emitter.emit('message', data),
+      sessionLost: (event) => this.emitter.emit('session-lost', event),
+      clock: this,
+    }
+  }
+
+  // Browsers may close only with 1000 or 3000–4999: 1002/1007 become 4002/4007 there.
+  private failProtocol(error: ProtocolError): void {
+    this.report(new LifelineError('LIFELINE_PROTOCOL_ERROR', `${error.message}; closing with ${error.code}`, { cause: error }))
+    const socket = this.socket
+    if (socket === undefined) return
+    try {
+      socket.close(error.code, error.message.slice(0, 120))
+    } catch {
+      socket.close(error.code + 3000, error.message.slice(0, 120))
+    }
   }
 
   // The actor's clock: every machine timer goes through here, so a timer that
@@ -213,6 +239,7 @@ export class SocketAdapter implements Clock {
       if (this.matches(heartbeat.isPing, data)) return this.answerPing(heartbeat, data)
       if (heartbeat.proofAny) this.proveLife()
     }
+    if (this.session !== undefined) return this.session.receive(data)
     this.emitter.emit('message', data)
   }
 
@@ -253,6 +280,7 @@ export class SocketAdapter implements Clock {
     const socket = this.socket
     if (socket === undefined) return
     this.socket = undefined
+    this.session?.stop()
     this.detach?.()
     this.detach = undefined
     terminate(socket)
@@ -261,6 +289,7 @@ export class SocketAdapter implements Clock {
 
   sendPing(kind: typeof PING | typeof PROBE): void {
     const { ping } = this.options.heartbeat || {}
+    this.session?.flushAck() // acknowledgements ride with the heartbeat
     this.pingSentAt = this.now()
     this.socket?.send(typeof ping === 'function' ? ping() : (ping as SendData))
     this.emitter.emit('heartbeat', kind)
@@ -268,11 +297,14 @@ export class SocketAdapter implements Clock {
 
   flushBuffer(): void {
     const socket = this.socket
-    if (socket !== undefined) this.buffer?.drain((data) => socket.send(data))
+    if (socket === undefined) return
+    if (this.session !== undefined) return this.session.start()
+    this.buffer?.drain((data) => socket.send(data))
   }
 
   /** Sends `data` now if open, else buffers it. */
   send(data: SendData): void {
+    if (this.session !== undefined) return this.session.send(data)
     const socket = this.socket
     if (this.state === 'open' && socket?.readyState === 1) return socket.send(data)
     if (this.buffer === undefined) {

@@ -64,7 +64,7 @@ class ManagedConnection implements Connection {
   }
 
   get buffered(): number {
-    return this.adapter.buffer?.size ?? 0
+    return this.adapter.session?.pending ?? this.adapter.buffer?.size ?? 0
   }
 
   open(): void {
@@ -106,7 +106,7 @@ class ManagedConnection implements Connection {
     this.actor.stop()
     const adapter = this.adapter
     adapter.dropSocket({ type: 'close' }, { code: 1001, reason: 'disposed', wasClean: false })
-    const discarded = adapter.buffer?.clear() ?? []
+    const discarded: unknown[] = adapter.session?.discard() ?? adapter.buffer?.clear() ?? []
     if (discarded.length > 0) {
       adapter.emitter.report(new LifelineError(
         'LIFELINE_BUFFER_DISCARDED',

@@ -11,6 +11,7 @@
  * - `LIFELINE_BUFFER_OVERFLOW`: the oldest buffered message was dropped (`overflow: 'drop-oldest'`).
  * - `LIFELINE_BUFFER_DISCARDED`: `dispose()` discarded buffered messages.
  * - `LIFELINE_LISTENER_FAILED`: an event listener threw; the other listeners still ran.
+ * - `LIFELINE_PROTOCOL_ERROR`: a frame broke the reliable-delivery protocol; the socket was closed with 1002 or 1007 (4002 or 4007 in browsers).
  * - `LIFELINE_DISPOSED`: the connection was used after `dispose()`.
  */
 export type LifelineErrorCode =
@@ -24,6 +25,7 @@ export type LifelineErrorCode =
   | 'LIFELINE_BUFFER_OVERFLOW'
   | 'LIFELINE_BUFFER_DISCARDED'
   | 'LIFELINE_LISTENER_FAILED'
+  | 'LIFELINE_PROTOCOL_ERROR'
   | 'LIFELINE_DISPOSED'
 
 /** An error raised by lifeline at run time. */

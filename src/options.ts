@@ -46,6 +46,7 @@ export interface ResolvedOptions {
   heartbeat: ResolvedHeartbeat | false
   reconnect: ResolvedReconnect | false
   buffer: { maxMessages: number; overflow: 'drop-oldest' | 'reject' } | false
+  delivery: 'plain' | 'reliable'
   network: NetworkSource | false | undefined
   environment: EnvironmentSource | false | undefined
   inspect: ConnectionOptions['inspect']
@@ -54,7 +55,8 @@ export interface ResolvedOptions {
 
 // Close codes that say "retrying will not help": protocol errors, policy and
 // auth refusals. 4400–4499 mirrors HTTP 4xx for application close codes.
-const FATAL_CLOSE_CODES = new Set([1002, 1003, 1007, 1008, 1010])
+// 4002/4007 are 1002/1007 as a browser must send them.
+const FATAL_CLOSE_CODES = new Set([1002, 1003, 1007, 1008, 1010, 4002, 4007])
 
 /** The default `reconnect.shouldReconnect`: retries every close except the fatal codes. */
 export function isRetryableClose(close: CloseInfo): boolean {
@@ -69,7 +71,7 @@ const MAX_DELAY = 2_147_483_647
 
 const OPTION_KEYS = new Set<string>([
   'url', 'protocols', 'WebSocket', 'autoConnect', 'connectTimeout', 'closeTimeout',
-  'heartbeat', 'reconnect', 'buffer', 'network', 'environment', 'inspect', 'clock',
+  'heartbeat', 'reconnect', 'buffer', 'delivery', 'network', 'environment', 'inspect', 'clock',
 ])
 
 type Bag = Record<string, unknown>
@@ -253,6 +255,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (!(protocols === undefined || typeof protocols === 'string' || (Array.isArray(protocols) && protocols.every((p) => typeof p === 'string')))) {
     fail('protocols', 'a string or an array of strings', protocols)
   }
+  const delivery = o.delivery ?? 'plain'
+  if (delivery !== 'plain' && delivery !== 'reliable') fail('delivery', `'plain' or 'reliable'`, delivery)
+  const buffer = bufferOptions(o.buffer)
+  if (delivery === 'reliable' && buffer === false) fail('buffer', 'on with delivery: reliable (messages wait in it for acknowledgement)', false)
   return {
     url: o.url as UrlSource,
     protocols: protocols as ResolvedOptions['protocols'],
@@ -262,7 +268,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     closeTimeout: milliseconds('closeTimeout', o.closeTimeout, 5_000),
     heartbeat: heartbeatOptions(o.heartbeat),
     reconnect: reconnectOptions(o.reconnect),
-    buffer: bufferOptions(o.buffer),
+    buffer,
+    delivery,
     network: networkOption(o.network),
     environment: environmentOption(o.environment),
     inspect: o.inspect === undefined || typeof o.inspect === 'function' || (typeof o.inspect === 'object' && o.inspect !== null)

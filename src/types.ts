@@ -213,6 +213,15 @@ export interface ConnectionOptions {
   reconnect?: ReconnectOptions | boolean | undefined
   /** Outbound buffer while not open, or `false` to make `send()` throw when not open. */
   buffer?: BufferOptions | boolean | undefined
+  /**
+   * `'reliable'`: every message reaches the other side exactly once, in
+   * order, across reconnects (sequence numbers, acknowledgements, session
+   * resume; the server must use `delivery: 'reliable'` too). Messages wait
+   * for acknowledgement in the buffer (`buffer.maxMessages` bounds them; a
+   * full buffer makes `send()` throw). `'plain'` works with any server.
+   * @default 'plain'
+   */
+  delivery?: 'plain' | 'reliable' | undefined
   /** Network status source, or `false` to ignore the network. */
   network?: NetworkSource | false | undefined
   /** Page visibility and wake-ups, or `false` to ignore them. */
@@ -269,6 +278,14 @@ export interface FailedEvent {
   attempts: number
 }
 
+/** Payload of the `session-lost` event (reliable delivery). */
+export interface SessionLostEvent {
+  /** Messages sent in the old session without an acknowledgement: they may or may not have arrived. */
+  lost: number
+  /** Those messages, for an application that can safely send them again. */
+  messages: SendData[]
+}
+
 /** Payload of the `open` event. */
 export interface OpenEvent {
   /** The URL this socket connected to. */
@@ -285,13 +302,14 @@ export interface ConnectionEventMap {
   heartbeat: HeartbeatEvent
   reconnect: ReconnectEvent
   failed: FailedEvent
+  'session-lost': SessionLostEvent
 }
 
 /** A managed WebSocket connection. */
 export interface Connection {
   /** The top-level state; heartbeat sub-states are in `actor.getSnapshot().value`. */
   readonly state: ConnectionStateName
-  /** Messages waiting in the buffer for the connection to open. */
+  /** Messages waiting in the buffer for the connection to open (reliable delivery: waiting for acknowledgement). */
   readonly buffered: number
   /** The XState actor running the connection statechart, for inspection and tests. */
   readonly actor: AnyActorRef

@@ -6,6 +6,7 @@ import type {
   DuplicatePolicy,
   IdentifyClient,
   InboundData,
+  SessionStore,
   VerifyClient,
 } from './types.js'
 
@@ -33,6 +34,10 @@ export interface ResolvedServerOptions {
   heartbeat: ResolvedServerHeartbeat | false
   maxPayload: number
   closeTimeout: number
+  delivery: 'plain' | 'reliable'
+  sessionTtl: number
+  sessionStore: SessionStore | undefined
+  maxUnacknowledged: number
 }
 
 // setTimeout wraps delays above 2^31 - 1 ms to 1 ms.
@@ -40,6 +45,7 @@ const MAX_DELAY = 2_147_483_647
 
 const OPTION_KEYS = new Set<string>([
   'server', 'port', 'host', 'path', 'identify', 'verify', 'duplicate', 'heartbeat', 'maxPayload', 'closeTimeout',
+  'delivery', 'sessionTtl', 'sessionStore', 'maxUnacknowledged',
 ])
 const HEARTBEAT_KEYS = new Set<string>(['mode', 'interval', 'timeout', 'isPing', 'pong', 'ping', 'isPong'])
 
@@ -146,6 +152,16 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
   if (typeof maxPayload !== 'number' || !Number.isSafeInteger(maxPayload) || maxPayload < 1) {
     fail('maxPayload', 'a positive integer (bytes)', maxPayload)
   }
+  const delivery = o.delivery ?? 'plain'
+  if (delivery !== 'plain' && delivery !== 'reliable') fail('delivery', `'plain' or 'reliable'`, delivery)
+  const store = o.sessionStore as Partial<SessionStore> | undefined
+  if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.load !== 'function' || typeof store.save !== 'function' || typeof store.delete !== 'function')) {
+    fail('sessionStore', 'an object with load(), save() and delete()', store)
+  }
+  const maxUnacknowledged = o.maxUnacknowledged ?? 10_000
+  if (typeof maxUnacknowledged !== 'number' || !Number.isSafeInteger(maxUnacknowledged) || maxUnacknowledged < 1) {
+    fail('maxUnacknowledged', 'a positive integer', maxUnacknowledged)
+  }
   return {
     server: listen === undefined ? (o.server as HttpServer | HttpsServer) : undefined,
     listen,
@@ -156,5 +172,9 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
     heartbeat: heartbeatOptions(o.heartbeat),
     maxPayload,
     closeTimeout: milliseconds('closeTimeout', o.closeTimeout, 1_000),
+    delivery,
+    sessionTtl: milliseconds('sessionTtl', o.sessionTtl, 60_000),
+    sessionStore: store as SessionStore | undefined,
+    maxUnacknowledged,
   }
 }

@@ -10,6 +10,8 @@ import { createServerEmitter } from './events.js'
 import { answerPings, HeartbeatMonitor, sendApplicationPing, sendPingFrame } from './heartbeat.js'
 import type { ConnectionHook } from './hooks.js'
 import { resolveServerOptions, type ResolvedServerOptions } from './options.js'
+import { MemorySessionStore, ReliableDelivery } from './reliable.js'
+import type { ProtocolError } from '../reliable/protocol.js'
 import { ClientRegistry } from './registry.js'
 import type {
   DisconnectReason,
@@ -19,10 +21,11 @@ import type {
   InboundData,
   ServerAddress,
   ServerSendData,
+  SessionState,
 } from './types.js'
 import { handleUpgrade, refuse, type UpgradeContext } from './upgrade.js'
 
-const EVENT_TYPES = new Set<string>(['connection', 'message', 'disconnect', 'error'])
+const EVENT_TYPES = new Set<string>(['connection', 'message', 'disconnect', 'error', 'session-lost'])
 
 /** The server's own answer to plain HTTP requests: it only speaks WebSocket. */
 function upgradeRequired(_request: IncomingMessage, response: ServerResponse): void {
@@ -50,6 +53,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
   private readonly registry = new ClientRegistry()
   private readonly emitter = createServerEmitter()
   private readonly hooks: readonly ConnectionHook[]
+  private readonly reliable: ReliableDelivery | undefined
+  private readonly memoryStore: MemorySessionStore | undefined
   private readonly receivers: readonly ConnectionHook[]
   // Every admitted socket until its 'close', registered or not: close() waits for all.
   private readonly sockets = new Set<WebSocket>()
@@ -63,6 +68,17 @@ class NodeHeartbeatServer implements HeartbeatServer {
     this.ownsHttp = options.server === undefined
     this.http = options.server ?? createServer(upgradeRequired)
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxPayload })
+    if (options.delivery === 'reliable') {
+      this.memoryStore = options.sessionStore === undefined ? new MemorySessionStore((state) => this.sessionExpired(state)) : undefined
+      this.reliable = new ReliableDelivery({
+        ttl: options.sessionTtl,
+        maxUnacknowledged: options.maxUnacknowledged,
+        store: options.sessionStore ?? this.memoryStore!,
+        deliver: (client, data) => this.emitter.emit('message', { name: client.name, data, socket: client.socket }),
+        fail: (client, error) => this.failProtocol(client, error),
+        report: (error, client) => this.emitter.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `sessionStore failed for client "${client.name}": ${messageOf(error)}`, { cause: error, client: client.name })),
+      })
+    }
     this.hooks = this.createHooks()
     this.receivers = this.hooks.filter((hook) => hook.receive !== undefined)
     this.upgrades = {
@@ -90,6 +106,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
 
   send(name: string, data: ServerSendData): boolean {
     checkSendData('send', data)
+    if (this.reliable) return this.reliable.send(name, data)
     const socket = this.registry.get(name)?.socket
     if (socket === undefined || socket.readyState !== WebSocket.OPEN) return false
     socket.send(data)
@@ -102,6 +119,13 @@ class NodeHeartbeatServer implements HeartbeatServer {
       throw invalid('LIFELINE_INVALID_ARGUMENT', `broadcast() filter must be a function, got ${describe(filter)}`)
     }
     let sent = 0
+    if (this.reliable) {
+      for (const name of [...this.reliable.names()]) {
+        const socket = this.registry.get(name)?.socket
+        if ((filter === undefined || (socket !== undefined && filter(name, socket))) && this.reliable.send(name, data)) sent++
+      }
+      return sent
+    }
     for (const { name, socket } of this.registry.values()) {
       if (socket.readyState !== WebSocket.OPEN || (filter !== undefined && !filter(name, socket))) continue
       socket.send(data)
@@ -127,7 +151,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
 
   private createHooks(): ConnectionHook[] {
     const { heartbeat } = this.options
-    if (heartbeat === false) return []
+    const reliable = this.reliable ? [this.reliable] : []
+    if (heartbeat === false) return reliable
     const report = (error: HeartbeatServerError): void => this.emitter.report(error)
     const probe = heartbeat.mode === 'server' ? sendApplicationPing(heartbeat.ping, report) : sendPingFrame
     const monitor = new HeartbeatMonitor(heartbeat, (client) => {
@@ -135,7 +160,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       client.socket.terminate()
     }, probe)
     // The monitor goes first: a ping is a sign of life too.
-    return [monitor, answerPings(heartbeat, report)]
+    return [monitor, answerPings(heartbeat, report), ...reliable]
   }
 
   private listen(): Promise<ServerAddress> {
@@ -194,6 +219,19 @@ class NodeHeartbeatServer implements HeartbeatServer {
     this.closeWithin(client.socket, CLOSE_INTERNAL_ERROR, '')
   }
 
+  private failProtocol(client: Client, error: ProtocolError): void {
+    this.emitter.report(new HeartbeatServerError('LIFELINE_SOCKET_ERROR', `Client "${client.name}" broke the reliable-delivery protocol: ${error.message}`, { cause: error, client: client.name }))
+    this.release(client, 'error', error.code)
+    this.closeWithin(client.socket, error.code, error.message.slice(0, 120))
+  }
+
+  private sessionExpired(state: SessionState): void {
+    this.reliable?.expired(state)
+    if (state.unacknowledged.length > 0) {
+      this.emitter.emit('session-lost', { name: state.name, lost: state.unacknowledged.length, messages: state.unacknowledged })
+    }
+  }
+
   private closedBy(client: Client, code: number): void {
     this.sockets.delete(client.socket)
     this.release(client, 'closed', code)
@@ -226,6 +264,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       this.closeWithin(client.socket, CLOSE_GOING_AWAY, 'server closing')
     }
     for (const hook of this.hooks) hook.stop?.()
+    this.memoryStore?.clear()
     if (this.sockets.size > 0) await new Promise<void>((resolve) => (this.allSocketsClosed = resolve))
     this.wss.close()
     if (!this.ownsHttp) return

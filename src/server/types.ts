@@ -83,6 +83,36 @@ export interface ServerHeartbeatOptions extends HeartbeatDialect {
 export type DuplicatePolicy = 'replace' | 'reject'
 
 /** Options of {@link createHeartbeatServer}. Pass exactly one of `server` and `port`. */
+/**
+ * A detached reliable session as a store keeps it: plain data, so that a
+ * shared store can hold it for another server process.
+ */
+export interface SessionState {
+  id: string
+  /** The client's name (from `identify`). */
+  name: string
+  /** Highest sequence number received from the client. */
+  delivered: number
+  /** Sequence number of `unacknowledged[0]`. */
+  firstUnacknowledged: number
+  /** Messages sent to the client and not acknowledged, oldest first. */
+  unacknowledged: (string | Uint8Array)[]
+}
+
+/**
+ * Where sessions wait for their client to come back. The default keeps them
+ * in this process's memory; implement these three methods over a shared store
+ * to let a client resume on another server process.
+ */
+export interface SessionStore {
+  /** The session saved under `id`, unless it expired. */
+  load(id: string): SessionState | undefined | PromiseLike<SessionState | undefined>
+  /** Keeps a session whose client disconnected, for at most `ttl` milliseconds. */
+  save(id: string, state: SessionState, ttl: number): void | PromiseLike<void>
+  /** Forgets a session (its client came back to this process). */
+  delete(id: string): void | PromiseLike<void>
+}
+
 export interface HeartbeatServerOptions {
   /**
    * An existing HTTP(S) server to attach to. Only its `upgrade` event is
@@ -134,6 +164,29 @@ export interface HeartbeatServerOptions {
    * @default 1000
    */
   closeTimeout?: number | undefined
+  /**
+   * `'reliable'`: every message reaches the other side exactly once, in
+   * order, across reconnects, for clients with `delivery: 'reliable'`
+   * (see the README's protocol section). `send()` then also queues for a
+   * client that is reconnecting, as long as its session lives.
+   * @default 'plain'
+   */
+  delivery?: 'plain' | 'reliable' | undefined
+  /**
+   * How long a reliable session waits for its client to come back.
+   * @default 60000
+   */
+  sessionTtl?: number | undefined
+  /**
+   * Where waiting sessions are kept.
+   * @default an in-memory store
+   */
+  sessionStore?: SessionStore | undefined
+  /**
+   * Most messages a reliable session holds unacknowledged; `send()` throws beyond.
+   * @default 10000
+   */
+  maxUnacknowledged?: number | undefined
 }
 
 /** Where the server listens. */
@@ -183,12 +236,21 @@ export interface ClientDisconnectEvent {
 }
 
 /** Events of a heartbeat server and the payload each listener receives. */
+/** Payload of the server's `session-lost` event (reliable delivery). */
+export interface SessionLostEvent {
+  name: string
+  /** Messages sent to the client without an acknowledgement before its session expired. */
+  lost: number
+  messages: (string | Uint8Array)[]
+}
+
 export interface HeartbeatServerEventMap {
   connection: ClientConnectionEvent
   message: ClientMessageEvent
   disconnect: ClientDisconnectEvent
   /** Something went wrong that did not stop the server: a client's protocol error, a hook or listener that threw. */
   error: HeartbeatServerError
+  'session-lost': SessionLostEvent
 }
 
 /** The server half of lifeline: a registry of named clients that answers heartbeats and finds dead links. */

@@ -55,6 +55,6 @@ describe('heartbeat server options', () => {
     expectTypeOf(createHeartbeatServer).returns.toEqualTypeOf<HeartbeatServer>()
     expectTypeOf<HeartbeatServer['clients']>().toEqualTypeOf<ReadonlyMap<string, WebSocket>>()
     expectTypeOf<ClientDisconnectEvent['reason']>().toEqualTypeOf<'closed' | 'replaced' | 'heartbeat-timeout' | 'error' | 'server-close'>()
-    expectTypeOf<HeartbeatServer['on']>().parameter(0).toEqualTypeOf<'connection' | 'message' | 'disconnect' | 'error'>()
+    expectTypeOf<HeartbeatServer['on']>().parameter(0).toEqualTypeOf<'connection' | 'message' | 'disconnect' | 'error' | 'session-lost'>()
   })
 })

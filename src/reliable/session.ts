@@ -1,0 +1,165 @@
+import { LifelineError } from '../errors.js'
+import type { Clock, MessageData, SendData } from '../types.js'
+import { decodeFrame, encodeAck, encodeData, encodeHello, ProtocolError } from './protocol.js'
+import { Inbox, Outbox } from './sequence.js'
+
+/** How long a received message may wait for a frame to carry its acknowledgement. */
+export const ACK_DELAY_MS = 50
+
+/** What a session needs from the connection around it. */
+export interface SessionTransport {
+  /** Sends a frame on the current socket. */
+  send(frame: string | Uint8Array): void
+  /** The frame broke the protocol: report it and close the socket. */
+  fail(error: ProtocolError): void
+  deliver(data: MessageData): void
+  sessionLost(event: { lost: number; messages: SendData[] }): void
+  clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>
+}
+
+type Outbound = string | Uint8Array
+
+function toOutbound(data: SendData): Outbound {
+  if (typeof data === 'string') return data
+  if (data instanceof Uint8Array) return data
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)) return new Uint8Array(data)
+  throw Object.assign(new TypeError('send() with delivery: reliable takes a string, ArrayBuffer or typed array, not a Blob (read it with blob.arrayBuffer() first)'), { code: 'LIFELINE_INVALID_ARGUMENT' })
+}
+
+/**
+ * The client's half of reliable delivery. Every message is numbered and kept
+ * until the server acknowledges it; on each new socket the session greets the
+ * server with its id and the last message it received, and after the welcome
+ * sends again what the server has not acknowledged. Received messages are
+ * delivered once, in order; duplicates of a resend are dropped.
+ */
+export class ReliableSession {
+  private id: string | null = null
+  // closed: no socket; greeting: hello sent, waiting for the welcome; ready: both sides in step.
+  private phase: 'closed' | 'greeting' | 'ready' = 'closed'
+  private readonly outbox: Outbox<Outbound>
+  private readonly inbox = new Inbox()
+  private acknowledged = 0
+  private ackTimer: unknown
+
+  constructor(
+    private readonly transport: SessionTransport,
+    maxUnacknowledged: number,
+  ) {
+    this.outbox = new Outbox(maxUnacknowledged)
+  }
+
+  /** Messages sent and not yet acknowledged by the server. */
+  get pending(): number {
+    return this.outbox.size
+  }
+
+  /** A socket opened: greet the server. */
+  start(): void {
+    this.phase = 'greeting'
+    this.transport.send(encodeHello(this.id, this.inbox.delivered))
+    this.acknowledged = this.inbox.delivered
+  }
+
+  /** The socket is gone. */
+  stop(): void {
+    this.phase = 'closed'
+    this.cancelAck()
+  }
+
+  send(data: SendData): void {
+    const outbound = toOutbound(data)
+    if (this.outbox.full) {
+      throw new LifelineError('LIFELINE_BUFFER_FULL', `send() refused the message: ${this.outbox.size} messages await acknowledgement, the most buffer.maxMessages allows`, { messages: [data] })
+    }
+    const entry = this.outbox.push(outbound)
+    if (this.phase === 'ready') this.transmit(entry)
+  }
+
+  receive(raw: MessageData): void {
+    try {
+      this.handle(decodeFrame(typeof raw === 'string' ? raw : new Uint8Array(raw as ArrayBuffer)))
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error
+      this.stop()
+      this.transport.fail(error)
+    }
+  }
+
+  /** Sends a pending acknowledgement now (before a heartbeat ping, say). */
+  flushAck(): void {
+    this.cancelAck()
+    if (this.phase === 'ready' && this.inbox.delivered > this.acknowledged) {
+      this.acknowledged = this.inbox.delivered
+      this.transport.send(encodeAck(this.acknowledged))
+    }
+  }
+
+  /** Everything unacknowledged, for `dispose()` to report. */
+  discard(): Outbound[] {
+    this.stop()
+    return this.outbox.clear()
+  }
+
+  private handle(frame: ReturnType<typeof decodeFrame>): void {
+    switch (frame.type) {
+      case 'welcome':
+        if (this.phase !== 'greeting') throw new ProtocolError('Unexpected welcome frame')
+        return this.welcome(frame.session, frame.resumed, frame.ack)
+      case 'data':
+        if (this.phase !== 'ready') throw new ProtocolError('Data frame before the welcome')
+        this.acknowledge(frame.ack)
+        try {
+          if (this.inbox.accept(frame.seq) === 'duplicate') return
+        } catch (gap) {
+          throw new ProtocolError((gap as Error).message)
+        }
+        this.transport.deliver(typeof frame.data === 'string' ? frame.data : frame.data.slice().buffer)
+        this.ackTimer ??= this.transport.clock.setTimeout(() => this.flushAck(), ACK_DELAY_MS)
+        return
+      case 'ack':
+        if (this.phase !== 'ready') throw new ProtocolError('Acknowledgement before the welcome')
+        return this.acknowledge(frame.ack)
+      case 'hello':
+        throw new ProtocolError('A hello frame came from the server')
+    }
+  }
+
+  private welcome(session: string, resumed: boolean, ack: number): void {
+    if (resumed) {
+      if (session !== this.id) throw new ProtocolError(`The server resumed session ${session}, not ${this.id}`)
+      this.acknowledge(ack)
+    } else if (this.id !== null) {
+      // The server no longer holds the session (expired, or the server restarted).
+      const unsure = this.outbox.restart()
+      this.inbox.reset()
+      this.acknowledged = 0
+      this.transport.sessionLost({ lost: unsure.length, messages: unsure })
+    }
+    this.id = session
+    this.phase = 'ready'
+    for (const entry of this.outbox.unacknowledged()) this.transmit(entry)
+  }
+
+  private acknowledge(ack: number): void {
+    try {
+      this.outbox.acknowledge(ack)
+    } catch (error) {
+      throw new ProtocolError((error as Error).message)
+    }
+  }
+
+  private transmit(entry: { seq: number; data: Outbound; sent: boolean }): void {
+    entry.sent = true
+    this.acknowledged = this.inbox.delivered
+    this.cancelAck()
+    this.transport.send(encodeData(entry.seq, this.acknowledged, entry.data))
+  }
+
+  private cancelAck(): void {
+    if (this.ackTimer === undefined) return
+    this.transport.clock.clearTimeout(this.ackTimer)
+    this.ackTimer = undefined
+  }
+}
