@@ -1,0 +1,97 @@
+// 7. Bundle: what each client costs a browser page. esbuild, minified ESM for
+// the browser, then gzip and brotli at their highest levels.
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { ROOT } from '../child.js'
+import { CATALOG, PEERS, type PeerName } from '../peers/catalog.js'
+import { cell, type Cell, type Scenario } from '../results.js'
+import { fmt } from '../stats.js'
+
+export interface BundleSize {
+  minified: number
+  gzip: number
+  brotli: number
+  /** Minified bytes by package (from esbuild's metafile). */
+  byPackage: Record<string, number>
+}
+
+function packageOf(path: string): string {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
+  return match?.[1] ?? 'lifeline'
+}
+
+export async function measureBundle(source: string): Promise<BundleSize> {
+  const { build } = await import('esbuild')
+  const result = await build({
+    stdin: { contents: source, resolveDir: ROOT, loader: 'ts', sourcefile: 'entry.ts' },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    minify: true,
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"' },
+  })
+  const code = result.outputFiles[0]!.contents
+  const byPackage: Record<string, number> = {}
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const pkg = packageOf(path)
+      if (bytesInOutput > 0) byPackage[pkg] = (byPackage[pkg] ?? 0) + bytesInOutput
+    }
+  }
+  return {
+    minified: code.byteLength,
+    gzip: gzipSync(code, { level: 9 }).byteLength,
+    brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).byteLength,
+    byPackage,
+  }
+}
+
+const XSTATE_ALONE = "export { setup, createActor, assign } from 'xstate'"
+const kb = (bytes: number): string => `${fmt(bytes / 1024)} KB`
+
+export const bundle: Scenario = {
+  name: 'bundle',
+  title: 'Bundle',
+  async run({ log }) {
+    const sizes: Partial<Record<PeerName, BundleSize>> = {}
+    const errors: string[] = []
+    for (const peer of PEERS) {
+      const entry = CATALOG[peer].bundle
+      if (!('source' in entry)) continue
+      try {
+        sizes[peer] = await measureBundle(entry.source)
+        log(`  bundle ${peer}: ${JSON.stringify(sizes[peer])}`)
+      } catch (error) {
+        errors.push(`${peer}: ${String(error)}`)
+      }
+    }
+    const xstate = await measureBundle(XSTATE_ALONE)
+    const row = (key: 'minified' | 'gzip' | 'brotli'): Partial<Record<PeerName, Cell>> => Object.fromEntries(PEERS.map((peer) => {
+      const entry = CATALOG[peer].bundle
+      const size = sizes[peer]
+      if (!('source' in entry)) return [peer, cell(0, entry.none)]
+      return [peer, size === undefined ? cell(null, 'failed') : cell(size[key], `${kb(size[key])} (${size[key].toLocaleString('en-US')} B)`)]
+    }))
+    const gzip = row('gzip')
+    const lifelineGzip = sizes.lifeline?.gzip ?? null
+    const reference: Partial<Record<PeerName, Cell>> = Object.fromEntries(PEERS.map((p) => [p, cell(null, 'n/a')]))
+    reference.lifeline = cell(xstate.gzip, `${kb(xstate.gzip)} gzip, ${kb(xstate.minified)} min, ${kb(xstate.brotli)} br`)
+    const ownBytes = sizes.lifeline?.byPackage.lifeline
+    return {
+      rows: [
+        { metric: 'browser bundle, minified (esbuild, ESM, all of the entry\'s exports)', cells: row('minified') },
+        { metric: 'browser bundle, gzip -9', cells: gzip, bar: { text: '≤ 15 KB gzip', pass: lifelineGzip === null ? null : lifelineGzip <= 15 * 1024 } },
+        { metric: 'browser bundle, brotli -11', cells: row('brotli') },
+        { metric: `reference: XState alone (${XSTATE_ALONE.replace('export ', '').replace(" from 'xstate'", '')})`, cells: reference },
+      ],
+      notes: [
+        `Entries: ${PEERS.map((p) => { const e = CATALOG[p].bundle; return `${p}: ${'source' in e ? `\`${e.source}\`` : e.none}` }).join('; ')}.`,
+        ...(ownBytes === undefined ? [] : [`lifeline's own code is ${kb(ownBytes)} of its ${kb(sizes.lifeline!.minified)} minified; the rest is ${Object.entries(sizes.lifeline!.byPackage).filter(([p]) => p !== 'lifeline').map(([p, b]) => `${p} ${kb(b)}`).join(', ')}.`]),
+        ...errors,
+      ],
+      raw: { sizes, xstate },
+    }
+  },
+}

@@ -1,0 +1,119 @@
+// 6. Herd: N clients in one process, server killed and a new one listening
+// on the same port after 1 s; when do they arrive at the new server? Each
+// library at its default reconnect settings (lifeline: full jitter).
+import { CATALOG, PEERS, type PeerName } from '../peers/catalog.js'
+import type { PeerClient } from '../peers/types.js'
+import { cell, type Cell, type Scenario } from '../results.js'
+import { runWorker } from '../run-worker.js'
+import { ServerProcess } from '../servers/client.js'
+import { FULL, QUICK } from '../settings.js'
+import { fmt, histogram } from '../stats.js'
+import { each, inBatches, now, sleep } from '../util.js'
+import { connectOpen, loadPeer } from './connect.js'
+
+export const BIN_MS = 250
+
+export interface HerdParams {
+  peer: PeerName
+  clients: number
+  downMs: number
+  capMs: number
+}
+
+export interface HerdTrial {
+  /** Arrival times at the new server, ms after it started listening. */
+  arrivals: number[]
+  bins: number[]
+  peak: number
+}
+
+export async function herdWorker(params: HerdParams): Promise<HerdTrial> {
+  const kind = CATALOG[params.peer].server
+  const [first, second] = await Promise.all([ServerProcess.spawn(kind, 'defaults'), ServerProcess.spawn(kind, 'defaults')])
+  const clients: PeerClient[] = []
+  try {
+    const port = await first.listen()
+    const adapter = await loadPeer(params.peer)
+    await inBatches(params.clients, 50, async () => {
+      clients.push(await connectOpen(adapter, port, 'defaults'))
+    })
+    await sleep(500)
+    const killedAt = now()
+    first.kill()
+    await first.exited
+    await sleep(killedAt + params.downMs - now())
+    await second.listen(port)
+    const deadline = now() + params.capMs
+    let stats = await second.stats()
+    while (stats.total < params.clients && now() < deadline) {
+      await sleep(250)
+      stats = await second.stats()
+    }
+    const arrivals = stats.arrivals.map((t) => Math.round(t))
+    const bins = histogram(arrivals, BIN_MS)
+    return { arrivals, bins, peak: Math.max(0, ...bins) }
+  } finally {
+    for (const c of clients) c.close()
+    first.kill()
+    second.kill()
+  }
+}
+
+export const herd: Scenario = {
+  name: 'herd',
+  title: 'Herd',
+  async run({ quick, trials, log }) {
+    const size = (quick ? QUICK : FULL).herd
+    const count = trials ?? 1
+    const all: Partial<Record<PeerName, HerdTrial[]>> = {}
+    const errors: string[] = []
+    const peers = PEERS.filter((p) => CATALOG[p].noReconnect === null)
+    for (let t = 0; t < count; t++) {
+      await each(peers, quick, async (peer) => {
+        try {
+          const trial = await runWorker<HerdTrial>({ scenario: 'herd', params: { peer, ...size } }, size.capMs + 90_000)
+          ;(all[peer] ??= []).push(trial)
+          log(`  herd ${peer}: ${trial.arrivals.length}/${size.clients} back, peak ${trial.peak}, bins ${trial.bins.join(' ')}`)
+        } catch (error) {
+          errors.push(`${peer}: ${String(error)}`)
+        }
+      })
+    }
+    const peak: Partial<Record<PeerName, Cell>> = {}
+    const spread: Partial<Record<PeerName, Cell>> = {}
+    for (const peer of PEERS) {
+      const missing = CATALOG[peer].noReconnect
+      const list = all[peer]
+      if (missing !== null) {
+        peak[peer] = cell(null, missing)
+        spread[peer] = cell(null, missing)
+      } else if (list === undefined || list.length === 0) {
+        peak[peer] = cell(null, 'failed')
+        spread[peer] = cell(null, 'failed')
+      } else {
+        // The worst trial: the bar is about any bin.
+        const worst = Math.max(...list.map((t) => t.peak))
+        peak[peer] = cell(worst, `${worst}`, { trials: list.map((t) => t.peak) })
+        const back = Math.min(...list.map((t) => t.arrivals.length))
+        const last = Math.max(...list.map((t) => Math.max(0, ...t.arrivals)))
+        spread[peer] = cell(last, `${back}/${size.clients} back, last at ${fmt(last)}`, { trials: list.map((t) => Math.max(0, ...t.arrivals)) })
+      }
+    }
+    const lifelinePeak = peak.lifeline?.value ?? null
+    return {
+      rows: [
+        {
+          metric: `busiest ${BIN_MS} ms bin of arrivals at the restarted server (${size.clients} clients, server down ${size.downMs} ms; default settings)`,
+          cells: peak,
+          bar: { text: '≤ 50', pass: lifelinePeak === null ? null : lifelinePeak <= 50 },
+        },
+        { metric: `clients back within ${size.capMs / 1_000} s, and the last arrival (ms after the new server listened)`, cells: spread },
+      ],
+      notes: [
+        `Bins of ${BIN_MS} ms from the moment the new server listened; the histograms are in results.json.`,
+        ...errors,
+      ],
+      raw: { size, trials: all },
+    }
+  },
+}

@@ -1,0 +1,158 @@
+// 3. Hot path: echo round trips with a window in flight, and one-way
+// server → client messages; every peer in its own process, against the same
+// server, rounds interleaved (ws, lifeline, ..., then lifeline, ws, ...).
+import { CATALOG, PEERS, type PeerName } from '../peers/catalog.js'
+import { cell, type Cell, type Row, type Scenario } from '../results.js'
+import { runWorker } from '../run-worker.js'
+import { pushRequest } from '../servers/behaviour.js'
+import { ServerProcess } from '../servers/client.js'
+import { FULL, PAYLOAD, QUICK } from '../settings.js'
+import { fmt, fmtRatio, median, round } from '../stats.js'
+import { deferred, each, now, within } from '../util.js'
+import { connectOpen, loadPeer, neutralServer } from './connect.js'
+
+export interface HotpathParams {
+  peer: PeerName
+  echo: number
+  window: number
+  oneway: number
+  warmup: number
+}
+
+export interface HotpathTrial {
+  echoPerSecond: number
+  onewayPerSecond: number
+  /** CPU time over wall time of each side during each phase: which one was the bottleneck. */
+  load: { echo: { client: number; server: number }; oneway: { client: number; server: number } }
+}
+
+/** Runs `phase` and returns its result with the share of one core each process used meanwhile. */
+async function withLoad<T>(server: ServerProcess, phase: () => Promise<T>): Promise<{ result: T; client: number; server: number }> {
+  const server0 = (await server.stats()).cpuMicros
+  const client0 = process.cpuUsage()
+  const start = now()
+  const result = await phase()
+  const wall = (now() - start) * 1_000
+  const client = process.cpuUsage(client0)
+  const server1 = (await server.stats()).cpuMicros
+  return { result, client: (client.user + client.system) / wall, server: (server1 - server0) / wall }
+}
+
+export async function hotpathWorker(params: HotpathParams): Promise<HotpathTrial> {
+  // socket.io at its default heartbeat: at 1 s its server's pings queue behind
+  // the data, and the client drops the busy link ('ping timeout') mid-run.
+  const kind = neutralServer(params.peer)
+  const server = await ServerProcess.spawn(kind, kind === 'socketio' ? 'defaults' : 'common')
+  try {
+    const port = await server.listen()
+    const adapter = await loadPeer(params.peer)
+    let onMessage = (_data: string): void => {}
+    const client = await connectOpen(adapter, port, 'common', { message: (data) => onMessage(data) })
+
+    // Only 64-byte payloads count: a library's own pong (websocket-heartbeat-js
+    // passes them on) must not finish a run early.
+    const echo = (count: number): Promise<number> => {
+      const done = deferred<number>()
+      let sent = 0
+      let received = 0
+      const start = now()
+      onMessage = (data) => {
+        if (data.length !== PAYLOAD.length) return
+        received++
+        if (sent < count) {
+          client.send(PAYLOAD)
+          sent++
+        } else if (received === count) {
+          done.resolve(now() - start)
+        }
+      }
+      for (; sent < Math.min(params.window, count); sent++) client.send(PAYLOAD)
+      return within(done.promise, 120_000, `${count} echoes`)
+    }
+    const oneway = (count: number): Promise<number> => {
+      const done = deferred<number>()
+      let received = 0
+      const start = now()
+      onMessage = (data) => {
+        if (data.length === PAYLOAD.length && ++received === count) done.resolve(now() - start)
+      }
+      client.send(pushRequest(count))
+      return within(done.promise, 120_000, `${count} one-way messages`)
+    }
+
+    await echo(params.warmup)
+    await oneway(params.warmup)
+    const e = await withLoad(server, () => echo(params.echo))
+    const o = await withLoad(server, () => oneway(params.oneway))
+    client.close()
+    const share = (x: { client: number; server: number }): { client: number; server: number } => ({ client: round(x.client, 2), server: round(x.server, 2) })
+    return {
+      echoPerSecond: (params.echo / e.result) * 1_000,
+      onewayPerSecond: (params.oneway / o.result) * 1_000,
+      load: { echo: share(e), oneway: share(o) },
+    }
+  } finally {
+    server.kill()
+  }
+}
+
+/** Round r's order: ws and lifeline swap places every round (ABAB), the others follow. */
+function order(round: number): PeerName[] {
+  const pair: PeerName[] = round % 2 === 0 ? ['ws', 'lifeline'] : ['lifeline', 'ws']
+  return [...pair, ...PEERS.filter((p) => p !== 'ws' && p !== 'lifeline')]
+}
+
+function rateRow(metric: string, trials: Record<PeerName, number[]>, bar?: number): Row {
+  const floor = median(trials.ws)
+  const cells: Partial<Record<PeerName, Cell>> = {}
+  for (const peer of PEERS) {
+    const value = median(trials[peer])
+    const ratio = value !== null && floor !== null ? value / floor : null
+    cells[peer] = value === null
+      ? cell(null, 'failed', { trials: trials[peer] })
+      : cell(value, peer === 'ws' ? `${fmt(value)} (1.00x)` : `${fmt(value)} (${fmtRatio(ratio ?? 0)})`, { trials: trials[peer], ratio })
+  }
+  const row: Row = { metric, cells }
+  if (bar !== undefined) {
+    const ratio = cells.lifeline?.ratio ?? null
+    row.bar = { text: `≥ ${bar}x bare ws`, pass: ratio === null ? null : ratio >= bar }
+  }
+  return row
+}
+
+export const hotpath: Scenario = {
+  name: 'hotpath',
+  title: 'Hot path',
+  async run({ quick, trials, log }) {
+    const size = (quick ? QUICK : FULL).hotpath
+    const rounds = trials ?? size.rounds
+    const echo = Object.fromEntries(PEERS.map((p) => [p, [] as number[]])) as Record<PeerName, number[]>
+    const oneway = Object.fromEntries(PEERS.map((p) => [p, [] as number[]])) as Record<PeerName, number[]>
+    const errors: string[] = []
+    for (let round = 0; round < rounds; round++) {
+      await each(order(round), quick, async (peer) => {
+        try {
+          const trial = await runWorker<HotpathTrial>({ scenario: 'hotpath', params: { peer, ...size } }, 300_000)
+          echo[peer].push(trial.echoPerSecond)
+          oneway[peer].push(trial.onewayPerSecond)
+          log(`  hotpath round ${round + 1}/${rounds} ${peer}: echo ${fmt(trial.echoPerSecond)}/s, one-way ${fmt(trial.onewayPerSecond)}/s`)
+        } catch (error) {
+          errors.push(`${peer}: ${String(error)}`)
+          log(`  hotpath ${peer} failed: ${String(error)}`)
+        }
+      })
+    }
+    const n = (v: number): string => v.toLocaleString('en-US')
+    return {
+      rows: [
+        rateRow(`echo round trips/s (${n(size.echo)} × 64 B, ${n(size.window)} in flight; median of ${rounds}, ratio to ws)`, echo, 0.9),
+        rateRow(`one-way messages/s (${n(size.oneway)} × 64 B, server → client; ratio to ws)`, oneway),
+      ],
+      notes: [
+        'Same plain ws server for every ws-based peer (socket.io-client: a socket.io server), each client in a fresh process; ws and lifeline alternate first place every round.',
+        ...errors,
+      ],
+      raw: { size, rounds, echo, oneway, servers: Object.fromEntries(PEERS.map((p) => [p, CATALOG[p].server === 'socketio' ? 'socketio' : 'plain'])) },
+    }
+  },
+}

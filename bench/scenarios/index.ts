@@ -1,0 +1,11 @@
+import type { Scenario } from '../results.js'
+import { bundle } from './bundle.js'
+import { cpu } from './cpu.js'
+import { detection } from './detection.js'
+import { herd } from './herd.js'
+import { hotpath } from './hotpath.js'
+import { memory } from './memory.js'
+import { restart } from './restart.js'
+
+/** In the order of the issue. */
+export const SCENARIOS: readonly Scenario[] = [detection, restart, hotpath, memory, cpu, herd, bundle]

@@ -1,0 +1,26 @@
+// Every job a worker process can run, by scenario name.
+import { cpuWorker, type CpuParams } from './cpu.js'
+import { detectionWorker, type DetectionParams } from './detection.js'
+import { herdWorker, type HerdParams } from './herd.js'
+import { hotpathWorker, type HotpathParams } from './hotpath.js'
+import { memoryWorker, type MemoryParams } from './memory.js'
+import { restartWorker, type RestartParams } from './restart.js'
+
+export type Job =
+  | { scenario: 'detection'; params: DetectionParams }
+  | { scenario: 'restart'; params: RestartParams }
+  | { scenario: 'hotpath'; params: HotpathParams }
+  | { scenario: 'memory'; params: MemoryParams }
+  | { scenario: 'cpu'; params: CpuParams }
+  | { scenario: 'herd'; params: HerdParams }
+
+export function runJob(job: Job): Promise<unknown> {
+  switch (job.scenario) {
+    case 'detection': return detectionWorker(job.params)
+    case 'restart': return restartWorker(job.params)
+    case 'hotpath': return hotpathWorker(job.params)
+    case 'memory': return memoryWorker(job.params)
+    case 'cpu': return cpuWorker(job.params)
+    case 'herd': return herdWorker(job.params)
+  }
+}

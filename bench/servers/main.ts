@@ -1,0 +1,32 @@
+// A bench server in its own process, so the client's CPU and heap are measured
+// alone. argv: kind (plain | lifeline | socketio), settings (common | defaults).
+// It loads, says 'ready', and listens only when told: a restart scenario
+// starts its replacement early so start-up time stays out of the measurement.
+import { dieWithParent, reply } from '../child.js'
+import type { ServerSettings } from '../settings.js'
+import { Tracker } from './behaviour.js'
+import { startLifeline } from './lifeline.js'
+import { startPlain } from './plain.js'
+import { startSocketIo } from './socketio.js'
+import { performance } from 'node:perf_hooks'
+
+dieWithParent()
+const [kind = 'plain', settings = 'common'] = process.argv.slice(2) as [string?, ServerSettings?]
+const tracker = new Tracker()
+
+const start = { plain: startPlain, lifeline: startLifeline, socketio: startSocketIo }[kind]
+if (start === undefined) throw new Error(`unknown server kind ${kind}`)
+
+process.on('message', (message: { cmd: string; port?: number }) => {
+  if (message.cmd === 'listen') {
+    tracker.listenAt = performance.now()
+    start(message.port ?? 0, tracker, settings).then(
+      ({ port }) => reply({ ev: 'listening', port }),
+      (error: unknown) => reply({ ev: 'error', message: `server ${kind} could not listen: ${String(error)}` }),
+    )
+  } else if (message.cmd === 'stats') {
+    const cpu = process.cpuUsage()
+    reply({ ev: 'stats', open: tracker.open, maxOpen: tracker.maxOpen, total: tracker.total, arrivals: tracker.arrivals, cpuMicros: cpu.user + cpu.system })
+  }
+})
+reply({ ev: 'ready' })

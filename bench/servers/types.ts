@@ -1,0 +1,3 @@
+export interface RunningServer {
+  port: number
+}
