@@ -6,7 +6,8 @@
  * received in order (0: none). They are JavaScript safe integers and never
  * wrap: at a million messages a second, 2^53 lasts 285 years.
  *
- *   ["hello", 1, sessionId | null, ack]            client → server, first frame on every socket
+ *   ["hello", 1, sessionId, ack]                   client → server, first frame on every socket;
+ *                                                  the client picks the id (random, 128 bits) and keeps it
  *   ["welcome", 1, sessionId, resumed, ack]        server → client, answer to hello
  *   ["d", seq, ack, text]                          a text message
  *   ["a", ack]                                     an acknowledgement alone
@@ -18,7 +19,7 @@ const BINARY_DATA = 0x64
 const HEADER_BYTES = 17
 
 export type Frame =
-  | { type: 'hello'; session: string | null; ack: number }
+  | { type: 'hello'; session: string; ack: number }
   | { type: 'welcome'; session: string; resumed: boolean; ack: number }
   | { type: 'data'; seq: number; ack: number; data: string | Uint8Array }
   | { type: 'ack'; ack: number }
@@ -36,7 +37,7 @@ export class ProtocolError extends Error {
 
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
 
-export function encodeHello(session: string | null, ack: number): string {
+export function encodeHello(session: string, ack: number): string {
   return JSON.stringify(['hello', PROTOCOL_VERSION, session, ack])
 }
 
@@ -79,7 +80,7 @@ export function decodeFrame(raw: string | Uint8Array): Frame {
       if (isCount(a) && parsed.length === 2) return { type: 'ack', ack: a }
       break
     case 'hello':
-      if (a === PROTOCOL_VERSION && (b === null || typeof b === 'string') && isCount(c)) return { type: 'hello', session: b, ack: c }
+      if (a === PROTOCOL_VERSION && typeof b === 'string' && b.length >= 16 && b.length <= 64 && isCount(c)) return { type: 'hello', session: b, ack: c }
       if (a !== PROTOCOL_VERSION) throw new ProtocolError(`Unsupported reliable-delivery protocol version ${JSON.stringify(a)}; this side speaks ${PROTOCOL_VERSION}`)
       break
     case 'welcome':
@@ -99,6 +100,13 @@ function decodeBinary(raw: Uint8Array): Frame {
   const ack = view.getFloat64(9)
   if (!isCount(seq) || seq === 0 || !isCount(ack)) throw new ProtocolError('Binary reliable-delivery frame with an invalid sequence or ack')
   return { type: 'data', seq, ack, data: raw.subarray(HEADER_BYTES) }
+}
+
+/** A new session id: 128 random bits as hex (crypto.getRandomValues works in insecure contexts too). */
+export function newSessionId(): string {
+  const bytes = new Uint8Array(16)
+  crypto.getRandomValues(bytes)
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 function preview(raw: string): string {

@@ -1,6 +1,6 @@
 import { LifelineError } from '../errors.js'
 import type { Clock, MessageData, SendData } from '../types.js'
-import { decodeFrame, encodeAck, encodeData, encodeHello, ProtocolError } from './protocol.js'
+import { decodeFrame, encodeAck, encodeData, encodeHello, newSessionId, ProtocolError } from './protocol.js'
 import { Inbox, Outbox } from './sequence.js'
 
 /** How long a received message may wait for a frame to carry its acknowledgement. */
@@ -35,7 +35,10 @@ function toOutbound(data: SendData): Outbound {
  * delivered once, in order; duplicates of a resend are dropped.
  */
 export class ReliableSession {
-  private id: string | null = null
+  // Chosen here, so that a hello repeated after a lost welcome names the same session.
+  private id = newSessionId()
+  // Whether the server ever welcomed this session: only then can it be lost.
+  private established = false
   // closed: no socket; greeting: hello sent, waiting for the welcome; ready: both sides in step.
   private phase: 'closed' | 'greeting' | 'ready' = 'closed'
   private readonly outbox: Outbox<Outbound>
@@ -127,17 +130,17 @@ export class ReliableSession {
   }
 
   private welcome(session: string, resumed: boolean, ack: number): void {
+    if (session !== this.id) throw new ProtocolError(`The server welcomed session ${session}, not ${this.id}`)
     if (resumed) {
-      if (session !== this.id) throw new ProtocolError(`The server resumed session ${session}, not ${this.id}`)
       this.acknowledge(ack)
-    } else if (this.id !== null) {
+    } else if (this.established) {
       // The server no longer holds the session (expired, or the server restarted).
       const unsure = this.outbox.restart()
       this.inbox.reset()
       this.acknowledged = 0
       this.transport.sessionLost({ lost: unsure.length, messages: unsure })
     }
-    this.id = session
+    this.established = true
     this.phase = 'ready'
     for (const entry of this.outbox.unacknowledged()) this.transmit(entry)
   }

@@ -109,7 +109,9 @@ export interface ReliableContext {
   store: SessionStore
   deliver(client: Client, data: InboundData): void
   fail(client: Client, error: ProtocolError): void
-  report(error: unknown, client: Client): void
+  report(error: unknown, client: string): void
+  /** A session ended with messages its client never acknowledged. */
+  lost(state: SessionState): void
 }
 
 function toOutbound(data: ServerSendData): Outbound {
@@ -164,7 +166,13 @@ export class ReliableDelivery implements ConnectionHook {
     clearTimeout(session.ackTimer)
     session.client = undefined
     session.ready = false
-    void Promise.resolve(this.context.store.save(session.id, session.toState(), this.context.ttl)).catch((error: unknown) => this.context.report(error, client))
+    this.save(session, client)
+  }
+
+  private save(session: ServerSession, client?: Client): void {
+    void Promise.resolve(this.context.store.save(session.id, session.toState(), this.context.ttl)).catch((error: unknown) =>
+      this.context.report(error, client?.name ?? session.name),
+    )
   }
 
   stop(): void {
@@ -179,6 +187,8 @@ export class ReliableDelivery implements ConnectionHook {
       throw new RangeError(`send() to "${name}" refused: ${session.outbox.size} messages await acknowledgement, the most a session holds`)
     }
     session.transmit(session.outbox.push(toOutbound(data)))
+    // Waiting for its client: the store must hold what was queued since.
+    if (session.client === undefined) this.save(session)
     return true
   }
 
@@ -192,19 +202,27 @@ export class ReliableDelivery implements ConnectionHook {
     if (this.byName.get(state.name)?.id === state.id) this.byName.delete(state.name)
   }
 
-  private async welcome(client: Client, id: string | null, clientDelivered: number): Promise<void> {
-    let state: SessionState | undefined
+  private async welcome(client: Client, id: string, clientDelivered: number): Promise<void> {
+    let stored: SessionState | undefined
     try {
-      state = id === null ? undefined : await this.context.store.load(id)
+      if (this.byName.get(client.name)?.id !== id) stored = await this.context.store.load(id)
     } catch (error) {
-      this.context.report(error, client)
+      this.context.report(error, client.name)
     }
     if (client.endedBy !== undefined) return
-    const live = id === null ? undefined : [...this.byName.values()].find((s) => s.id === id)
-    const session = live ?? (state ? ServerSession.from(state, this.context.maxUnacknowledged) : new ServerSession(randomUUID(), client.name, this.context.maxUnacknowledged))
-    const resumed = session.id === id
+    const current = this.byName.get(client.name)
+    let session: ServerSession
+    if (current?.id === id) {
+      session = current
+    } else {
+      if (current !== undefined) this.abandon(current) // the client started over: the old session is over
+      session = stored?.name === client.name
+        ? ServerSession.from(stored, this.context.maxUnacknowledged)
+        : new ServerSession(id, client.name, this.context.maxUnacknowledged)
+    }
+    const resumed = session === current || stored?.name === client.name
     if (resumed) {
-      await Promise.resolve(this.context.store.delete(session.id)).catch((error: unknown) => this.context.report(error, client))
+      void Promise.resolve(this.context.store.delete(session.id)).catch((error: unknown) => this.context.report(error, client.name))
       try {
         session.outbox.acknowledge(clientDelivered)
       } catch (error) {
@@ -218,6 +236,13 @@ export class ReliableDelivery implements ConnectionHook {
     client.socket.send(encodeWelcome(session.id, resumed, session.inbox.delivered))
     session.acknowledged = session.inbox.delivered
     for (const entry of session.outbox.unacknowledged()) session.transmit(entry)
+  }
+
+  /** Ends a session for good; what it still held unacknowledged is reported, never dropped silently. */
+  private abandon(session: ServerSession): void {
+    clearTimeout(session.ackTimer)
+    void Promise.resolve(this.context.store.delete(session.id)).catch((error: unknown) => this.context.report(error, session.name))
+    this.context.lost(session.toState())
   }
 
   private acknowledge(session: ServerSession, ack: number): void {

@@ -76,7 +76,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
         store: options.sessionStore ?? this.memoryStore!,
         deliver: (client, data) => this.emitter.emit('message', { name: client.name, data, socket: client.socket }),
         fail: (client, error) => this.failProtocol(client, error),
-        report: (error, client) => this.emitter.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `sessionStore failed for client "${client.name}": ${messageOf(error)}`, { cause: error, client: client.name })),
+        lost: (state) => this.reportLost(state),
+        report: (error, client) => this.emitter.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `sessionStore failed for client "${client}": ${messageOf(error)}`, { cause: error, client })),
       })
     }
     this.hooks = this.createHooks()
@@ -227,6 +228,10 @@ class NodeHeartbeatServer implements HeartbeatServer {
 
   private sessionExpired(state: SessionState): void {
     this.reliable?.expired(state)
+    this.reportLost(state)
+  }
+
+  private reportLost(state: SessionState): void {
     if (state.unacknowledged.length > 0) {
       this.emitter.emit('session-lost', { name: state.name, lost: state.unacknowledged.length, messages: state.unacknowledged })
     }

@@ -59,13 +59,18 @@ export interface BlackHoleProxy {
   port: number
   blackHole(): void
   restore(): void
+  /** Resets every connection through the proxy (TCP RST to the client side). */
+  reset(): void
   close(): Promise<void>
 }
 
 export async function startProxy(targetPort: number): Promise<BlackHoleProxy> {
   let forwarding = true
   const sockets = new Set<net.Socket>()
+  const clients = new Set<net.Socket>()
   const server = net.createServer((client) => {
+    clients.add(client)
+    client.on('close', () => clients.delete(client))
     const upstream = net.connect(targetPort, '127.0.0.1')
     for (const s of [client, upstream]) {
       sockets.add(s)
@@ -83,6 +88,9 @@ export async function startProxy(targetPort: number): Promise<BlackHoleProxy> {
     port: (server.address() as net.AddressInfo).port,
     blackHole: () => (forwarding = false),
     restore: () => (forwarding = true),
+    reset: () => {
+      for (const client of clients) client.resetAndDestroy()
+    },
     async close() {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

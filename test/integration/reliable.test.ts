@@ -1,0 +1,129 @@
+/**
+ * Reliable delivery on loopback: the chaos run, a server restart, session
+ * expiry, protocol errors, and the cost against plain mode.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { createConnection, type SessionLostEvent } from '../../src/index.node.js'
+import { createHeartbeatServer, type HeartbeatServer, type SessionLostEvent as ServerSessionLost } from '../../src/server/index.js'
+import { runChaos } from '../helpers/chaos.js'
+import { echo, startProxy, startServer, until } from '../helpers/servers.js'
+
+const cleanup: (() => unknown)[] = []
+afterEach(async () => {
+  for (const task of cleanup.splice(0).reverse()) await task()
+})
+
+async function reliableServer(options: { port?: number; sessionTtl?: number } = {}): Promise<{ server: HeartbeatServer; port: number }> {
+  const server = createHeartbeatServer({ port: options.port ?? 0, delivery: 'reliable', sessionTtl: options.sessionTtl ?? 60_000, heartbeat: { interval: 100, timeout: 400 } })
+  cleanup.push(() => server.close())
+  const { port } = await server.listening
+  return { server, port }
+}
+
+const quick = { heartbeat: { interval: 50, timeout: 100 }, reconnect: { initialDelay: 5, maxDelay: 20 } }
+
+describe('reliable delivery', () => {
+  it('delivers every message exactly once, in order, both ways, through 200 disruptions', async () => {
+    const result = await runChaos({ disruptions: 200, seed: 1 })
+    console.log(
+      `chaos: ${result.survived} disruptions survived (${Object.entries(result.disruptions).map(([k, v]) => `${k} ${v}`).join(', ')}), ` +
+        `${result.clientSent} client→server and ${result.serverSent} server→client messages, ` +
+        `${result.duplicates} duplicates, ${result.missing} missing, ${result.reconnects} reconnects, ${result.seconds.toFixed(1)} s`,
+    )
+    expect(result.survived).toBe(200)
+    expect(result.exactlyOnceInOrder).toBe(true)
+    expect(result.duplicates + result.missing).toBe(0)
+  }, 90_000)
+
+  it('reports session-lost, with the unsure messages, when the server restarted and lost its sessions', async () => {
+    const first = await reliableServer()
+    const port = first.port
+    const proxy = await startProxy(port)
+    cleanup.push(() => proxy.close())
+    const conn = createConnection({ url: `ws://127.0.0.1:${proxy.port}/?name=r`, delivery: 'reliable', ...quick })
+    cleanup.push(() => conn.dispose())
+    const lost: SessionLostEvent[] = []
+    conn.on('session-lost', (event) => lost.push(event))
+    const atFirst: string[] = []
+    first.server.on('message', ({ data }) => atFirst.push(String(data)))
+    await until(() => conn.state === 'open')
+    for (let i = 0; i < 10; i++) conn.send(`before ${i}`)
+    await until(() => conn.buffered === 0, 2_000, 'acknowledgements')
+    proxy.blackHole()
+    for (let i = 0; i < 5; i++) conn.send(`in the hole ${i}`)
+    await first.server.close() // the process's memory is gone
+    const second = await reliableServer({ port })
+    const atSecond: string[] = []
+    second.server.on('message', ({ data }) => atSecond.push(String(data)))
+    proxy.reset()
+    proxy.restore()
+    await until(() => lost.length === 1, 5_000, 'session-lost')
+    expect(lost[0]!.lost).toBe(5)
+    expect(lost[0]!.messages).toEqual(['in the hole 0', 'in the hole 1', 'in the hole 2', 'in the hole 3', 'in the hole 4'])
+    expect(atFirst).toEqual(Array.from({ length: 10 }, (_, i) => `before ${i}`))
+    conn.send('after')
+    await until(() => atSecond.includes('after') && conn.buffered === 0, 2_000, 'the new session')
+    expect(atSecond).toEqual(['after']) // nothing twice, nothing silently
+  })
+
+  it('keeps messages for a client that is away, and reports them when its session expires', async () => {
+    const { server, port } = await reliableServer({ sessionTtl: 150 })
+    const expired: ServerSessionLost[] = []
+    server.on('session-lost', (event) => expired.push(event))
+    const conn = createConnection({ url: `ws://127.0.0.1:${port}/?name=away`, delivery: 'reliable', ...quick })
+    await until(() => conn.state === 'open')
+    conn.dispose()
+    await until(() => server.clients.size === 0, 2_000, 'the disconnect')
+    expect(server.send('away', 'while you were out')).toBe(true) // queued in the session
+    await until(() => expired.length === 1, 2_000, 'the expiry')
+    expect(expired[0]).toEqual({ name: 'away', lost: 1, messages: ['while you were out'] })
+    expect(server.send('away', 'too late')).toBe(false)
+  })
+
+  it('closes with 1007 or 1002 on frames outside the protocol, on both sides, without crashing', async () => {
+    const { server, port } = await reliableServer()
+    const serverErrors: string[] = []
+    server.on('error', (error) => serverErrors.push(error.message))
+    const raw = new WebSocket(`ws://127.0.0.1:${port}/?name=raw`)
+    await new Promise((resolve) => raw.once('open', resolve))
+    const closed = new Promise<number>((resolve) => raw.once('close', (code) => resolve(code)))
+    raw.send('this is not a frame')
+    expect(await closed).toBe(1007)
+    expect(serverErrors.some((m) => m.includes('broke the reliable-delivery protocol'))).toBe(true)
+
+    // A reliable client against a plain echo server gets its hello back: a protocol error, not retried.
+    const plain = await startServer(echo)
+    cleanup.push(() => plain.close())
+    const conn = createConnection({ url: `ws://127.0.0.1:${plain.port}/`, delivery: 'reliable', ...quick })
+    cleanup.push(() => conn.dispose())
+    const errors: { code?: string }[] = []
+    conn.on('error', (error) => errors.push(error as { code?: string }))
+    await until(() => conn.state === 'failed', 3_000, 'failed')
+    expect(errors.map((e) => e.code)).toContain('LIFELINE_PROTOCOL_ERROR')
+  })
+
+  it('measures one-way throughput against plain mode (printed, not asserted)', async () => {
+    const N = 20_000
+    async function run(delivery: 'plain' | 'reliable'): Promise<number> {
+      const server = createHeartbeatServer({ port: 0, delivery })
+      const { port } = await server.listening
+      let received = 0
+      server.on('message', () => received++)
+      const conn = createConnection({ url: `ws://127.0.0.1:${port}/?name=t`, delivery, buffer: { maxMessages: N } })
+      await until(() => conn.state === 'open')
+      const start = performance.now()
+      for (let i = 0; i < N; i++) conn.send(`message ${i}`)
+      await until(() => received === N, 20_000, `${delivery} delivery`)
+      const rate = N / ((performance.now() - start) / 1000)
+      await until(() => conn.buffered === 0, 5_000, 'the last acknowledgements')
+      conn.dispose()
+      await server.close()
+      return rate
+    }
+    const plain = await run('plain')
+    const reliable = await run('reliable')
+    console.log(`throughput, ${N} messages one way: plain ${plain.toFixed(0)}/s, reliable ${reliable.toFixed(0)}/s, ratio ${(reliable / plain).toFixed(2)}x`)
+    expect(reliable).toBeGreaterThan(0)
+  })
+})
