@@ -161,7 +161,7 @@ export interface ReconnectOptions {
   maxAttempts?: number | undefined
   /**
    * Decides whether a close by the server (or the network) is retried.
-   * @default a function that refuses 1002, 1003, 1007, 1008, 1010 and 4400–4499 and retries the rest
+   * @default a function that refuses 1002, 1003, 1007, 1008, 1010, 4002, 4007 and 4400–4499 and retries the rest
    */
   shouldReconnect?: ((close: CloseInfo) => boolean) | undefined
 }
