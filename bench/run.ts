@@ -6,6 +6,7 @@
 // Progress goes to stderr, the report to stdout.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { buildLifeline } from './build.js'
 import { ROOT } from './child.js'
 import { CATALOG, PEERS } from './peers/catalog.js'
 import { machine, notesText, settingsText, table, versionOf, type TitledResult } from './report.js'
@@ -52,6 +53,9 @@ async function main(): Promise<void> {
   const date = new Date().toISOString()
   const log = (line: string): void => void process.stderr.write(`${line}\n`)
   const started = now()
+  log('bench: compiling lifeline (tsc) into node_modules/.cache/lifeline-bench...')
+  const buildWarning = await buildLifeline()
+  if (buildWarning !== null) log(`bench: ${buildWarning}`)
   const results: Array<TitledResult & { seconds: number }> = []
   for (const scenario of args.scenarios) {
     log(`bench: ${scenario.name}${args.quick ? ' (quick)' : ''}...`)
@@ -73,7 +77,8 @@ async function main(): Promise<void> {
     `Measured ${date.slice(0, 10)} with \`${command}\` in ${Math.round(seconds)} s on ${info.cpu} (${info.cores} cores), Node ${info.node}, ${info.os}${args.quick ? ' — QUICK MODE: tiny sizes, the figures mean nothing' : ''}.`,
     'Medians over trials; ratios are to the bare ws client measured in the same run.',
   ].join(' ')
-  const report = [heading, '', settingsText(), '', table(results), '', notesText(results), ''].join('\n')
+  const warnings = buildWarning === null ? '' : `\n- Build: ${buildWarning}`
+  const report = [heading, '', settingsText(), '', table(results), '', notesText(results) + warnings, ''].join('\n')
   process.stdout.write(`\n${report}\n`)
 
   const json = {
@@ -81,6 +86,7 @@ async function main(): Promise<void> {
     command,
     quick: args.quick,
     seconds,
+    buildWarning,
     machine: info,
     settings: {
       common: COMMON,

@@ -24,7 +24,7 @@ export interface Sizes {
 
 export const FULL: Sizes = {
   detection: { trials: 5, capMs: 30_000, reopenCapMs: 10_000 },
-  restart: { trials: 3, downMs: 2_000, watchMs: 3_000 },
+  restart: { trials: 5, downMs: 2_000, watchMs: 3_000 },
   hotpath: { rounds: 3, echo: 200_000, window: 1_000, oneway: 500_000, warmup: 20_000 },
   memory: { connections: 2_000 },
   cpu: { connections: 2_000, seconds: 20 },
@@ -41,5 +41,8 @@ export const QUICK: Sizes = {
   herd: { clients: 20, downMs: 1_000, capMs: 5_000 },
 }
 
-/** The heartbeat settings of every server: `common` (1 s / 1 s) or each library's defaults. */
-export type ServerSettings = 'common' | 'defaults'
+/**
+ * The heartbeat settings of a server: `common` (1 s / 1 s), each library's
+ * `defaults`, or `server-driven` (lifeline's helper pings, 1 s / 1 s).
+ */
+export type ServerSettings = 'common' | 'defaults' | 'server-driven'

@@ -1,13 +1,22 @@
-import { createConnection } from '../../src/index.node.js'
+// lifeline's client as compiled by bench/build.ts (plain tsc output, like dist/).
+import { pathToFileURL } from 'node:url'
+import { BUILT } from '../build.js'
 import { COMMON, HOST } from '../settings.js'
 import type { PeerAdapter } from './types.js'
+
+type Lifeline = typeof import('../../src/index.node.js')
+const { createConnection } = (await import(pathToFileURL(BUILT.client).href)) as Lifeline
 
 export const adapter: PeerAdapter = {
   connect(port, handlers, mode) {
     const conn = createConnection({
       url: `ws://${HOST}:${port}/`,
       ...(mode !== 'defaults' && {
-        heartbeat: { interval: COMMON.heartbeatInterval, timeout: COMMON.heartbeatTimeout },
+        heartbeat: {
+          interval: COMMON.heartbeatInterval,
+          timeout: COMMON.heartbeatTimeout,
+          ...(mode === 'server-driven' && { mode: 'server' as const }),
+        },
         reconnect: { initialDelay: COMMON.reconnectDelay, maxDelay: COMMON.reconnectDelay },
       }),
     })

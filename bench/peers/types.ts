@@ -18,9 +18,10 @@ export interface PeerClient {
 /**
  * `common`: the comparable settings (1 s heartbeat and timeout, ~500 ms
  * reconnect); `defaults`: the library's own defaults (herd);
- * `cpu`: like common, and bare ws adds its hand-written heartbeat.
+ * `cpu`: like common, and bare ws adds its hand-written heartbeat;
+ * `server-driven`: like common, and lifeline lets the server ping (heartbeat.mode 'server').
  */
-export type Mode = 'common' | 'defaults' | 'cpu'
+export type Mode = 'common' | 'defaults' | 'cpu' | 'server-driven'
 
 export interface PeerAdapter {
   connect(port: number, handlers: Handlers, mode: Mode): PeerClient

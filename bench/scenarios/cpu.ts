@@ -1,20 +1,24 @@
 // 5. Heartbeat CPU: N connections with a 1 s heartbeat for S seconds; CPU
 // time of the client process (and of the server process) per connection-second.
-// lifeline runs twice: against a plain ws server that answers its 'ping', and
-// against its own helper, which also sends protocol pings every second.
+// lifeline runs three times: against a plain ws server that answers its
+// 'ping'; against its own helper (which also sends protocol pings every
+// second, answered inside ws and invisible to lifeline); and with the
+// helper's server-driven heartbeat (heartbeat.mode 'server' on both sides),
+// the way socket.io's heartbeat always works.
 import { CATALOG, PEERS, type PeerName, type ServerKind } from '../peers/catalog.js'
 import type { PeerClient } from '../peers/types.js'
 import { cell, type Cell, type Row, type Scenario } from '../results.js'
 import { runWorker } from '../run-worker.js'
 import { ServerProcess } from '../servers/client.js'
 import { FULL, QUICK } from '../settings.js'
-import { fmt, fmtRatio } from '../stats.js'
+import { fmt, fmtRatio, median } from '../stats.js'
 import { each, inBatches, now, sleep } from '../util.js'
 import { connectOpen, loadPeer } from './connect.js'
 
 export interface CpuParams {
   peer: PeerName
   server: ServerKind
+  serverDriven: boolean
   connections: number
   seconds: number
 }
@@ -27,7 +31,7 @@ export interface CpuTrial {
 }
 
 export async function cpuWorker(params: CpuParams): Promise<CpuTrial> {
-  const server = await ServerProcess.spawn(params.server, 'common')
+  const server = await ServerProcess.spawn(params.server, params.serverDriven ? 'server-driven' : 'common')
   const clients: PeerClient[] = []
   let drops = 0
   let measuring = false
@@ -35,7 +39,7 @@ export async function cpuWorker(params: CpuParams): Promise<CpuTrial> {
     const port = await server.listen()
     const adapter = await loadPeer(params.peer)
     await inBatches(params.connections, 100, async () => {
-      clients.push(await connectOpen(adapter, port, 'cpu', { down: () => void (measuring && drops++) }))
+      clients.push(await connectOpen(adapter, port, params.serverDriven ? 'server-driven' : 'cpu', { down: () => void (measuring && drops++) }))
     })
     // Let the heartbeats fall into their rhythm after the burst of opens.
     await sleep(2_000)
@@ -60,17 +64,24 @@ export async function cpuWorker(params: CpuParams): Promise<CpuTrial> {
   }
 }
 
+type Setup = 'plain' | 'own' | 'server-driven'
+
 interface Run {
   peer: PeerName
-  server: ServerKind
+  setup: Setup
+  trials: CpuTrial[]
 }
 
-/** Every peer against its usual server, plus lifeline against the plain one. */
-function runs(): Run[] {
-  const list: Run[] = PEERS.map((peer) => ({ peer, server: CATALOG[peer].server }))
-  list.splice(2, 0, { peer: 'lifeline', server: 'plain' })
-  return list
+const serverOf = (run: Run): ServerKind => (run.setup === 'plain' ? 'plain' : CATALOG[run.peer].server)
+
+/** Every peer against its usual server; lifeline also against the plain one and server-driven. */
+function plan(): Run[] {
+  const runs: Run[] = PEERS.map((peer) => ({ peer, setup: CATALOG[peer].server === 'plain' ? 'plain' : 'own', trials: [] }))
+  runs.splice(2, 0, { peer: 'lifeline', setup: 'plain', trials: [] }, { peer: 'lifeline', setup: 'server-driven', trials: [] })
+  return runs
 }
+
+const SERVER_NAMES: Record<ServerKind, string> = { plain: 'plain ws', lifeline: 'lifeline helper', socketio: 'socket.io' }
 
 export const cpu: Scenario = {
   name: 'cpu',
@@ -78,68 +89,65 @@ export const cpu: Scenario = {
   async run({ quick, trials, log }) {
     const size = (quick ? QUICK : FULL).cpu
     const count = trials ?? 1
-    const results: Array<Run & { trials: CpuTrial[] }> = runs().map((r) => ({ ...r, trials: [] }))
+    const runs = plan()
     const errors: string[] = []
     for (let t = 0; t < count; t++) {
-      await each(results, quick, async (r) => {
+      await each(runs, quick, async (run) => {
+        const params: CpuParams = { peer: run.peer, server: serverOf(run), serverDriven: run.setup === 'server-driven', ...size }
         try {
-          const trial = await runWorker<CpuTrial>({ scenario: 'cpu', params: { peer: r.peer, server: r.server, ...size } }, size.seconds * 1_000 + 120_000)
-          r.trials.push(trial)
-          log(`  cpu ${r.peer} vs ${r.server} server: client ${fmt(trial.clientMicrosPerConnectionSecond)} µs, server ${fmt(trial.serverMicrosPerConnectionSecond)} µs per connection-second${trial.drops ? `, ${trial.drops} drops` : ''}`)
+          const trial = await runWorker<CpuTrial>({ scenario: 'cpu', params }, size.seconds * 1_000 + 120_000)
+          run.trials.push(trial)
+          log(`  cpu ${run.peer} (${run.setup}, ${SERVER_NAMES[params.server]} server): client ${fmt(trial.clientMicrosPerConnectionSecond)} µs, server ${fmt(trial.serverMicrosPerConnectionSecond)} µs per connection-second${trial.drops ? `, ${trial.drops} drops` : ''}`)
         } catch (error) {
-          errors.push(`${r.peer} vs ${r.server}: ${String(error)}`)
+          errors.push(`${run.peer} (${run.setup}): ${String(error)}`)
         }
       })
     }
-    const medianOf = (r: { trials: CpuTrial[] }, key: keyof CpuTrial): number | null => {
-      const values = r.trials.map((t) => t[key]).sort((a, b) => a - b)
-      return values.length === 0 ? null : values[values.length >> 1]!
-    }
-    const find = (peer: PeerName, server: ServerKind): (Run & { trials: CpuTrial[] }) | undefined => results.find((r) => r.peer === peer && r.server === server)
-    const floor = medianOf(find('ws', 'plain')!, 'clientMicrosPerConnectionSecond')
-    const clientCell = (r: (Run & { trials: CpuTrial[] }) | undefined): Cell => {
-      if (r === undefined) return cell(null, '—')
-      const v = medianOf(r, 'clientMicrosPerConnectionSecond')
+    const find = (peer: PeerName, setup: Setup): Run | undefined => runs.find((r) => r.peer === peer && r.setup === setup)
+    const floor = median(find('ws', 'plain')?.trials.map((t) => t.clientMicrosPerConnectionSecond) ?? [])
+    const clientCell = (run: Run): Cell => {
+      const values = run.trials.map((t) => t.clientMicrosPerConnectionSecond)
+      const v = median(values)
       if (v === null) return cell(null, 'failed')
       const ratio = floor === null ? null : v / floor
-      const missing = CATALOG[r.peer].noHeartbeat
-      const drops = r.trials.reduce((s, t) => s + t.drops, 0)
-      const suffix = r.peer === 'ws' ? ' (setInterval heartbeat)' : missing !== null ? ` (${missing}: idle cost)` : ''
-      return cell(v, `${fmt(v)} (${ratio === null ? '—' : fmtRatio(ratio)})${suffix}${drops > 0 ? `, ${drops} drops` : ''}`, { trials: r.trials.map((t) => t.clientMicrosPerConnectionSecond), ratio })
+      const missing = CATALOG[run.peer].noHeartbeat
+      const drops = run.trials.reduce((s, t) => s + t.drops, 0)
+      const suffix = run.peer === 'ws' ? ' (setInterval heartbeat)' : missing !== null ? ` (${missing}: idle cost)` : ''
+      return cell(v, `${fmt(v)} (${ratio === null ? '—' : fmtRatio(ratio)})${suffix}${drops > 0 ? `, ${drops} drops` : ''}`, { trials: values, ratio })
     }
-    const serverCell = (r: (Run & { trials: CpuTrial[] }) | undefined): Cell => {
-      if (r === undefined) return cell(null, '—')
-      const v = medianOf(r, 'serverMicrosPerConnectionSecond')
-      return v === null ? cell(null, 'failed') : cell(v, `${fmt(v)} (${r.server === 'plain' ? 'plain ws' : r.server === 'lifeline' ? 'lifeline helper' : 'socket.io'})`, { trials: r.trials.map((t) => t.serverMicrosPerConnectionSecond) })
+    const serverCell = (run: Run): Cell => {
+      const values = run.trials.map((t) => t.serverMicrosPerConnectionSecond)
+      const v = median(values)
+      return v === null ? cell(null, 'failed') : cell(v, `${fmt(v)} (${SERVER_NAMES[serverOf(run)]})`, { trials: values })
     }
-    const same = cell(null, 'same as above (plain ws server)')
-    const plainRow: Partial<Record<PeerName, Cell>> = {}
-    const ownRow: Partial<Record<PeerName, Cell>> = {}
-    const serverPlain: Partial<Record<PeerName, Cell>> = {}
-    const serverOwn: Partial<Record<PeerName, Cell>> = {}
-    for (const peer of PEERS) {
-      const plain = find(peer, 'plain')
-      const own = CATALOG[peer].server === 'plain' ? undefined : find(peer, CATALOG[peer].server)
-      plainRow[peer] = plain === undefined ? cell(null, 'n/a: needs its own server') : clientCell(plain)
-      ownRow[peer] = own === undefined ? same : clientCell(own)
-      serverPlain[peer] = plain === undefined ? cell(null, 'n/a') : serverCell(plain)
-      serverOwn[peer] = own === undefined ? same : serverCell(own)
-    }
+    const rowOf = (setup: Setup, value: (run: Run) => Cell, otherwise: (peer: PeerName) => Cell): Partial<Record<PeerName, Cell>> =>
+      Object.fromEntries(PEERS.map((peer) => {
+        const run = find(peer, setup)
+        return [peer, run === undefined ? otherwise(peer) : value(run)]
+      }))
+    const sameAsPlain = cell(null, 'same as above (its own server is plain ws)')
+    const plainMissing = (peer: PeerName): Cell => cell(null, `n/a (needs the ${SERVER_NAMES[CATALOG[peer].server]} server)`)
+    const ownMissing = (): Cell => sameAsPlain
+    const drivenMissing = (peer: PeerName): Cell => cell(null, peer === 'socket.io-client' ? 'server-driven always: see the row above' : 'n/a (no server-driven heartbeat)')
     const bar = (c: Cell | undefined): { text: string; pass: boolean | null } => ({ text: '≤ 44 µs', pass: c?.value == null ? null : c.value <= 44 })
+    const plainRow = rowOf('plain', clientCell, plainMissing)
+    const ownRow = rowOf('own', clientCell, ownMissing)
     const n = size.connections.toLocaleString('en-US')
     const rows: Row[] = [
       { metric: `client CPU µs per connection-second, against a plain ws server answering 'ping' (${n} connections, ${size.seconds} s; ratio to ws)`, cells: plainRow, bar: bar(plainRow.lifeline) },
-      { metric: 'client CPU µs per connection-second, against the library\'s own server (lifeline helper: protocol pings every 1 s; socket.io server)', cells: ownRow, bar: bar(ownRow.lifeline) },
-      { metric: 'server CPU µs per connection-second, plain ws server', cells: serverPlain },
-      { metric: 'server CPU µs per connection-second, the library\'s own server', cells: serverOwn },
+      { metric: 'client CPU µs per connection-second, against the library\'s own server (lifeline: helper, which also sends protocol pings every 1 s)', cells: ownRow, bar: bar(ownRow.lifeline) },
+      { metric: 'client CPU µs per connection-second, server-driven heartbeat (lifeline: heartbeat.mode \'server\' on client and helper)', cells: rowOf('server-driven', clientCell, drivenMissing) },
+      { metric: 'server CPU µs per connection-second, plain ws server', cells: rowOf('plain', serverCell, () => cell(null, 'n/a')) },
+      { metric: 'server CPU µs per connection-second, the library\'s own server', cells: rowOf('own', serverCell, ownMissing) },
+      { metric: 'server CPU µs per connection-second, server-driven heartbeat', cells: rowOf('server-driven', serverCell, () => cell(null, 'n/a')) },
     ]
     return {
       rows,
       notes: [
-        `CPU by process.cpuUsage() (user + system, all threads) over ${size.seconds} s after all connections opened and 2 s of settling; one fresh client process and one fresh server process per run.`,
+        `CPU by process.cpuUsage() (user + system, all threads) over ${size.seconds} s, after all connections opened and 2 s of settling; a fresh client process and a fresh server process per run.`,
         ...errors,
       ],
-      raw: { size, results },
+      raw: { size, runs: runs.map((r) => ({ ...r, server: serverOf(r) })) },
     }
   },
 }

@@ -1,14 +1,24 @@
-// lifeline's own server helper, with an echo on top.
-import { createHeartbeatServer } from '../../src/server/index.js'
+// lifeline's own server helper (compiled, see bench/build.ts), with an echo on top.
+import { pathToFileURL } from 'node:url'
+import { BUILT } from '../build.js'
 import { COMMON, HOST, type ServerSettings } from '../settings.js'
 import { push, respond, type Tracker } from './behaviour.js'
 import type { RunningServer } from './types.js'
 
+type Helper = typeof import('../../src/server/index.js')
+
 export async function startLifeline(port: number, tracker: Tracker, settings: ServerSettings): Promise<RunningServer> {
+  const { createHeartbeatServer } = (await import(pathToFileURL(BUILT.server).href)) as Helper
   const server = createHeartbeatServer({
     port,
     host: HOST,
-    ...(settings === 'common' && { heartbeat: { interval: COMMON.heartbeatInterval, timeout: COMMON.heartbeatTimeout } }),
+    ...(settings !== 'defaults' && {
+      heartbeat: {
+        interval: COMMON.heartbeatInterval,
+        timeout: COMMON.heartbeatTimeout,
+        ...(settings === 'server-driven' && { mode: 'server' as const }),
+      },
+    }),
   })
   server.on('error', () => {})
   server.on('connection', ({ socket }) => {

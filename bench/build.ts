@@ -1,0 +1,37 @@
+// lifeline is measured as users run it: compiled by tsc (as `npm run build`
+// does), not through tsx. tsx compiles with esbuild's keepNames, which wraps
+// every function in a `__name(fn, 'name')` call: a property store on each
+// closure and a call per closure created, which inflated lifeline's heap per
+// connection and its heartbeat CPU against peers that ship plain JavaScript.
+// The copy goes to node_modules/.cache (ignored by git), never to dist/.
+import { execFile } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { ROOT } from './child.js'
+
+export const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'lifeline-bench')
+
+/** The compiled client entry (Node) and server helper entry, as file paths. */
+export const BUILT = {
+  client: join(BUILD_DIR, 'src', 'index.node.js'),
+  server: join(BUILD_DIR, 'src', 'server', 'index.js'),
+}
+
+/**
+ * Compiles machines/ and src/ of the working tree into BUILD_DIR. Type errors
+ * do not stop it (tsc still emits); they are returned as a warning.
+ */
+export async function buildLifeline(): Promise<string | null> {
+  mkdirSync(BUILD_DIR, { recursive: true })
+  // Outside the package's scope (node_modules ends it), .js would be CommonJS.
+  writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "module", "private": true }\n')
+  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc')
+  try {
+    await promisify(execFile)(tsc, ['-p', 'tsconfig.json', '--outDir', BUILD_DIR, '--declaration', 'false', '--sourceMap', 'false'], { cwd: ROOT })
+    return null
+  } catch (error) {
+    const out = (error as { stdout?: string }).stdout ?? String(error)
+    return `tsc reported errors in the working tree (the emitted code is measured anyway): ${out.split('\n').slice(0, 5).join(' ')}`
+  }
+}
