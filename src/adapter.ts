@@ -217,6 +217,8 @@ export class SocketAdapter implements Clock {
         this.actor.send(SOCKET_OPEN)
       },
       message: (data) => this.receive(data),
+      // The server's WebSocket ping: an inbound frame, so proof of life when any frame is.
+      ping: () => this.options.heartbeat && this.options.heartbeat.proofAny && this.proveLife(),
       close: (info) => this.socket === socket && this.actor.send({ type: 'socket.close', ...info }),
       error: (error) => this.socket === socket && this.actor.send({ type: 'socket.error', error }),
     })

@@ -5,6 +5,8 @@ import type { CloseInfo, MessageData, WebSocketLike } from './types.js'
 export interface SocketHandlers {
   open(): void
   message(data: MessageData): void
+  /** A WebSocket ping frame arrived (only `ws` shows them; browsers answer them unseen). */
+  ping(): void
   close(info: CloseInfo): void
   error(error: Error): void
 }
@@ -13,8 +15,9 @@ export interface SocketHandlers {
 // the MessageEvent that `addEventListener` builds for every frame.
 interface NodeEmitterSocket {
   on(type: 'message', listener: (data: { toString(): string }, isBinary: boolean) => void): void
-  on(type: 'error', listener: () => void): void
+  on(type: 'error' | 'ping', listener: () => void): void
   off(type: 'message', listener: (data: { toString(): string }, isBinary: boolean) => void): void
+  off(type: 'ping', listener: () => void): void
   terminate(): void
 }
 
@@ -44,12 +47,15 @@ export function listen(socket: WebSocketLike, handlers: SocketHandlers): () => v
   if (isNodeEmitter(socket)) {
     const onMessage = (data: { toString(): string }, isBinary: boolean): void =>
       handlers.message(isBinary ? (data as MessageData) : data.toString())
+    const onPing = (): void => handlers.ping()
     socket.on('message', onMessage)
+    socket.on('ping', onPing)
     return () => {
       socket.removeEventListener('open', onOpen)
       socket.removeEventListener('close', onClose)
       socket.removeEventListener('error', onError)
       socket.off('message', onMessage)
+      socket.off('ping', onPing)
       // An EventEmitter throws on an 'error' nobody listens to; a dropped
       // socket may still emit one while it is torn down.
       socket.on('error', ignore)

@@ -176,3 +176,28 @@ describe('client on loopback', () => {
   })
 })
 
+
+describe('WebSocket ping frames from the server (Node)', () => {
+  it("prove life with proof 'any', so the client sends no pings of its own", async () => {
+    const s = await server((socket) => {
+      const timer = setInterval(() => socket.ping(), 40)
+      socket.on('close', () => clearInterval(timer))
+    })
+    const { conn, of } = connect({ url: `ws://127.0.0.1:${s.port}/`, heartbeat: { interval: 100, timeout: 100 } })
+    await until(() => conn.state === 'open')
+    await new Promise((r) => setTimeout(r, 500))
+    expect(of('heartbeat')).toEqual([])
+    expect(conn.state).toBe('open')
+  })
+
+  it("do not count with proof 'pong'", async () => {
+    const s = await server((socket) => {
+      const timer = setInterval(() => socket.ping(), 40)
+      socket.on('close', () => clearInterval(timer))
+      echo(socket)
+    })
+    const { conn, of } = connect({ url: `ws://127.0.0.1:${s.port}/`, heartbeat: { interval: 100, timeout: 100, proof: 'pong' } })
+    await until(() => of('heartbeat').filter((h) => h.type === 'proof').length >= 2)
+    expect(conn.state).toBe('open')
+  })
+})
