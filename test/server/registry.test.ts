@@ -137,7 +137,7 @@ describe('heartbeat server messaging', () => {
       code: 'LIFELINE_INVALID_ARGUMENT',
       message: 'send() expects a string, Buffer, ArrayBuffer or typed array, got 42',
     }))
-    expect(() => server.on('mesage' as 'message', () => {})).toThrow(/on\(\) event type must be one of connection, message, disconnect, error, got "mesage"/)
+    expect(() => server.on('mesage' as 'message', () => {})).toThrow(/on\(\) event type must be one of connection, message, disconnect, error, session-lost, got "mesage"/)
     expect(() => server.on('message', null as unknown as () => void)).toThrow(/on\('message'\) expects a listener function, got null/)
   })
 })
