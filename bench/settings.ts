@@ -16,29 +16,30 @@ export const PAYLOAD = 'x'.repeat(64)
 export interface Sizes {
   detection: { trials: number; capMs: number; reopenCapMs: number }
   restart: { trials: number; downMs: number; watchMs: number }
-  hotpath: { rounds: number; echo: number; window: number; oneway: number; warmup: number }
+  hotpath: { rounds: number; peerRounds: number; echo: number; window: number; oneway: number; warmup: number }
   memory: { connections: number }
   cpu: { connections: number; seconds: number }
-  herd: { clients: number; downMs: number; capMs: number }
+  herd: { trials: number; clients: number; downMs: number; capMs: number }
 }
 
 export const FULL: Sizes = {
   detection: { trials: 5, capMs: 30_000, reopenCapMs: 10_000 },
   restart: { trials: 5, downMs: 2_000, watchMs: 3_000 },
-  hotpath: { rounds: 3, echo: 200_000, window: 1_000, oneway: 500_000, warmup: 20_000 },
+  // ws and lifeline (the bar's ratio) get 5 interleaved rounds, the other peers 3.
+  hotpath: { rounds: 5, peerRounds: 3, echo: 200_000, window: 1_000, oneway: 500_000, warmup: 20_000 },
   memory: { connections: 2_000 },
   cpu: { connections: 2_000, seconds: 20 },
-  herd: { clients: 300, downMs: 1_000, capMs: 15_000 },
+  herd: { trials: 2, clients: 300, downMs: 1_000, capMs: 15_000 },
 }
 
 /** `--quick`: every scenario tiny, only to prove it completes and yields figures (CI). */
 export const QUICK: Sizes = {
   detection: { trials: 1, capMs: 3_000, reopenCapMs: 3_000 },
   restart: { trials: 1, downMs: 2_000, watchMs: 500 },
-  hotpath: { rounds: 1, echo: 2_000, window: 100, oneway: 5_000, warmup: 200 },
+  hotpath: { rounds: 1, peerRounds: 1, echo: 2_000, window: 100, oneway: 5_000, warmup: 200 },
   memory: { connections: 20 },
   cpu: { connections: 20, seconds: 1 },
-  herd: { clients: 20, downMs: 1_000, capMs: 5_000 },
+  herd: { trials: 1, clients: 20, downMs: 1_000, capMs: 5_000 },
 }
 
 /**

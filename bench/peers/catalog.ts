@@ -49,7 +49,8 @@ export const CATALOG: Record<PeerName, PeerInfo> = {
     defaults: 'defaults: heartbeat { interval: 5000, timeout: 10000 }, reconnect { initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 1 }',
     notes: [
       `server: createHeartbeatServer({ heartbeat: { interval: ${hb}, timeout: ${to} } }) (protocol pings every ${hb} ms, answers 'ping' with 'pong'); in the hot-path and memory scenarios the plain ws server instead, like bare ws, so the ratio measures the client alone`,
-      'the client is src/index.node.ts run through tsx (ws underneath), not dist/',
+      'the client and the helper are the working tree compiled by tsc (as `npm run build` does) into node_modules/.cache/lifeline-bench, not run through tsx (its keepNames wrapping adds a property store to every closure)',
+      'heartbeat CPU also runs lifeline against the plain server, and server-driven (heartbeat.mode \'server\' on client and helper)',
     ],
     bundle: { source: "export * from './src/index.ts'" },
   },

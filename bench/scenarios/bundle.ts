@@ -49,6 +49,7 @@ export async function measureBundle(source: string): Promise<BundleSize> {
 }
 
 const XSTATE_ALONE = "export { setup, createActor, assign } from 'xstate'"
+const CREATE_ONLY = "export { createConnection } from './src/index.ts'"
 const kb = (bytes: number): string => `${fmt(bytes / 1024)} KB`
 
 export const bundle: Scenario = {
@@ -68,6 +69,8 @@ export const bundle: Scenario = {
       }
     }
     const xstate = await measureBundle(XSTATE_ALONE)
+    // What an application that imports only createConnection pays (tree-shaken).
+    const minimal = await measureBundle(CREATE_ONLY)
     const row = (key: 'minified' | 'gzip' | 'brotli'): Partial<Record<PeerName, Cell>> => Object.fromEntries(PEERS.map((peer) => {
       const entry = CATALOG[peer].bundle
       const size = sizes[peer]
@@ -88,10 +91,11 @@ export const bundle: Scenario = {
       ],
       notes: [
         `Entries: ${PEERS.map((p) => { const e = CATALOG[p].bundle; return `${p}: ${'source' in e ? `\`${e.source}\`` : e.none}` }).join('; ')}.`,
+        `lifeline with only \`${CREATE_ONLY}\`: ${kb(minimal.gzip)} gzip, ${kb(minimal.minified)} minified (${Object.entries(minimal.byPackage).map(([p, b]) => `${p} ${kb(b)}`).join(', ')}).`,
         ...(ownBytes === undefined ? [] : [`lifeline's own code is ${kb(ownBytes)} of its ${kb(sizes.lifeline!.minified)} minified; the rest is ${Object.entries(sizes.lifeline!.byPackage).filter(([p]) => p !== 'lifeline').map(([p, b]) => `${p} ${kb(b)}`).join(', ')}.`]),
         ...errors,
       ],
-      raw: { sizes, xstate },
+      raw: { sizes, xstate, createConnectionOnly: minimal },
     }
   },
 }

@@ -21,6 +21,8 @@ export interface DetectionParams {
 }
 
 export interface DetectionTrial {
+  /** Set when the trial could not run (e.g. the first open failed). */
+  error?: string
   /** From the black hole to the library's "dead" signal; null: not within the cap. */
   deadMs: number | null
   reason: string | null
@@ -78,7 +80,9 @@ export async function detectionWorker(params: DetectionParams): Promise<Record<s
     }))
     const results: Record<string, DetectionTrial[]> = {}
     await Promise.all(params.peers.flatMap((peer) => Array.from({ length: params.trials }, async () => {
-      const trial = await detectOnce(peer, servers.get(CATALOG[peer].server)!.port, params)
+      const trial = await detectOnce(peer, servers.get(CATALOG[peer].server)!.port, params).catch(
+        (error: unknown): DetectionTrial => ({ error: String(error), deadMs: null, reason: null, reopenMs: null, falseAlarms: 0 }),
+      )
       ;(results[peer] ??= []).push(trial)
     })))
     return results
@@ -99,7 +103,14 @@ export const detection: Scenario = {
     const reopen: Partial<Record<PeerName, Cell>> = {}
     const notes: string[] = []
     for (const peer of PEERS) {
-      const list = results[peer] ?? []
+      const failed = (results[peer] ?? []).filter((t) => t.error !== undefined)
+      for (const t of failed) notes.push(`${peer}: a trial failed: ${t.error}`)
+      const list = (results[peer] ?? []).filter((t) => t.error === undefined)
+      if (list.length === 0) {
+        dead[peer] = cell(null, 'failed')
+        reopen[peer] = cell(null, 'failed')
+        continue
+      }
       const deadTrials = list.map((t) => t.deadMs)
       const reopenTrials = list.filter((t) => t.deadMs !== null).map((t) => t.reopenMs)
       const m = censoredMedian(deadTrials)
@@ -119,7 +130,7 @@ export const detection: Scenario = {
       else log(`  detection ${peer}: never noticed`)
     }
     const limit = COMMON.heartbeatInterval + COMMON.heartbeatTimeout + 50
-    const lifeline = results.lifeline ?? []
+    const lifeline = (results.lifeline ?? []).filter((t) => t.error === undefined)
     const worst = lifeline.some((t) => t.deadMs === null) ? null : Math.max(...lifeline.map((t) => t.deadMs ?? Infinity))
     const rows: Row[] = [
       {

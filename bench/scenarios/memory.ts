@@ -31,11 +31,15 @@ async function collect(): Promise<NodeJS.MemoryUsage> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error('the memory worker needs --expose-gc')
   // Several rounds with a turn of the event loop between them: finalizers
-  // and weak references let go only on a later collection.
-  for (let i = 0; i < 4; i++) {
+  // and weak references let go only on a later collection. The reading comes
+  // right after the last one: 2,000 heartbeating connections allocate
+  // megabytes in 50 ms, which made readings taken after a pause swing by
+  // ±4 MB (±4 KB per connection in the slope).
+  for (let i = 0; i < 3; i++) {
     gc()
     await sleep(50)
   }
+  gc()
   return process.memoryUsage()
 }
 

@@ -7,8 +7,11 @@ import type { RunningServer } from './types.js'
 
 type Helper = typeof import('../../src/server/index.js')
 
+// Loaded with the process, before it says 'ready': a restart scenario's
+// replacement server must bind as soon as it is told to listen.
+const { createHeartbeatServer } = (await import(pathToFileURL(BUILT.server).href)) as Helper
+
 export async function startLifeline(port: number, tracker: Tracker, settings: ServerSettings): Promise<RunningServer> {
-  const { createHeartbeatServer } = (await import(pathToFileURL(BUILT.server).href)) as Helper
   const server = createHeartbeatServer({
     port,
     host: HOST,

@@ -19,6 +19,8 @@ if (start === undefined) throw new Error(`unknown server kind ${kind}`)
 
 process.on('message', (message: { cmd: string; port?: number }) => {
   if (message.cmd === 'listen') {
+    // Everything is loaded: binding follows within a millisecond, and no
+    // connection can be accepted before this turn of the event loop ends.
     tracker.listenAt = performance.now()
     start(message.port ?? 0, tracker, settings).then(
       ({ port }) => reply({ ev: 'listening', port }),
