@@ -1,7 +1,7 @@
 // Turns scenario results into the printed settings, the markdown table,
 // bench/results.json and bench/RESULTS.md.
 import { readFileSync } from 'node:fs'
-import { cpus, totalmem, type as osType, release } from 'node:os'
+import { cpus, loadavg, totalmem, type as osType, release } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './child.js'
 import { CATALOG, PEERS, type PeerName } from './peers/catalog.js'
@@ -21,6 +21,7 @@ export function machine(): Record<string, string | number> {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     os: `${osType()} ${release()}`,
     node: process.version,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100).join(' '),
   }
 }
 

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
   const date = new Date().toISOString()
   const log = (line: string): void => void process.stderr.write(`${line}\n`)
+  const loadBefore = machine().loadAverage
   const started = now()
   log('bench: compiling lifeline (tsc) into node_modules/.cache/lifeline-bench...')
   const buildWarning = await buildLifeline()
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   const seconds = (now() - started) / 1_000
   const info = machine()
   const heading = [
-    `Measured ${date.slice(0, 10)} with \`${command}\` in ${Math.round(seconds)} s on ${info.cpu} (${info.cores} cores), Node ${info.node}, ${info.os}${args.quick ? ' — QUICK MODE: tiny sizes, the figures mean nothing' : ''}.`,
+    `Measured ${date.slice(0, 10)} with \`${command}\` in ${Math.round(seconds)} s on ${info.cpu} (${info.cores} cores), Node ${info.node}, ${info.os}; load average ${loadBefore} before, ${info.loadAverage} after${args.quick ? ' — QUICK MODE: tiny sizes, the figures mean nothing' : ''}.`,
     'Medians over trials; ratios are to the bare ws client measured in the same run.',
   ].join(' ')
   const warnings = buildWarning === null ? '' : `\n- Build: ${buildWarning}`
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
     quick: args.quick,
     seconds,
     buildWarning,
-    machine: info,
+    machine: { ...info, loadAverageBefore: loadBefore },
     settings: {
       common: COMMON,
       sizes: args.quick ? QUICK : FULL,

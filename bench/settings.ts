@@ -18,7 +18,7 @@ export interface Sizes {
   restart: { trials: number; downMs: number; watchMs: number }
   hotpath: { rounds: number; peerRounds: number; echo: number; window: number; oneway: number; warmup: number }
   memory: { connections: number }
-  cpu: { connections: number; seconds: number }
+  cpu: { connections: number; seconds: number; pairTrials: number }
   herd: { trials: number; clients: number; downMs: number; capMs: number }
 }
 
@@ -28,7 +28,8 @@ export const FULL: Sizes = {
   // ws and lifeline (the bar's ratio) get 5 interleaved rounds, the other peers 3.
   hotpath: { rounds: 5, peerRounds: 3, echo: 200_000, window: 1_000, oneway: 500_000, warmup: 20_000 },
   memory: { connections: 2_000 },
-  cpu: { connections: 2_000, seconds: 20 },
+  // ws and lifeline (the bar's runs) twice, interleaved; the other runs once.
+  cpu: { connections: 2_000, seconds: 20, pairTrials: 2 },
   herd: { trials: 2, clients: 300, downMs: 1_000, capMs: 15_000 },
 }
 
@@ -38,7 +39,7 @@ export const QUICK: Sizes = {
   restart: { trials: 1, downMs: 2_000, watchMs: 500 },
   hotpath: { rounds: 1, peerRounds: 1, echo: 2_000, window: 100, oneway: 5_000, warmup: 200 },
   memory: { connections: 20 },
-  cpu: { connections: 20, seconds: 1 },
+  cpu: { connections: 20, seconds: 1, pairTrials: 1 },
   herd: { trials: 1, clients: 20, downMs: 1_000, capMs: 5_000 },
 }
 

@@ -88,12 +88,14 @@ export const cpu: Scenario = {
   title: 'Heartbeat CPU',
   async run({ quick, trials, log }) {
     const size = (quick ? QUICK : FULL).cpu
-    const count = trials ?? 1
+    const count = trials ?? size.pairTrials
     const runs = plan()
+    // Beyond the first trial, only the runs the bar compares: bare ws and lifeline in its two client-driven setups.
+    const isPair = (run: Run): boolean => run.peer === 'ws' || (run.peer === 'lifeline' && run.setup !== 'server-driven')
     const errors: string[] = []
     for (let t = 0; t < count; t++) {
-      await each(runs, quick, async (run) => {
-        const params: CpuParams = { peer: run.peer, server: serverOf(run), serverDriven: run.setup === 'server-driven', ...size }
+      await each(runs.filter((run) => t === 0 || trials !== undefined || isPair(run)), quick, async (run) => {
+        const params: CpuParams = { peer: run.peer, server: serverOf(run), serverDriven: run.setup === 'server-driven', connections: size.connections, seconds: size.seconds }
         try {
           const trial = await runWorker<CpuTrial>({ scenario: 'cpu', params }, size.seconds * 1_000 + 120_000)
           run.trials.push(trial)
@@ -144,7 +146,7 @@ export const cpu: Scenario = {
     return {
       rows,
       notes: [
-        `CPU by process.cpuUsage() (user + system, all threads) over ${size.seconds} s, after all connections opened and 2 s of settling; a fresh client process and a fresh server process per run.`,
+        `CPU by process.cpuUsage() (user + system, all threads) over ${size.seconds} s, after all connections opened and 2 s of settling; a fresh client process and a fresh server process per run; ws and lifeline (plain, own server): median of ${count} interleaved trials, the others one.`,
         ...errors,
       ],
       raw: { size, runs: runs.map((r) => ({ ...r, server: serverOf(r) })) },

@@ -146,9 +146,11 @@ export const hotpath: Scenario = {
         }
       })
     }
-    // A figure bounded by the server measures the server: say so.
+    // A figure bounded by the server measures the server: say so (busier than
+    // 85% of a core, and busier than the client).
+    const share = (peer: PeerName, phase: 'echo' | 'oneway', side: 'client' | 'server'): number => median(load[peer].map((l) => l[phase][side])) ?? 0
     const serverBound = PEERS.flatMap((peer) => (['echo', 'oneway'] as const)
-      .filter((phase) => (median(load[peer].map((l) => l[phase].server)) ?? 0) > 0.85)
+      .filter((phase) => share(peer, phase, 'server') > 0.85 && share(peer, phase, 'server') >= share(peer, phase, 'client'))
       .map((phase) => `${peer}'s ${phase === 'echo' ? 'echo' : 'one-way'} figure is bounded by its server (the server process used ${fmt((median(load[peer].map((l) => l[phase].server)) ?? 0) * 100)}% of a core).`))
     const n = (v: number): string => v.toLocaleString('en-US')
     return {
