@@ -8,6 +8,7 @@
  */
 import { createConnection, createManualNetwork, type Connection } from '../../src/index.node.js'
 import { createHeartbeatServer, type HeartbeatServer } from '../../src/server/index.js'
+import { seededRandom } from './random.js'
 import { startProxy, until } from './servers.js'
 
 export type Disruption = 'black-hole' | 'reset' | 'server-close' | 'reconnect' | 'offline'
@@ -26,14 +27,6 @@ export interface ChaosResult {
   seconds: number
 }
 
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Checks a received stream against 0..n-1; counts duplicates and gaps. */
 function audit(received: number[], sent: number): { ok: boolean; duplicates: number; missing: number } {
@@ -46,7 +39,7 @@ function audit(received: number[], sent: number): { ok: boolean; duplicates: num
 }
 
 export async function runChaos({ disruptions, seed = 1, perTick = 4 }: { disruptions: number; seed?: number; perTick?: number }): Promise<ChaosResult> {
-  const rand = random(seed)
+  const rand = seededRandom(seed)
   const started = performance.now()
   const server: HeartbeatServer = createHeartbeatServer({ port: 0, delivery: 'reliable', heartbeat: { interval: 100, timeout: 400 }, sessionTtl: 60_000 })
   const { port } = await server.listening

@@ -8,21 +8,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Inbox, Outbox } from '../../src/reliable/sequence.js'
+import { seededRandom } from '../helpers/random.js'
 
-function random(seed: number): () => number {
-  // mulberry32: small, fast, deterministic
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('Outbox and Inbox', () => {
   it('delivers every message exactly once, in order, through broken links (2,000 seeded walks)', () => {
     for (let seed = 1; seed <= 2_000; seed++) {
-      const rand = random(seed)
+      const rand = seededRandom(seed)
       const outbox = new Outbox<number>(64)
       const inbox = new Inbox()
       const delivered: number[] = []
