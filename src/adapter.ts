@@ -1,5 +1,3 @@
-import { assign, type Actor } from 'xstate'
-import { connectionMachine } from '../machines/connection.machine.js'
 import type { ConnectionContext, ConnectionStateName } from '../machines/connection.types.js'
 import { backoffDelay } from './backoff.js'
 import { OutboundBuffer } from './buffer.js'
@@ -9,6 +7,7 @@ import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './option
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ProtocolError } from './reliable/protocol.js'
 import { ReliableSession } from './reliable/session.js'
+import type { LiveActor } from './live-machine.js'
 import { listen, terminate } from './socket.js'
 import type {
   Clock,
@@ -19,61 +18,6 @@ import type {
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js'
-
-const adapterOf = (context: ConnectionContext): SocketAdapter | undefined =>
-  context.adapter instanceof SocketAdapter ? context.adapter : undefined
-
-// Effects reach their connection through `context.adapter`, so the machine is
-// provided once for every connection: a `provide()` per connection copies the
-// whole state tree. An effect that throws is reported, never allowed to stop the actor.
-function effect<A extends { context: ConnectionContext }, P = undefined>(
-  run: (adapter: SocketAdapter, args: A, params: P) => void,
-): (args: A, params: P) => void {
-  return (args, params) => {
-    const adapter = adapterOf(args.context)
-    if (adapter === undefined) return
-    try {
-      run(adapter, args, params)
-    } catch (error) {
-      adapter.report(error)
-    }
-  }
-}
-
-/** The connection statechart with lifeline's effects. */
-export const liveMachine = connectionMachine.provide({
-  actions: {
-    openSocket: effect((a) => a.openSocket()),
-    closeSocket: effect((a, { event }) => a.closeSocket(event)),
-    dropSocket: effect((a, { event }) => a.dropSocket(event)),
-    sendPing: effect((a) => a.sendPing(PING)),
-    sendProbe: effect((a) => a.sendPing(PROBE)),
-    flushBuffer: effect((a) => a.flushBuffer()),
-    planRetry: assign(({ context }) => ({
-      attempt: context.attempt + 1,
-      retryDelay: adapterOf(context)?.retryDelay(context.attempt) ?? context.initialDelay,
-    })),
-    notifyState: effect((a, { event }, params: { state: ConnectionStateName }) => a.notifyState(params.state, event)),
-    notifyOpen: effect((a) => a.emitter.emit('open', { url: a.url })),
-    // A socket's own error is reported only to error listeners: the close that follows says the rest.
-    notifyError: effect((a, { event }) => event.type === 'socket.error' && a.emitter.report(event.error, event.error instanceof LifelineError && event.error.code === 'LIFELINE_URL_FAILED')),
-    notifyProof: effect((a) => a.emitter.emit('heartbeat', { type: 'proof', roundTrip: a.now() - a.pingSentAt })),
-    notifyHeartbeatTimeout: effect((a) => a.emitter.emit('heartbeat', { type: 'timeout' })),
-    notifyReconnect: effect((a, { context }) => a.emitter.emit('reconnect', { attempt: context.attempt, delay: context.retryDelay })),
-    notifyFailed: effect((a, { context }) => a.notifyFailed(context)),
-  },
-  guards: {
-    isFatalClose: ({ context, event }) => event.type === 'socket.close' && adapterOf(context)?.isFatalClose(event) === true,
-    hasRecentProof: ({ context }) => adapterOf(context)?.hasRecentProof() === true,
-    wasSuspended: ({ context }) => adapterOf(context)?.wasSuspended() === true,
-    isOffline: ({ context }) => adapterOf(context)?.isOffline() === true,
-  },
-  delays: {
-    heartbeatInterval: ({ context }) => adapterOf(context)?.untilPingDue() ?? (context.heartbeat ? context.heartbeat.interval : 0),
-  },
-})
-
-export type LiveActor = Actor<typeof liveMachine>
 
 const SOCKET_OPEN = { type: 'socket.open' } as const
 const PROOF = { type: 'heartbeat.proof' } as const
@@ -163,7 +107,6 @@ export class SocketAdapter implements Clock {
     if (this.clock) this.clock.clearTimeout(id)
     else clearTimeout(id as ReturnType<typeof setTimeout>)
   }
-
 
   // The inspector serialises context, which holds this adapter.
   toJSON(): string {
@@ -289,12 +232,18 @@ export class SocketAdapter implements Clock {
     this.emitter.emit('close', close ?? closeInfoOf(event))
   }
 
-  sendPing(kind: typeof PING | typeof PROBE): void {
+  sendPing(kind: 'ping' | 'probe'): void {
     const { ping } = this.options.heartbeat || {}
     this.session?.flushAck() // acknowledgements ride with the heartbeat
     this.pingSentAt = this.now()
     this.socket?.send(typeof ping === 'function' ? ping() : (ping as SendData))
-    this.emitter.emit('heartbeat', kind)
+    this.emitter.emit('heartbeat', kind === 'ping' ? PING : PROBE)
+  }
+
+  // A socket's own error goes only to error listeners (the close that follows
+  // says the rest); a failing url() is the application's to hear about.
+  notifyError(error: Error): void {
+    this.emitter.report(error, error instanceof LifelineError && error.code === 'LIFELINE_URL_FAILED')
   }
 
   flushBuffer(): void {

@@ -1,6 +1,7 @@
 import { createActor } from 'xstate'
 import type { ConnectionInput } from '../machines/connection.types.js'
-import { liveMachine, SocketAdapter, type LiveActor } from './adapter.js'
+import { SocketAdapter } from './adapter.js'
+import { liveMachine, type LiveActor } from './live-machine.js'
 import { describe, invalid, LifelineError } from './errors.js'
 import { browserEnvironment } from './environment.js'
 import { browserNetwork } from './network.js'

@@ -14,7 +14,7 @@ import { createActor, getNextSnapshot, type AnyStateNode, type InspectionEvent }
 import { getShortestPaths, toDirectedGraph } from 'xstate/graph'
 import { connectionMachine } from '../machines/connection.machine.js'
 import type { ConnectionEvent, ConnectionInput } from '../machines/connection.types.js'
-import { liveMachine } from '../src/adapter.js'
+import { liveMachine } from '../src/live-machine.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
