@@ -7,10 +7,10 @@ import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './option
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ProtocolError } from './reliable/protocol.js'
 import { ReliableSession } from './reliable/session.js'
+import type { LatenessClock } from './clock.js'
 import type { LiveActor } from './live-machine.js'
-import { listen, terminate } from './socket.js'
+import { listen, terminate, type SocketOwner } from './socket.js'
 import type {
-  Clock,
   CloseInfo,
   ConnectionEventMap,
   MessageData,
@@ -34,13 +34,12 @@ const SUSPENDED_AFTER_MS = 2_000
  * public events. It holds no state of its own beyond the current socket and
  * heartbeat time stamps; what the connection is doing is the machine's state.
  */
-export class SocketAdapter implements Clock {
+export class SocketAdapter implements SocketOwner {
   readonly emitter = new Emitter<ConnectionEventMap>(
     (thrown, type) => new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
   )
   readonly buffer: OutboundBuffer | undefined
   readonly session: ReliableSession | undefined
-  readonly now: () => number
   actor!: LiveActor
   state: ConnectionStateName = 'idle'
   url = ''
@@ -51,19 +50,19 @@ export class SocketAdapter implements Clock {
   // from an older attempt is dropped.
   private generation = 0
   private lastProofAt = 0
-  // How late the timer now firing is; 0 outside a timer callback.
-  private lateness = 0
-  private readonly clock: Clock | undefined
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly WebSocket: WebSocketConstructor,
+    private readonly clock: LatenessClock,
   ) {
-    const { buffer, clock } = options
+    const { buffer } = options
     this.session = options.delivery === 'reliable' && buffer ? new ReliableSession(this.sessionTransport(), buffer.maxMessages) : undefined
     this.buffer = buffer && !this.session ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
-    this.clock = clock
-    this.now = clock ? () => clock.now() : Date.now
+  }
+
+  now(): number {
+    return this.clock.now()
   }
 
   private sessionTransport(): ConstructorParameters<typeof ReliableSession>[0] {
@@ -72,7 +71,7 @@ export class SocketAdapter implements Clock {
       fail: (error) => this.failProtocol(error),
       deliver: (data) => this.emitter.emit('message', data),
       sessionLost: (event) => this.emitter.emit('session-lost', event),
-      clock: this,
+      clock: this.clock,
     }
   }
 
@@ -86,26 +85,6 @@ export class SocketAdapter implements Clock {
     } catch {
       socket.close(error.code + 3000, error.message.slice(0, 120))
     }
-  }
-
-  // The actor's clock: every machine timer goes through here, so a timer that
-  // fires long after its due time is noticed (see `wasSuspended`).
-  setTimeout(callback: () => void, ms: number): unknown {
-    const due = this.now() + ms
-    const fire = (): void => {
-      this.lateness = this.now() - due
-      try {
-        callback()
-      } finally {
-        this.lateness = 0
-      }
-    }
-    return this.clock ? this.clock.setTimeout(fire, ms) : setTimeout(fire, ms)
-  }
-
-  clearTimeout(id: unknown): void {
-    if (this.clock) this.clock.clearTimeout(id)
-    else clearTimeout(id as ReturnType<typeof setTimeout>)
   }
 
   // The inspector serialises context, which holds this adapter.
@@ -153,18 +132,26 @@ export class SocketAdapter implements Clock {
       return this.failAttempt(error, generation, 'LIFELINE_SOCKET_ERROR')
     }
     this.socket = socket
-    this.detach = listen(socket, {
-      open: () => {
-        if (this.socket !== socket) return
-        this.lastProofAt = this.now()
-        this.actor.send(SOCKET_OPEN)
-      },
-      message: (data) => this.receive(data),
-      // The server's WebSocket ping: an inbound frame, so proof of life when any frame is.
-      ping: () => this.options.heartbeat && this.options.heartbeat.proofAny && this.proveLife(),
-      close: (info) => this.socket === socket && this.actor.send({ type: 'socket.close', ...info }),
-      error: (error) => this.socket === socket && this.actor.send({ type: 'socket.error', error }),
-    })
+    this.detach = listen(socket, this)
+  }
+
+  socketOpened(socket: WebSocketLike): void {
+    if (this.socket !== socket) return
+    this.lastProofAt = this.now()
+    this.actor.send(SOCKET_OPEN)
+  }
+
+  socketClosed(socket: WebSocketLike, info: CloseInfo): void {
+    if (this.socket === socket) this.actor.send({ type: 'socket.close', ...info })
+  }
+
+  socketFailed(socket: WebSocketLike, error: Error): void {
+    if (this.socket === socket) this.actor.send({ type: 'socket.error', error })
+  }
+
+  // The server's WebSocket ping: an inbound frame, so proof of life when any frame is.
+  socketPinged(): void {
+    if (this.options.heartbeat && this.options.heartbeat.proofAny) this.proveLife()
   }
 
   // An attempt that could not even create a socket fails like a socket that
@@ -177,7 +164,7 @@ export class SocketAdapter implements Clock {
   }
 
   // The hot path: one call per inbound frame, no machine event unless a ping awaits its proof.
-  private receive(data: MessageData): void {
+  socketMessage(data: MessageData): void {
     const heartbeat = this.options.heartbeat
     if (heartbeat !== false) {
       if (this.matches(heartbeat.isPong, data)) return this.proveLife()
@@ -314,7 +301,7 @@ export class SocketAdapter implements Clock {
   }
 
   wasSuspended(): boolean {
-    return this.lateness > SUSPENDED_AFTER_MS
+    return this.clock.lateness > SUSPENDED_AFTER_MS
   }
 
   private isVisible(): boolean {

@@ -1,7 +1,7 @@
-import { createActor } from 'xstate'
 import type { ConnectionInput } from '../machines/connection.types.js'
 import { SocketAdapter } from './adapter.js'
-import { liveMachine, type LiveActor } from './live-machine.js'
+import { latenessClockFor, startActor } from './hub.js'
+import type { LiveActor } from './live-machine.js'
 import { describe, invalid, LifelineError } from './errors.js'
 import { browserEnvironment } from './environment.js'
 import { browserNetwork } from './network.js'
@@ -19,6 +19,7 @@ const OPEN = { type: 'open' } as const
 const RECONNECT = { type: 'reconnect' } as const
 const ONLINE = { type: 'network.online' } as const
 const WAKE = { type: 'environment.wake' } as const
+const NOTHING = (): void => {}
 const OFFLINE = { type: 'network.offline' } as const
 
 function machineInput(options: ResolvedOptions, adapter: SocketAdapter): ConnectionInput {
@@ -51,13 +52,14 @@ class ManagedConnection implements Connection {
   constructor(
     private readonly adapter: SocketAdapter,
     readonly actor: LiveActor,
+    private readonly stopActor: () => void,
     options: ResolvedOptions,
   ) {
     const network = options.network === undefined ? browserNetwork() : options.network
-    this.unsubscribeNetwork = network ? network.subscribe((online) => actor.send(online ? ONLINE : OFFLINE)) : () => {}
+    this.unsubscribeNetwork = network ? network.subscribe((online) => actor.send(online ? ONLINE : OFFLINE)) : NOTHING
     // A hidden page only stretches the next interval (read when it is armed); showing it is a wake-up.
     const environment = options.environment === undefined ? browserEnvironment() : options.environment
-    this.unsubscribeEnvironment = environment ? environment.subscribe((signal) => signal !== 'hidden' && actor.send(WAKE)) : () => {}
+    this.unsubscribeEnvironment = environment ? environment.subscribe((signal) => signal !== 'hidden' && actor.send(WAKE)) : NOTHING
   }
 
   get state(): ConnectionStateName {
@@ -104,7 +106,7 @@ class ManagedConnection implements Connection {
     this.disposed = true
     this.unsubscribeNetwork()
     this.unsubscribeEnvironment()
-    this.actor.stop()
+    this.stopActor()
     const adapter = this.adapter
     adapter.dropSocket({ type: 'close' }, { code: 1001, reason: 'disposed', wasClean: false })
     const discarded: unknown[] = adapter.session?.discard() ?? adapter.buffer?.clear() ?? []
@@ -135,15 +137,10 @@ export function createConnection(options: ConnectionOptions, fallbackWebSocket?:
   if (WebSocket === undefined) {
     throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
   }
-  const adapter = new SocketAdapter(resolved, WebSocket)
-  const actor = createActor(liveMachine, {
-    input: machineInput(resolved, adapter),
-    clock: adapter,
-    ...(resolved.inspect && { inspect: resolved.inspect }),
-  })
+  const adapter = new SocketAdapter(resolved, WebSocket, latenessClockFor(resolved.clock))
+  const { actor, stop } = startActor(machineInput(resolved, adapter), resolved.clock, resolved.inspect)
   adapter.actor = actor
-  const connection = new ManagedConnection(adapter, actor, resolved)
-  actor.start()
+  const connection = new ManagedConnection(adapter, actor, stop, resolved)
   if (resolved.autoConnect) actor.send(OPEN)
   return connection
 }

@@ -1,23 +1,21 @@
 import { LifelineError } from './errors.js'
 import type { CloseInfo, MessageData, WebSocketLike } from './types.js'
 
-/** What the adapter wants to hear from one socket. */
-export interface SocketHandlers {
-  open(): void
-  message(data: MessageData): void
+/** What the adapter hears from a socket; `socket` says which one, so a replaced socket can be told apart. */
+export interface SocketOwner {
+  socketOpened(socket: WebSocketLike): void
+  socketMessage(data: MessageData): void
+  socketClosed(socket: WebSocketLike, info: CloseInfo): void
+  socketFailed(socket: WebSocketLike, error: Error): void
   /** A WebSocket ping frame arrived (only `ws` shows them; browsers answer them unseen). */
-  ping(): void
-  close(info: CloseInfo): void
-  error(error: Error): void
+  socketPinged(): void
 }
 
-// `ws` sockets are also EventEmitters: listening with `on('message')` skips
-// the MessageEvent that `addEventListener` builds for every frame.
+// `ws` sockets are also EventEmitters: `on()` skips the Event objects and the
+// wrapper per listener that its `addEventListener` builds.
 interface NodeEmitterSocket {
-  on(type: 'message', listener: (data: { toString(): string }, isBinary: boolean) => void): void
-  on(type: 'error' | 'ping', listener: () => void): void
-  off(type: 'message', listener: (data: { toString(): string }, isBinary: boolean) => void): void
-  off(type: 'ping', listener: () => void): void
+  on(type: string, listener: (...args: never[]) => void): void
+  off(type: string, listener: (...args: never[]) => void): void
   terminate(): void
 }
 
@@ -34,41 +32,39 @@ function toError(event: { error?: unknown; message?: unknown }): Error {
   return new LifelineError('LIFELINE_SOCKET_ERROR', `WebSocket error${detail}`)
 }
 
-/** Attaches `handlers` to `socket`; returns a function that detaches them all. */
-export function listen(socket: WebSocketLike, handlers: SocketHandlers): () => void {
-  const onOpen = (): void => handlers.open()
-  const onClose = (event: { code: number; reason: string; wasClean: boolean }): void =>
-    handlers.close({ code: event.code, reason: event.reason, wasClean: event.wasClean })
-  const onError = (event: { error?: unknown; message?: unknown }): void => handlers.error(toError(event))
-  socket.addEventListener('open', onOpen)
-  socket.addEventListener('close', onClose)
-  socket.addEventListener('error', onError)
-
+/** Attaches `owner` to `socket`; returns a function that detaches every listener. */
+export function listen(socket: WebSocketLike, owner: SocketOwner): () => void {
+  const onOpen = (): void => owner.socketOpened(socket)
   if (isNodeEmitter(socket)) {
     const onMessage = (data: { toString(): string }, isBinary: boolean): void =>
-      handlers.message(isBinary ? (data as MessageData) : data.toString())
-    const onPing = (): void => handlers.ping()
-    socket.on('message', onMessage)
-    socket.on('ping', onPing)
+      owner.socketMessage(isBinary ? (data as MessageData) : data.toString())
+    // ws reports 1006 exactly when no close frame came: the handshake did not complete.
+    const onClose = (code: number, reason: { toString(): string }): void =>
+      owner.socketClosed(socket, { code, reason: reason.toString(), wasClean: code !== 1006 })
+    const onError = (error: Error): void => owner.socketFailed(socket, error)
+    const onPing = (): void => owner.socketPinged()
+    const listeners: [string, (...args: never[]) => void][] = [['open', onOpen], ['message', onMessage], ['close', onClose], ['error', onError], ['ping', onPing]]
+    for (const [type, listener] of listeners) socket.on(type, listener)
     return () => {
-      socket.removeEventListener('open', onOpen)
-      socket.removeEventListener('close', onClose)
-      socket.removeEventListener('error', onError)
-      socket.off('message', onMessage)
-      socket.off('ping', onPing)
+      for (const [type, listener] of listeners) socket.off(type, listener)
       // An EventEmitter throws on an 'error' nobody listens to; a dropped
       // socket may still emit one while it is torn down.
       socket.on('error', ignore)
     }
   }
-
-  const onMessage = (event: { data: MessageData }): void => handlers.message(event.data)
+  const onMessage = (event: { data: MessageData }): void => owner.socketMessage(event.data)
+  const onClose = (event: { code: number; reason: string; wasClean: boolean }): void =>
+    owner.socketClosed(socket, { code: event.code, reason: event.reason, wasClean: event.wasClean })
+  const onError = (event: { error?: unknown; message?: unknown }): void => owner.socketFailed(socket, toError(event))
+  socket.addEventListener('open', onOpen)
   socket.addEventListener('message', onMessage)
+  socket.addEventListener('close', onClose)
+  socket.addEventListener('error', onError)
   return () => {
     socket.removeEventListener('open', onOpen)
+    socket.removeEventListener('message', onMessage)
     socket.removeEventListener('close', onClose)
     socket.removeEventListener('error', onError)
-    socket.removeEventListener('message', onMessage)
   }
 }
 

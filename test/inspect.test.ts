@@ -24,7 +24,8 @@ const inspector = createWebSocketInspector({ url: 'ws://127.0.0.1:' + relayPort 
 const conn = createConnection({ url: 'ws://127.0.0.1:' + appPort, heartbeat: { interval: 50, timeout: 200 }, inspect: inspector.inspect })
 const deadline = Date.now() + 8000
 const has = (value) => seen.some((m) => m.type === '@xstate.snapshot' && JSON.stringify(m.snapshot?.value) === JSON.stringify(value))
-while (!(has({ open: 'ackPending' }) && has({ open: 'waiting' })) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+const proved = () => seen.some((m) => m.type === '@xstate.event' && m.event.type === 'heartbeat.proof')
+while (!(has({ open: 'ackPending' }) && proved()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
 const actor = seen.find((m) => m.type === '@xstate.actor')
 console.log(JSON.stringify({
   definitionId: actor && JSON.parse(actor.definition).id,
