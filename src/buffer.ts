@@ -7,7 +7,8 @@ import type { SendData } from './types.js'
  * caller to report) or refuses the new one by throwing.
  */
 export class OutboundBuffer {
-  private queue: SendData[] = []
+  // Most connections never buffer anything: no array until they do.
+  private queue: SendData[] | undefined
 
   constructor(
     private readonly maxMessages: number,
@@ -15,12 +16,13 @@ export class OutboundBuffer {
   ) {}
 
   get size(): number {
-    return this.queue.length
+    return this.queue?.length ?? 0
   }
 
   /** Queues `data`; returns the message dropped to make room, if any. */
   push(data: SendData): SendData | undefined {
     let dropped: SendData | undefined
+    this.queue ??= []
     if (this.queue.length >= this.maxMessages) {
       if (this.overflow === 'reject') {
         throw new LifelineError(
@@ -38,14 +40,14 @@ export class OutboundBuffer {
   /** Hands every queued message to `send`, oldest first, and empties the queue. */
   drain(send: (data: SendData) => void): void {
     const queue = this.queue
-    this.queue = []
-    for (const data of queue) send(data)
+    this.queue = undefined
+    if (queue) for (const data of queue) send(data)
   }
 
   /** Empties the queue and returns what it held. */
   clear(): SendData[] {
-    const queue = this.queue
-    this.queue = []
+    const queue = this.queue ?? []
+    this.queue = undefined
     return queue
   }
 }

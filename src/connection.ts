@@ -1,6 +1,6 @@
 import type { ConnectionInput } from '../machines/connection.types.js'
 import { SocketAdapter } from './adapter.js'
-import { latenessClockFor, startActor } from './hub.js'
+import { latenessClockFor, startActor, stopActor } from './hub.js'
 import type { LiveActor } from './live-machine.js'
 import { describe, invalid, LifelineError } from './errors.js'
 import { browserEnvironment } from './environment.js'
@@ -52,7 +52,6 @@ class ManagedConnection implements Connection {
   constructor(
     private readonly adapter: SocketAdapter,
     readonly actor: LiveActor,
-    private readonly stopActor: () => void,
     options: ResolvedOptions,
   ) {
     const network = options.network === undefined ? browserNetwork() : options.network
@@ -106,7 +105,7 @@ class ManagedConnection implements Connection {
     this.disposed = true
     this.unsubscribeNetwork()
     this.unsubscribeEnvironment()
-    this.stopActor()
+    stopActor(this.actor)
     const adapter = this.adapter
     adapter.dropSocket({ type: 'close' }, { code: 1001, reason: 'disposed', wasClean: false })
     const discarded: unknown[] = adapter.session?.discard() ?? adapter.buffer?.clear() ?? []
@@ -138,9 +137,9 @@ export function createConnection(options: ConnectionOptions, fallbackWebSocket?:
     throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
   }
   const adapter = new SocketAdapter(resolved, WebSocket, latenessClockFor(resolved.clock))
-  const { actor, stop } = startActor(machineInput(resolved, adapter), resolved.clock, resolved.inspect)
+  const actor = startActor(machineInput(resolved, adapter), resolved.clock, resolved.inspect)
   adapter.actor = actor
-  const connection = new ManagedConnection(adapter, actor, stop, resolved)
+  const connection = new ManagedConnection(adapter, actor, resolved)
   if (resolved.autoConnect) actor.send(OPEN)
   return connection
 }

@@ -49,24 +49,21 @@ function hubFor(base: Clock | undefined): Hub {
   return hub
 }
 
-/** A started connection actor and the way to stop it. */
-export interface RunningActor {
-  actor: LiveActor
-  stop(): void
+/** Stops a connection actor started by {@link startActor}. */
+export function stopActor(actor: LiveActor): void {
+  const parent = actor._parent as Actor<typeof hubMachine> | undefined
+  if (parent === undefined) actor.stop()
+  else parent.send({ type: 'stop', id: actor.id })
 }
 
 /**
  * Starts a connection actor on the hub for its clock. With an inspector it
  * gets a system of its own, so the inspector sees this connection only.
  */
-export function startActor(input: ConnectionInput, base: Clock | undefined, inspect: ConnectionOptions['inspect']): RunningActor {
+export function startActor(input: ConnectionInput, base: Clock | undefined, inspect: ConnectionOptions['inspect']): LiveActor {
   const hub = hubFor(base)
-  if (inspect !== undefined) {
-    const actor = createActor(liveMachine, { input, clock: hub.clock, inspect }).start()
-    return { actor, stop: () => actor.stop() }
-  }
+  if (inspect !== undefined) return createActor(liveMachine, { input, clock: hub.clock, inspect }).start()
   const id = `connection-${nextId++}`
   hub.actor.send({ type: 'spawn', id, input })
-  const actor = (hub.actor.getSnapshot().children as Record<string, unknown>)[id] as LiveActor
-  return { actor, stop: () => hub.actor.send({ type: 'stop', id }) }
+  return (hub.actor.getSnapshot().children as Record<string, unknown>)[id] as LiveActor
 }

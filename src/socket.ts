@@ -43,10 +43,17 @@ export function listen(socket: WebSocketLike, owner: SocketOwner): () => void {
       owner.socketClosed(socket, { code, reason: reason.toString(), wasClean: code !== 1006 })
     const onError = (error: Error): void => owner.socketFailed(socket, error)
     const onPing = (): void => owner.socketPinged()
-    const listeners: [string, (...args: never[]) => void][] = [['open', onOpen], ['message', onMessage], ['close', onClose], ['error', onError], ['ping', onPing]]
-    for (const [type, listener] of listeners) socket.on(type, listener)
+    socket.on('open', onOpen)
+    socket.on('message', onMessage)
+    socket.on('close', onClose)
+    socket.on('error', onError)
+    socket.on('ping', onPing)
     return () => {
-      for (const [type, listener] of listeners) socket.off(type, listener)
+      socket.off('open', onOpen)
+      socket.off('message', onMessage)
+      socket.off('close', onClose)
+      socket.off('error', onError)
+      socket.off('ping', onPing)
       // An EventEmitter throws on an 'error' nobody listens to; a dropped
       // socket may still emit one while it is torn down.
       socket.on('error', ignore)
