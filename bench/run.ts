@@ -11,7 +11,7 @@ import { ROOT } from './child.js'
 import { CATALOG, PEERS } from './peers/catalog.js'
 import { machine, notesText, settingsText, table, versionOf, type TitledResult } from './report.js'
 import type { Scenario } from './results.js'
-import { SCENARIOS } from './scenarios/index.js'
+import { ON_DEMAND, SCENARIOS } from './scenarios/index.js'
 import { COMMON, FULL, QUICK } from './settings.js'
 import { now } from './util.js'
 
@@ -43,7 +43,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--out') out = value()
     else fail(`unknown argument ${argv[i]}; use --scenario NAME, --trials N, --quick, --out FILE`)
   }
-  const scenarios = names.length === 0 ? [...SCENARIOS] : names.map((name) => SCENARIOS.find((s) => s.name === name) ?? fail(`unknown scenario ${name}; one of ${SCENARIOS.map((s) => s.name).join(', ')}`))
+  const scenarios = names.length === 0 ? [...SCENARIOS] : names.map((name) => [...SCENARIOS, ...ON_DEMAND].find((s) => s.name === name) ?? fail(`unknown scenario ${name}; one of ${[...SCENARIOS, ...ON_DEMAND].map((s) => s.name).join(', ')}`))
   return { scenarios, trials, quick, out }
 }
 

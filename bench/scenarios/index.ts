@@ -1,5 +1,6 @@
 import type { Scenario } from '../results.js'
 import { bundle } from './bundle.js'
+import { chaos } from './chaos.js'
 import { cpu } from './cpu.js'
 import { detection } from './detection.js'
 import { herd } from './herd.js'
@@ -9,3 +10,6 @@ import { restart } from './restart.js'
 
 /** In the order of the issue. */
 export const SCENARIOS: readonly Scenario[] = [detection, restart, hotpath, memory, cpu, herd, bundle]
+
+/** Run only when named (`--scenario chaos`): reliable delivery is lifeline's alone. */
+export const ON_DEMAND: readonly Scenario[] = [chaos]
