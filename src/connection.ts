@@ -54,10 +54,9 @@ class ManagedConnection implements Connection {
     readonly actor: LiveActor,
     options: ResolvedOptions,
   ) {
-    const network = options.network === undefined ? browserNetwork() : options.network
+    const { network, environment } = options
     this.unsubscribeNetwork = network ? network.subscribe((online) => actor.send(online ? ONLINE : OFFLINE)) : NOTHING
     // A hidden page only stretches the next interval (read when it is armed); showing it is a wake-up.
-    const environment = options.environment === undefined ? browserEnvironment() : options.environment
     this.unsubscribeEnvironment = environment ? environment.subscribe((signal) => signal !== 'hidden' && actor.send(WAKE)) : NOTHING
   }
 
@@ -131,7 +130,13 @@ class ManagedConnection implements Connection {
  * @param fallbackWebSocket used when neither `options.WebSocket` nor a global `WebSocket` exists (the Node entry passes `ws`)
  */
 export function createConnection(options: ConnectionOptions, fallbackWebSocket?: WebSocketConstructor): Connection {
-  const resolved = resolveOptions(options)
+  const given = resolveOptions(options)
+  // The page's own sources unless told otherwise; the adapter and the subscriptions share them.
+  const resolved: ResolvedOptions = {
+    ...given,
+    network: given.network === undefined ? browserNetwork() ?? false : given.network,
+    environment: given.environment === undefined ? browserEnvironment() ?? false : given.environment,
+  }
   const WebSocket = resolved.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? fallbackWebSocket
   if (WebSocket === undefined) {
     throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')

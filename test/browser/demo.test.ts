@@ -81,6 +81,19 @@ describe.runIf(runBrowserTests)('demo page in Chromium', () => {
     expect(after[0]!.at - back).toBeLessThan(500) // at once, not after a backoff
   })
 
+  it('does not dial when navigator.onLine is false at open()', async () => {
+    await waitForState('open')
+    await page.click('#close')
+    await waitForState('idle')
+    await context.setOffline(true)
+    const start = await now()
+    await page.click('#connect')
+    await waitForState('offline')
+    expect((await since(start)).map((m) => m.state)).toEqual(['offline'])
+    await context.setOffline(false)
+    await waitForState('open', 3_000)
+  })
+
   it('finds a black-holed link and a reset connection, and survives a server restart', async () => {
     for (const fault of ['#fault-blackhole', '#fault-reset', '#fault-restart']) {
       await waitForState('open')
