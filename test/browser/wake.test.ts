@@ -82,7 +82,10 @@ describe.runIf(runBrowserTests)('sleep and wake in Chromium', () => {
       document.dispatchEvent(new Event('resume'))
       return at
     })
-    await page.waitForFunction(() => document.body.dataset.state === 'backoff' || document.body.dataset.state === 'connecting', undefined, { timeout: 3_000 })
+    await page.waitForFunction(() => document.body.dataset.state === 'backoff' || document.body.dataset.state === 'connecting', undefined, { timeout: 3_000 }).catch(async (error: Error) => {
+      const timeline = await page.evaluate(() => [...document.querySelectorAll('#timeline li')].slice(0, 12).map((li) => li.textContent))
+      throw new Error(`${error.message}\n${JSON.stringify(await history())}\n${timeline.join('\n')}`)
+    })
     const moments = (await history()).filter((m) => m.at >= resumed)
     const dead = moments.find((m) => m.state === 'backoff')!
     expect(moments.map((m) => (m.state === 'open' ? `open.${m.heartbeat}` : m.state)).slice(0, 2)).toEqual(['open.probing', 'backoff'])
