@@ -46,6 +46,12 @@ function elkNode(node: GraphNode): ElkNode {
   }
 }
 
+// One line per transition, its guard on a line of its own: narrow labels keep the layout compact.
+function labelBox(labels: string[]): { text: string; width: number; height: number } {
+  const lines = labels.flatMap((label) => label.replace(' [', '\n  [').split('\n'))
+  return { text: lines.join('\n'), width: Math.max(...lines.map((l) => l.length)) * CHAR, height: 13 * lines.length }
+}
+
 export interface Chart {
   /** Marks the states in `ids` (state node ids such as `connection.open.waiting`) active. */
   setActive(ids: string[]): void
@@ -91,7 +97,7 @@ export async function drawChart(container: HTMLElement): Promise<Chart> {
         id: e.id,
         sources: [e.source],
         targets: [e.target],
-        labels: [{ text: e.labels.join('\n'), width: Math.max(...e.labels.map((l) => l.length)) * CHAR, height: 13 * e.labels.length }],
+        labels: [labelBox(e.labels)],
       }),
     ),
   }
