@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import WebSocket from 'ws'
 import { decodeFrame, encodeAck, encodeData, encodeWelcome, ProtocolError } from '../reliable/protocol.js'
 import { Inbox, Outbox } from '../reliable/sequence.js'
