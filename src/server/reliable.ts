@@ -12,8 +12,8 @@ type Outbound = string | Uint8Array
 class ServerSession {
   readonly outbox: Outbox<Outbound>
   readonly inbox = new Inbox()
+  /** The socket the session speaks through; undefined while its client is away. */
   client: Client | undefined
-  ready = false
   acknowledged = 0
   ackTimer: NodeJS.Timeout | undefined
 
@@ -45,7 +45,7 @@ class ServerSession {
 
   transmit(entry: { seq: number; data: Outbound; sent: boolean }): void {
     const socket = this.client?.socket
-    if (!this.ready || socket?.readyState !== WebSocket.OPEN) return
+    if (socket?.readyState !== WebSocket.OPEN) return
     entry.sent = true
     this.acknowledged = this.inbox.delivered
     clearTimeout(this.ackTimer)
@@ -57,7 +57,7 @@ class ServerSession {
     clearTimeout(this.ackTimer)
     this.ackTimer = undefined
     const socket = this.client?.socket
-    if (this.ready && this.inbox.delivered > this.acknowledged && socket?.readyState === WebSocket.OPEN) {
+    if (this.inbox.delivered > this.acknowledged && socket?.readyState === WebSocket.OPEN) {
       this.acknowledged = this.inbox.delivered
       socket.send(encodeAck(this.acknowledged))
     }
@@ -143,8 +143,8 @@ export class ReliableDelivery implements ConnectionHook {
         if (!this.greeting.has(client)) throw new ProtocolError('A second hello on the same socket')
         this.greeting.delete(client)
         void this.welcome(client, frame.session, frame.ack)
-      } else if (session === undefined || !session.ready) {
-        throw new ProtocolError(`A ${frame.type} frame before the hello`)
+      } else if (session?.client !== client) {
+        throw new ProtocolError(`A ${frame.type} frame before the welcome`)
       } else if (frame.type === 'welcome') {
         throw new ProtocolError('A welcome frame came from a client')
       } else {
@@ -164,7 +164,6 @@ export class ReliableDelivery implements ConnectionHook {
     if (session === undefined || session.client !== client) return
     clearTimeout(session.ackTimer)
     session.client = undefined
-    session.ready = false
     this.save(session, client)
   }
 
@@ -229,7 +228,6 @@ export class ReliableDelivery implements ConnectionHook {
       }
     }
     session.client = client
-    session.ready = true
     this.linked.set(client, session)
     this.byName.set(client.name, session)
     client.socket.send(encodeWelcome(session.id, resumed, session.inbox.delivered))
