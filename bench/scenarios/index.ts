@@ -1,6 +1,7 @@
 import type { Scenario } from '../results.js'
 import { bundle } from './bundle.js'
 import { chaos } from './chaos.js'
+import { cycle, herdModel } from './explain.js'
 import { cpu } from './cpu.js'
 import { detection } from './detection.js'
 import { herd } from './herd.js'
@@ -11,5 +12,5 @@ import { restart } from './restart.js'
 /** In the order of the issue. */
 export const SCENARIOS: readonly Scenario[] = [detection, restart, hotpath, memory, cpu, herd, bundle]
 
-/** Run only when named (`--scenario chaos`): reliable delivery is lifeline's alone. */
-export const ON_DEMAND: readonly Scenario[] = [chaos]
+/** Run only when named: reliable delivery is lifeline's alone, and the rest explain figures of the main run. */
+export const ON_DEMAND: readonly Scenario[] = [chaos, cycle, herdModel]
