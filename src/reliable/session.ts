@@ -73,11 +73,11 @@ export class ReliableSession {
 
   send(data: SendData): void {
     const outbound = toOutbound(data)
-    if (this.outbox.full) {
+    if (!this.outbox.accepts(outbound)) {
       throw new LifelineError('LIFELINE_BUFFER_FULL', `send() refused the message: ${this.outbox.size} messages await acknowledgement, the most buffer.maxMessages allows`, { messages: [data] })
     }
-    const entry = this.outbox.push(outbound)
-    if (this.phase === 'ready') this.transmit(entry)
+    this.outbox.push(outbound)
+    if (this.phase === 'ready') this.pump()
   }
 
   receive(raw: MessageData): void {
@@ -102,7 +102,8 @@ export class ReliableSession {
   /** Everything unacknowledged, for `dispose()` to report. */
   discard(): Outbound[] {
     this.stop()
-    return this.outbox.clear()
+    const { sent, unsent } = this.outbox.clear()
+    return [...sent, ...unsent]
   }
 
   private handle(frame: ReturnType<typeof decodeFrame>): void {
@@ -133,6 +134,7 @@ export class ReliableSession {
     if (session !== this.id) throw new ProtocolError(`The server welcomed session ${session}, not ${this.id}`)
     if (resumed) {
       this.acknowledge(ack)
+      this.outbox.rewind()
     } else if (this.established) {
       // The server no longer holds the session (expired, or the server restarted).
       const unsure = this.outbox.restart()
@@ -142,7 +144,7 @@ export class ReliableSession {
     }
     this.established = true
     this.phase = 'ready'
-    for (const entry of this.outbox.unacknowledged()) this.transmit(entry)
+    this.pump()
   }
 
   private acknowledge(ack: number): void {
@@ -153,11 +155,12 @@ export class ReliableSession {
     }
   }
 
-  private transmit(entry: { seq: number; data: Outbound; sent: boolean }): void {
-    entry.sent = true
-    this.acknowledged = this.inbox.delivered
-    this.cancelAck()
-    this.transport.send(encodeData(entry.seq, this.acknowledged, entry.data))
+  private pump(): void {
+    for (let entry = this.outbox.takeUnsent(); entry !== undefined; entry = this.outbox.takeUnsent()) {
+      this.acknowledged = this.inbox.delivered
+      this.cancelAck()
+      this.transport.send(encodeData(entry.seq, this.acknowledged, entry.data))
+    }
   }
 
   private cancelAck(): void {

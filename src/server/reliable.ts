@@ -43,14 +43,16 @@ class ServerSession {
     }
   }
 
-  transmit(entry: { seq: number; data: Outbound; sent: boolean }): void {
+  /** Sends what has not gone out on the current socket, oldest first. */
+  pump(): void {
     const socket = this.client?.socket
     if (socket?.readyState !== WebSocket.OPEN) return
-    entry.sent = true
-    this.acknowledged = this.inbox.delivered
-    clearTimeout(this.ackTimer)
-    this.ackTimer = undefined
-    socket.send(encodeData(entry.seq, this.acknowledged, entry.data))
+    for (let entry = this.outbox.takeUnsent(); entry !== undefined; entry = this.outbox.takeUnsent()) {
+      this.acknowledged = this.inbox.delivered
+      clearTimeout(this.ackTimer)
+      this.ackTimer = undefined
+      socket.send(encodeData(entry.seq, this.acknowledged, entry.data))
+    }
   }
 
   flushAck(): void {
@@ -184,7 +186,8 @@ export class ReliableDelivery implements ConnectionHook {
     if (session.outbox.full) {
       throw new RangeError(`send() to "${name}" refused: ${session.outbox.size} messages await acknowledgement, the most a session holds`)
     }
-    session.transmit(session.outbox.push(toOutbound(data)))
+    session.outbox.push(toOutbound(data))
+    session.pump()
     // Waiting for its client: the store must hold what was queued since.
     if (session.client === undefined) this.save(session)
     return true
@@ -232,7 +235,8 @@ export class ReliableDelivery implements ConnectionHook {
     this.byName.set(client.name, session)
     client.socket.send(encodeWelcome(session.id, resumed, session.inbox.delivered))
     session.acknowledged = session.inbox.delivered
-    for (const entry of session.outbox.unacknowledged()) session.transmit(entry)
+    session.outbox.rewind()
+    session.pump()
   }
 
   /** Ends a session for good; what it still held unacknowledged is reported, never dropped silently. */

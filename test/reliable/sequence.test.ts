@@ -25,11 +25,8 @@ describe('Outbox and Inbox', () => {
       for (let step = 0; step < 200; step++) {
         const roll = rand()
         if (roll < 0.35 && !outbox.full) {
-          const entry = outbox.push(next++)
-          if (linkUp) {
-            entry.sent = true
-            inFlight.push(entry)
-          }
+          outbox.push(next++)
+          if (linkUp) inFlight.push(outbox.takeUnsent()!)
         } else if (roll < 0.65 && inFlight.length > 0) {
           const frame = inFlight.shift()!
           if (inbox.accept(frame.seq) === 'deliver') delivered.push(frame.data)
@@ -43,18 +40,17 @@ describe('Outbox and Inbox', () => {
         } else if (!linkUp) {
           linkUp = true // resume: hello carries what the receiver has
           outbox.acknowledge(inbox.delivered)
-          inFlight = outbox.unacknowledged().map((entry) => {
-            entry.sent = true
-            return entry
-          })
+          outbox.rewind()
+          inFlight = []
+          for (let entry = outbox.takeUnsent(); entry; entry = outbox.takeUnsent()) inFlight.push(entry)
         }
         expect(delivered).toEqual(Array.from({ length: delivered.length }, (_, i) => i))
         expect(outbox.size).toBeLessThanOrEqual(64)
       }
       // Drain: resume and deliver everything.
       outbox.acknowledge(inbox.delivered)
-      for (const entry of outbox.unacknowledged()) {
-        entry.sent = true
+      outbox.rewind()
+      for (let entry = outbox.takeUnsent(); entry; entry = outbox.takeUnsent()) {
         if (inbox.accept(entry.seq) === 'deliver') delivered.push(entry.data)
       }
       outbox.acknowledge(inbox.delivered)
@@ -69,15 +65,18 @@ describe('Outbox and Inbox', () => {
     expect(inbox.accept(1)).toBe('duplicate')
     expect(() => inbox.accept(3)).toThrow(/Message 3 arrived before 2/)
     const outbox = new Outbox<string>(10)
-    outbox.push('a').sent = true
+    outbox.push('a')
+    outbox.takeUnsent()
     outbox.push('b')
     expect(() => outbox.acknowledge(2)).toThrow(/Acknowledgement 2 for a message never sent \(last sent is 1\)/)
   })
 
   it('keeps unsent messages and reports sent-but-unacknowledged ones when the session restarts', () => {
     const outbox = new Outbox<string>(10)
-    outbox.push('delivered').sent = true
-    outbox.push('in flight').sent = true
+    outbox.push('delivered')
+    outbox.push('in flight')
+    outbox.takeUnsent()
+    outbox.takeUnsent()
     outbox.push('never sent')
     outbox.acknowledge(1)
     expect(outbox.restart()).toEqual(['in flight'])
@@ -87,6 +86,56 @@ describe('Outbox and Inbox', () => {
   it('numbers with safe integers: the documented bound is 2^53', () => {
     const outbox = new Outbox<string>(2)
     outbox.restore(Number.MAX_SAFE_INTEGER - 1, ['x'])
-    expect(outbox.push('y').seq).toBe(Number.MAX_SAFE_INTEGER)
+    expect(outbox.push('y')).toBe(Number.MAX_SAFE_INTEGER)
+  })
+
+  it('counts bytes as well as messages and refuses what does not fit', () => {
+    const outbox = new Outbox<string>(10, 10, (data) => data.length)
+    outbox.push('12345')
+    expect(outbox.accepts('123456')).toBe(false)
+    expect(outbox.accepts('12345')).toBe(true)
+    outbox.push('12345')
+    expect(outbox.full).toBe(true)
+    outbox.takeUnsent()
+    outbox.acknowledge(1)
+    expect(outbox.bytes).toBe(5)
+    expect(outbox.full).toBe(false)
+  })
+
+  it('acknowledges at the cost of what it acknowledges, not of what is outstanding', () => {
+    const outbox = new Outbox<number>(Infinity, Infinity, () => 1)
+    for (let i = 0; i < 20_000; i++) outbox.push(i)
+    let calls = 0
+    const counted = new Outbox<number>(Infinity, Infinity, () => (calls++, 1))
+    for (let i = 0; i < 20_000; i++) counted.push(i)
+    counted.takeUnsent()
+    calls = 0
+    for (let i = 0; i < 1_000; i++) counted.acknowledge(1) // the same ack again and again: nothing to do
+    expect(calls).toBe(1)
+    expect(counted.size).toBe(19_999)
+    expect(outbox.unsent).toBe(20_000)
+  })
+
+  it('drops messages after a welcome and numbers the rest on from the first unacknowledged', () => {
+    const outbox = new Outbox<string>(10)
+    for (const data of ['a', 'too big', 'b']) outbox.push(data)
+    outbox.takeUnsent()
+    outbox.acknowledge(1)
+    outbox.rewind()
+    expect(outbox.drop((data) => data === 'too big')).toEqual(['too big'])
+    expect(outbox.unacknowledged()).toEqual([{ seq: 2, data: 'b' }])
+    expect(outbox.nextSeq).toBe(3)
+    expect(outbox.takeUnsent()).toEqual({ seq: 2, data: 'b' })
+  })
+
+  it('tells what went out unacknowledged from what never went out when cleared', () => {
+    const outbox = new Outbox<string>(10)
+    for (const data of ['acked', 'in flight', 'queued']) outbox.push(data)
+    outbox.takeUnsent()
+    outbox.takeUnsent()
+    outbox.acknowledge(1)
+    expect(outbox.clear()).toEqual({ sent: ['in flight'], unsent: ['queued'] })
+    expect(outbox.size).toBe(0)
+    expect(outbox.push('next')).toBe(4)
   })
 })
