@@ -5,7 +5,7 @@
 // and in order. Then the cost: one-way throughput, reliable against plain.
 import { runChaos } from '../../test/helpers/chaos.js'
 import { createConnection } from '../../src/index.node.js'
-import { createHeartbeatServer } from '../../src/server/index.js'
+import { createHeartbeatServer, nameFromQuery } from '../../src/server/index.js'
 import { PEERS } from '../peers/catalog.js'
 import { cell, type Cell, type Scenario } from '../results.js'
 import { median } from '../stats.js'
@@ -13,7 +13,7 @@ import { median } from '../stats.js'
 const NONE = 'n/a (no reliable delivery)'
 
 async function oneWay(delivery: 'plain' | 'reliable', messages: number): Promise<number> {
-  const server = createHeartbeatServer({ port: 0, delivery })
+  const server = createHeartbeatServer({ port: 0, delivery, identify: nameFromQuery })
   const { port } = await server.listening
   let received = 0
   let done!: () => void

@@ -8,9 +8,9 @@ import type { DisconnectReason } from './types.js'
  * per client, no lookup per frame.
  */
 export class Client {
-  /** `performance.now()` of the last frame or pong. */
+  /** `performance.now()` of the last answer to a probe (or of the handshake). */
   lastSeenAt = performance.now()
-  /** A ping frame went out and no frame has come back since. */
+  /** A probe went out and no answer has come back since. */
   pingUnanswered = false
   /** Why the server let go of this client; `undefined` while it is registered. */
   endedBy: DisconnectReason | undefined
@@ -21,7 +21,7 @@ export class Client {
     readonly request: IncomingMessage,
   ) {}
 
-  /** Records a sign of life: any frame, ping or pong. An arrow, so it can be a socket listener as is. */
+  /** Records an answer to a probe. An arrow, so it can be a socket listener as is. */
   readonly sawLife = (): void => {
     this.lastSeenAt = performance.now()
     this.pingUnanswered = false

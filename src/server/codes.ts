@@ -1,6 +1,13 @@
 /** Close code sent to a socket that a newer connection under the same name replaced (`duplicate: 'replace'`). */
 export const CLOSE_REPLACED = 4409
 
+/**
+ * Close code sent to a slow consumer: a client that read more slowly than the
+ * server sent (`maxBufferedBytes`) or never acknowledged (`maxUnacknowledged`).
+ * Outside 4400–4499, so clients retry it.
+ */
+export const CLOSE_SLOW_CONSUMER = 4008
+
 /** Close code sent to every client when the server closes ("going away"). */
 export const CLOSE_GOING_AWAY = 1001
 

@@ -5,15 +5,25 @@
  * `LIFELINE_INVALID_ARGUMENT` instead, as on the client.
  *
  * - `LIFELINE_SOCKET_ERROR`: a client's socket failed, usually a protocol error (invalid UTF-8, an oversized frame); the client is disconnected.
- * - `LIFELINE_HOOK_FAILED`: `identify`, `verify`, `heartbeat.isPing` or `heartbeat.pong` threw, rejected or returned a value of the wrong type.
+ * - `LIFELINE_PROTOCOL_ERROR`: a client broke the reliable-delivery protocol; it was closed with 1002 or 1007.
+ * - `LIFELINE_HOOK_FAILED`: `identify`, `verify`, `heartbeat.isPing` or `heartbeat.pong` threw, rejected, did not settle in time or returned a value of the wrong type.
  * - `LIFELINE_LISTENER_FAILED`: an event listener threw; the other listeners still ran.
  * - `LIFELINE_LISTEN_FAILED`: the HTTP server created for `port` failed (for example the port is taken).
+ * - `LIFELINE_SLOW_CONSUMER`: a client read too slowly or never acknowledged; it was closed with 4008.
+ * - `LIFELINE_MESSAGE_TOO_LARGE`: a reliable message would make a frame bigger than its client accepts (thrown by `send()`, reported by `broadcast()`).
+ * - `LIFELINE_STORE_FAILED`: the `sessionStore` threw, rejected or did not settle within `sessionStoreTimeout`; the session it concerned is lost.
+ * - `LIFELINE_SESSION_INVALID`: the `sessionStore` returned something that is not a valid session for the client; it is treated as lost.
  */
 export type HeartbeatServerErrorCode =
   | 'LIFELINE_SOCKET_ERROR'
+  | 'LIFELINE_PROTOCOL_ERROR'
   | 'LIFELINE_HOOK_FAILED'
   | 'LIFELINE_LISTENER_FAILED'
   | 'LIFELINE_LISTEN_FAILED'
+  | 'LIFELINE_SLOW_CONSUMER'
+  | 'LIFELINE_MESSAGE_TOO_LARGE'
+  | 'LIFELINE_STORE_FAILED'
+  | 'LIFELINE_SESSION_INVALID'
 
 /** An error a heartbeat server reports without stopping. */
 export class HeartbeatServerError extends Error {

@@ -36,10 +36,12 @@ export function sendApplicationPing(
 /**
  * Finds clients that went silent, with one timer for all of them: a timer
  * per client costs a timer object and a wake-up each. Every `interval` each
- * client is checked, then probed. A client is dead once it left a probe
- * unanswered and nothing at all came from it for `timeout`; requiring the
- * unanswered probe keeps a healthy idle client alive even when `timeout` is
- * shorter than `interval`.
+ * client is checked, then probed. Only the answer to a probe proves life (a
+ * WebSocket pong, or the application pong in server mode): a client that
+ * sends but never reads must not look alive while the server buffers for it.
+ * A client is dead once it left a probe unanswered and no answer came for
+ * `timeout`; requiring the unanswered probe keeps a healthy idle client
+ * alive even when `timeout` is shorter than `interval`.
  */
 export class HeartbeatMonitor implements ConnectionHook {
   private readonly clients = new Set<Client>()
@@ -53,16 +55,10 @@ export class HeartbeatMonitor implements ConnectionHook {
 
   attach(client: Client): void {
     client.socket.on('pong', client.sawLife)
-    client.socket.on('ping', client.sawLife)
     this.clients.add(client)
     // The timer runs only while someone is connected; unref'd, since open
     // sockets keep the process alive anyway.
     this.timer ??= setInterval(() => this.check(), this.settings.interval).unref()
-  }
-
-  receive(client: Client): boolean {
-    client.sawLife()
-    return false
   }
 
   detach(client: Client): void {
@@ -88,6 +84,14 @@ export class HeartbeatMonitor implements ConnectionHook {
   }
 }
 
+/** lifeline's own heartbeat dialect, as a reliable server answers it when its heartbeat is off. */
+export const PLAIN_PINGS: Pick<ResolvedServerHeartbeat, 'isPing' | 'pong' | 'mode' | 'isPong'> = {
+  mode: 'client',
+  isPing: (data) => data === 'ping',
+  pong: 'pong',
+  isPong: () => false,
+}
+
 /**
  * Answers the client's application-level pings (`heartbeat.isPing`) with
  * `heartbeat.pong`, and keeps them from the application's `message` events.
@@ -104,8 +108,11 @@ export function answerPings(
     receive(client: Client, data: InboundData, isBinary: boolean): boolean {
       if (mode === 'server') {
         try {
-          // The answer to our own ping: life is already recorded by the monitor.
-          if (isPong(data, isBinary) === true) return true
+          // The answer to our own ping: the proof of life the monitor waits for.
+          if (isPong(data, isBinary) === true) {
+            client.sawLife()
+            return true
+          }
         } catch (thrown) {
           failed('isPong', client, thrown)
         }

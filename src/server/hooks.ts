@@ -23,6 +23,6 @@ export interface ConnectionHook {
   receive?(client: Client, data: InboundData, isBinary: boolean): boolean
   /** The server let go of the client (exactly once, before its `disconnect` event). */
   detach?(client: Client, reason: DisconnectReason): void
-  /** The server is closing: stop timers. */
-  stop?(): void
+  /** The server is closing: stop timers (and finish what must be finished first). */
+  stop?(): void | Promise<void>
 }

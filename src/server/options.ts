@@ -30,22 +30,28 @@ export interface ResolvedServerOptions {
   path: string
   identify: IdentifyClient
   verify: VerifyClient | undefined
+  upgradeTimeout: number
+  maxPendingUpgrades: number
   duplicate: DuplicatePolicy
   heartbeat: ResolvedServerHeartbeat | false
   maxPayload: number
+  maxBufferedBytes: number
   closeTimeout: number
   delivery: 'plain' | 'reliable'
   sessionTtl: number
   sessionStore: SessionStore | undefined
+  sessionStoreTimeout: number
   maxUnacknowledged: number
+  maxUnacknowledgedBytes: number
 }
 
 // setTimeout wraps delays above 2^31 - 1 ms to 1 ms.
 const MAX_DELAY = 2_147_483_647
 
 const OPTION_KEYS = new Set<string>([
-  'server', 'port', 'host', 'path', 'identify', 'verify', 'duplicate', 'heartbeat', 'maxPayload', 'closeTimeout',
-  'delivery', 'sessionTtl', 'sessionStore', 'maxUnacknowledged',
+  'server', 'port', 'host', 'path', 'identify', 'verify', 'upgradeTimeout', 'maxPendingUpgrades', 'duplicate',
+  'heartbeat', 'maxPayload', 'maxBufferedBytes', 'closeTimeout',
+  'delivery', 'sessionTtl', 'sessionStore', 'sessionStoreTimeout', 'maxUnacknowledged', 'maxUnacknowledgedBytes',
 ])
 const HEARTBEAT_KEYS = new Set<string>(['mode', 'interval', 'timeout', 'isPing', 'pong', 'ping', 'isPong'])
 
@@ -79,6 +85,12 @@ function milliseconds(name: string, value: unknown, fallback: number): number {
   return value
 }
 
+function count(name: string, value: unknown, fallback: number, unit = ''): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) fail(name, `a positive integer${unit}`, value)
+  return value
+}
+
 function fn<F>(name: string, value: unknown, fallback: F): F {
   if (value === undefined) return fallback
   if (typeof value !== 'function') fail(name, 'a function', value)
@@ -107,12 +119,14 @@ function heartbeatOptions(value: unknown): ResolvedServerHeartbeat | false {
   }
   const mode = h.mode ?? 'client'
   if (mode !== 'client' && mode !== 'server') fail('heartbeat.mode', `'client' or 'server'`, mode)
+  const interval = milliseconds('heartbeat.interval', h.interval, 5_000)
+  const timeout = milliseconds('heartbeat.timeout', h.timeout, 10_000)
   return {
     mode,
     ping: ping as ResolvedServerHeartbeat['ping'],
     isPong: fn('heartbeat.isPong', h.isPong, isPongDefault),
-    interval: milliseconds('heartbeat.interval', h.interval, 5_000),
-    timeout: milliseconds('heartbeat.timeout', h.timeout, 10_000),
+    interval,
+    timeout,
     isPing: fn('heartbeat.isPing', h.isPing, isPingDefault),
     pong: pong as ResolvedServerHeartbeat['pong'],
   }
@@ -148,19 +162,19 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
   if (typeof path !== 'string' || !path.startsWith('/')) fail('path', `a pathname starting with '/'`, path)
   const duplicate = o.duplicate ?? 'replace'
   if (duplicate !== 'replace' && duplicate !== 'reject') fail('duplicate', `'replace' or 'reject'`, duplicate)
-  const maxPayload = o.maxPayload ?? 1_048_576
-  if (typeof maxPayload !== 'number' || !Number.isSafeInteger(maxPayload) || maxPayload < 1) {
-    fail('maxPayload', 'a positive integer (bytes)', maxPayload)
-  }
   const delivery = o.delivery ?? 'plain'
   if (delivery !== 'plain' && delivery !== 'reliable') fail('delivery', `'plain' or 'reliable'`, delivery)
+  if (delivery === 'reliable' && o.identify === undefined) {
+    throw invalid(
+      'LIFELINE_INVALID_OPTION',
+      "delivery: 'reliable' needs an identify that gives each client the same name on every connection: sessions are kept per name, " +
+        'and the default names a client without ?name= at random, so it would lose its session on every reconnect. ' +
+        'Pass identify (authenticate the request and return the user id), or identify: nameFromQuery to trust ?name= as it is',
+    )
+  }
   const store = o.sessionStore as Partial<SessionStore> | undefined
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.load !== 'function' || typeof store.save !== 'function' || typeof store.delete !== 'function')) {
     fail('sessionStore', 'an object with load(), save() and delete()', store)
-  }
-  const maxUnacknowledged = o.maxUnacknowledged ?? 10_000
-  if (typeof maxUnacknowledged !== 'number' || !Number.isSafeInteger(maxUnacknowledged) || maxUnacknowledged < 1) {
-    fail('maxUnacknowledged', 'a positive integer', maxUnacknowledged)
   }
   return {
     server: listen === undefined ? (o.server as HttpServer | HttpsServer) : undefined,
@@ -168,13 +182,18 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
     path,
     identify: fn('identify', o.identify, nameFromQuery),
     verify: fn<VerifyClient | undefined>('verify', o.verify, undefined),
+    upgradeTimeout: milliseconds('upgradeTimeout', o.upgradeTimeout, 5_000),
+    maxPendingUpgrades: count('maxPendingUpgrades', o.maxPendingUpgrades, 1_000),
     duplicate,
     heartbeat: heartbeatOptions(o.heartbeat),
-    maxPayload,
+    maxPayload: count('maxPayload', o.maxPayload, 1_048_576, ' (bytes)'),
+    maxBufferedBytes: count('maxBufferedBytes', o.maxBufferedBytes, 4_194_304, ' (bytes)'),
     closeTimeout: milliseconds('closeTimeout', o.closeTimeout, 1_000),
     delivery,
     sessionTtl: milliseconds('sessionTtl', o.sessionTtl, 60_000),
     sessionStore: store as SessionStore | undefined,
-    maxUnacknowledged,
+    sessionStoreTimeout: milliseconds('sessionStoreTimeout', o.sessionStoreTimeout, 5_000),
+    maxUnacknowledged: count('maxUnacknowledged', o.maxUnacknowledged, 10_000),
+    maxUnacknowledgedBytes: count('maxUnacknowledgedBytes', o.maxUnacknowledgedBytes, 8_388_608, ' (bytes)'),
   }
 }

@@ -1,140 +1,70 @@
-import WebSocket from 'ws'
-import { decodeFrame, encodeAck, encodeData, encodeWelcome, ProtocolError } from '../reliable/protocol.js'
-import { Inbox, Outbox } from '../reliable/sequence.js'
+import { randomUUID } from 'node:crypto'
+import { decodeFrame, encodeWelcome, fitsPayload, ProtocolError, type Frame } from '../reliable/protocol.js'
 import { ACK_DELAY_MS } from '../reliable/session.js'
 import type { Client } from './client.js'
+import { HeartbeatServerError, messageOf } from './errors.js'
 import type { ConnectionHook } from './hooks.js'
-import type { InboundData, ServerSendData, SessionState, SessionStore } from './types.js'
-
-type Outbound = string | Uint8Array
-
-/** A client's reliable session on the server; it outlives its sockets for `sessionTtl`. */
-class ServerSession {
-  readonly outbox: Outbox<Outbound>
-  readonly inbox = new Inbox()
-  /** The socket the session speaks through; undefined while its client is away. */
-  client: Client | undefined
-  acknowledged = 0
-  ackTimer: NodeJS.Timeout | undefined
-
-  constructor(
-    readonly id: string,
-    readonly name: string,
-    limit: number,
-  ) {
-    this.outbox = new Outbox(limit)
-  }
-
-  static from(state: SessionState, limit: number): ServerSession {
-    const session = new ServerSession(state.id, state.name, limit)
-    session.inbox.delivered = state.delivered
-    session.outbox.restore(state.firstUnacknowledged, state.unacknowledged)
-    return session
-  }
-
-  toState(): SessionState {
-    const pending = this.outbox.unacknowledged()
-    return {
-      id: this.id,
-      name: this.name,
-      delivered: this.inbox.delivered,
-      firstUnacknowledged: pending[0]?.seq ?? this.outbox.nextSeq,
-      unacknowledged: pending.map((e) => e.data),
-    }
-  }
-
-  /** Sends what has not gone out on the current socket, oldest first. */
-  pump(): void {
-    const socket = this.client?.socket
-    if (socket?.readyState !== WebSocket.OPEN) return
-    for (let entry = this.outbox.takeUnsent(); entry !== undefined; entry = this.outbox.takeUnsent()) {
-      this.acknowledged = this.inbox.delivered
-      clearTimeout(this.ackTimer)
-      this.ackTimer = undefined
-      socket.send(encodeData(entry.seq, this.acknowledged, entry.data))
-    }
-  }
-
-  flushAck(): void {
-    clearTimeout(this.ackTimer)
-    this.ackTimer = undefined
-    const socket = this.client?.socket
-    if (this.inbox.delivered > this.acknowledged && socket?.readyState === WebSocket.OPEN) {
-      this.acknowledged = this.inbox.delivered
-      socket.send(encodeAck(this.acknowledged))
-    }
-  }
-}
-
-/**
- * Keeps detached sessions in this process's memory for their time to live.
- * A shared store (Redis, a database) implements the same three methods so
- * that a client can resume on another server process.
- */
-export class MemorySessionStore implements SessionStore {
-  private readonly sessions = new Map<string, { state: SessionState; timer: NodeJS.Timeout }>()
-
-  /** @param onExpire called with a session that expired before its client came back */
-  constructor(private readonly onExpire: (state: SessionState) => void = () => {}) {}
-
-  load(id: string): SessionState | undefined {
-    return this.sessions.get(id)?.state
-  }
-
-  save(id: string, state: SessionState, ttl: number): void {
-    this.delete(id)
-    const timer = setTimeout(() => {
-      this.sessions.delete(id)
-      this.onExpire(state)
-    }, ttl).unref()
-    this.sessions.set(id, { state, timer })
-  }
-
-  delete(id: string): void {
-    const entry = this.sessions.get(id)
-    if (entry === undefined) return
-    clearTimeout(entry.timer)
-    this.sessions.delete(id)
-  }
-
-  /** Forgets every session (the server is closing). */
-  clear(): void {
-    for (const id of [...this.sessions.keys()]) this.delete(id)
-  }
-}
+import { ServerSession, type Outbound, type SessionLimits } from './session.js'
+import { sessionKey, sessionStateProblem } from './session-state.js'
+import { callStore } from './store.js'
+import type { InboundData, SessionLostEvent, SessionLostReason, SessionState, SessionStore } from './types.js'
 
 /** What the reliable hook needs from its server. */
 export interface ReliableContext {
   ttl: number
-  maxUnacknowledged: number
-  store: SessionStore
+  limits: SessionLimits
+  maxBufferedBytes: number
+  /** The largest frame this server accepts, announced in the welcome. */
+  maxPayload: number
+  store: SessionStore | undefined
+  storeTimeout: number
   deliver(client: Client, data: InboundData): void
+  /** The client broke the protocol: report it and close the socket. */
   fail(client: Client, error: ProtocolError): void
-  report(error: unknown, client: string): void
-  /** A session ended with messages its client never acknowledged. */
-  lost(state: SessionState): void
+  /** The client cannot keep up: close it as a slow consumer. */
+  slow(client: Client, why: string): void
+  report(error: HeartbeatServerError): void
+  /** A session ended with messages its client may not have received. */
+  lost(event: SessionLostEvent): void
 }
 
-function toOutbound(data: ServerSendData): Outbound {
-  if (typeof data === 'string' || data instanceof Uint8Array) return data
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  return new Uint8Array(data)
-}
+/** What became of a message handed to {@link ReliableDelivery.send}. */
+export type Delivery = 'sent' | 'none' | 'full' | 'too-large'
+
+type Hello = Extract<Frame, { type: 'hello' }>
 
 /**
  * Reliable delivery on the server: consumes the protocol frames of every
  * client, delivers each message once and in order, and numbers what the
  * application sends so that it can be sent again after a reconnect.
+ *
+ * Without a store, sessions whose client is away wait here until they
+ * expire. With one, the rule of {@link SessionStore} holds: the process a
+ * client is connected to owns its session, saves it once when the client
+ * leaves, and forgets it once the save landed; the store's copy is then the
+ * only one, so nothing stale can be resumed from this process's memory.
  */
 export class ReliableDelivery implements ConnectionHook {
-  private readonly linked = new WeakMap<Client, ServerSession>()
+  // Sessions held here: connected, away (without a store), or away with their save in flight.
   private readonly byName = new Map<string, ServerSession>()
+  private readonly linked = new WeakMap<Client, ServerSession>()
+  // Admitted clients that have not said hello yet...
   private readonly greeting = new WeakSet<Client>()
+  // ...and what was sent to them meanwhile, merged into their session at the welcome.
+  private readonly early = new WeakMap<Client, Outbound[]>()
+  // Sessions this process saved: expired at their deadline if the store still holds that revision.
+  private readonly parked = new Map<string, { revision: string; timer: NodeJS.Timeout }>()
+  private readonly saves = new Set<Promise<void>>()
+  // How much longer than its expiry a store keeps a session, so its owner still finds it at the deadline.
+  private readonly storeGrace: number
 
-  constructor(private readonly context: ReliableContext) {}
+  constructor(private readonly context: ReliableContext) {
+    this.storeGrace = context.storeTimeout * 2 + 1_000
+  }
 
   attach(client: Client): void {
     this.greeting.add(client)
+    this.early.set(client, [])
   }
 
   receive(client: Client, data: InboundData): boolean {
@@ -142,9 +72,8 @@ export class ReliableDelivery implements ConnectionHook {
       const frame = decodeFrame(data)
       const session = this.linked.get(client)
       if (frame.type === 'hello') {
-        if (!this.greeting.has(client)) throw new ProtocolError('A second hello on the same socket')
-        this.greeting.delete(client)
-        void this.welcome(client, frame.session, frame.ack)
+        if (!this.greeting.delete(client)) throw new ProtocolError('A second hello on the same socket')
+        this.welcome(client, frame).catch((error: unknown) => this.crashed(client, error))
       } else if (session?.client !== client) {
         throw new ProtocolError(`A ${frame.type} frame before the welcome`)
       } else if (frame.type === 'welcome') {
@@ -162,88 +91,258 @@ export class ReliableDelivery implements ConnectionHook {
 
   detach(client: Client): void {
     this.greeting.delete(client)
+    const early = this.early.get(client)
+    this.early.delete(client)
+    if (early !== undefined && early.length > 0) this.report(client.name, early, 'no-hello')
     const session = this.linked.get(client)
     if (session === undefined || session.client !== client) return
-    clearTimeout(session.ackTimer)
     session.client = undefined
-    this.save(session, client)
+    session.cancelAck()
+    if (session.ended) return
+    session.expiresAt = Date.now() + this.context.ttl
+    if (this.context.store === undefined) this.arm(session)
+    else this.park(session, this.context.store)
   }
 
-  private save(session: ServerSession, client?: Client): void {
-    void Promise.resolve(this.context.store.save(session.id, session.toState(), this.context.ttl)).catch((error: unknown) =>
-      this.context.report(error, client?.name ?? session.name),
-    )
-  }
-
-  stop(): void {
-    for (const session of this.byName.values()) clearTimeout(session.ackTimer)
-  }
-
-  /** Sends through `name`'s session, connected or waiting to resume; false when it has none. */
-  send(name: string, data: ServerSendData): boolean {
-    const session = this.byName.get(name)
-    if (session === undefined) return false
-    if (session.outbox.full) {
-      throw new RangeError(`send() to "${name}" refused: ${session.outbox.size} messages await acknowledgement, the most a session holds`)
+  /** Ends every timer; waits for saves in flight; sessions only this process held are reported lost. */
+  async stop(): Promise<void> {
+    for (const session of this.byName.values()) {
+      session.cancelAck()
+      clearTimeout(session.expiryTimer)
     }
-    session.outbox.push(toOutbound(data))
-    session.pump()
-    // Waiting for its client: the store must hold what was queued since.
-    if (session.client === undefined) this.save(session)
-    return true
+    await Promise.allSettled([...this.saves])
+    for (const { timer } of this.parked.values()) clearTimeout(timer)
+    this.parked.clear()
+    for (const session of [...this.byName.values()]) this.end(session, 'server-close')
   }
 
-  /** Names with a session (connected or resumable). */
+  /**
+   * Queues `data` for `name` and sends it if its client is connected. A
+   * client that has not said hello yet (`client`) gets it after its welcome.
+   */
+  send(name: string, data: Outbound, client: Client | undefined): Delivery {
+    const session = this.byName.get(name)
+    if (session === undefined || session.ended || (session.client === undefined && this.context.store !== undefined)) {
+      const queue = client === undefined ? undefined : this.early.get(client)
+      if (queue === undefined) return 'none'
+      if (queue.length >= this.context.limits.maxMessages) return 'full'
+      queue.push(data)
+      return 'sent'
+    }
+    if (!fitsPayload(data, session.peerMaxPayload)) return 'too-large'
+    if (!session.outbox.accepts(data)) {
+      const connected = session.client
+      this.end(session, 'full')
+      if (connected !== undefined) {
+        this.context.slow(connected, `it left ${session.outbox.size} messages (${session.outbox.bytes} bytes) unacknowledged, the most maxUnacknowledged and maxUnacknowledgedBytes allow`)
+      }
+      return 'full'
+    }
+    session.outbox.push(data)
+    const connected = session.client
+    if (connected !== undefined && !session.pump(this.context.maxBufferedBytes)) {
+      this.context.slow(connected, `its socket holds more than maxBufferedBytes (${this.context.maxBufferedBytes}) unsent`)
+    }
+    return 'sent'
+  }
+
+  /** The largest frame `name`'s client accepts, when it said so. */
+  limitOf(name: string): number | undefined {
+    return this.byName.get(name)?.peerMaxPayload
+  }
+
+  /** Names with a session held here, connected or away. */
   names(): IterableIterator<string> {
     return this.byName.keys()
   }
 
-  /** A session whose time to live ran out is gone for good. */
-  expired(state: SessionState): void {
-    if (this.byName.get(state.name)?.id === state.id) this.byName.delete(state.name)
-  }
-
-  private async welcome(client: Client, id: string, clientDelivered: number): Promise<void> {
-    let stored: SessionState | undefined
-    try {
-      if (this.byName.get(client.name)?.id !== id) stored = await this.context.store.load(id)
-    } catch (error) {
-      this.context.report(error, client.name)
+  private async welcome(client: Client, hello: Hello): Promise<void> {
+    const { name } = client
+    const key = sessionKey(name, hello.session)
+    const store = this.context.store
+    let stored: ServerSession | undefined
+    if (store !== undefined && this.byName.get(name)?.id !== hello.session) {
+      stored = await this.load(store, key, name, hello.session)
+      // Gone meanwhile: the stored copy stays where it is, for a later resume.
+      if (client.endedBy !== undefined) return
     }
-    if (client.endedBy !== undefined) return
-    const current = this.byName.get(client.name)
-    let session: ServerSession
-    if (current?.id === id) {
-      session = current
-    } else {
-      if (current !== undefined) this.abandon(current) // the client started over: the old session is over
-      session = stored?.name === client.name
-        ? ServerSession.from(stored, this.context.maxUnacknowledged)
-        : new ServerSession(id, client.name, this.context.maxUnacknowledged)
-    }
-    const resumed = session === current || stored?.name === client.name
-    if (resumed) {
-      void Promise.resolve(this.context.store.delete(session.id)).catch((error: unknown) => this.context.report(error, client.name))
+    const current = this.byName.get(name)
+    let session = current !== undefined && current.id === hello.session && !current.ended ? current : stored
+    // The client started over: its old session is over.
+    if (current !== undefined && current !== session) this.end(current, 'restarted')
+    if (session !== undefined) {
       try {
-        session.outbox.acknowledge(clientDelivered)
+        session.outbox.acknowledge(hello.ack)
       } catch (error) {
-        return this.context.fail(client, new ProtocolError((error as Error).message))
+        // A copy that never sent what the client acknowledges cannot serve it.
+        this.context.report(new HeartbeatServerError('LIFELINE_SESSION_INVALID', `Session of client "${name}" cannot be resumed: ${messageOf(error)}; starting a new one`, { client: name }))
+        this.end(session, 'invalid-state')
+        session = undefined
       }
     }
+    if (session === stored && stored !== undefined && store !== undefined) this.unpark(store, key, name)
+    const resumed = session !== undefined
+    session ??= new ServerSession(hello.session, name, this.context.limits)
+    clearTimeout(session.expiryTimer)
     session.client = client
+    session.peerMaxPayload = hello.maxPayload
     this.linked.set(client, session)
-    this.byName.set(client.name, session)
-    client.socket.send(encodeWelcome(session.id, resumed, session.inbox.delivered))
+    this.byName.set(name, session)
+    // Right after the acknowledgement the client has delivered exactly that much: what is left may be renumbered.
+    const tooLarge = session.outbox.drop((data) => !fitsPayload(data, hello.maxPayload))
+    this.mergeEarly(client, session, tooLarge)
+    client.socket.send(encodeWelcome(session.id, resumed, session.inbox.delivered, this.context.maxPayload))
     session.acknowledged = session.inbox.delivered
     session.outbox.rewind()
-    session.pump()
+    if (!session.pump(this.context.maxBufferedBytes)) {
+      this.context.slow(client, `its socket holds more than maxBufferedBytes (${this.context.maxBufferedBytes}) unsent`)
+    }
+  }
+
+  private mergeEarly(client: Client, session: ServerSession, tooLarge: Outbound[]): void {
+    const early = this.early.get(client) ?? []
+    this.early.delete(client)
+    const full: Outbound[] = []
+    for (const data of early) {
+      if (!fitsPayload(data, session.peerMaxPayload)) tooLarge.push(data)
+      else if (session.outbox.accepts(data)) session.outbox.push(data)
+      else full.push(data)
+    }
+    this.report(session.name, tooLarge, 'too-large')
+    this.report(session.name, full, 'full')
+  }
+
+  /** Loads a stored session for `name`; whatever goes wrong is reported and means "none". */
+  private async load(store: SessionStore, key: string, name: string, id: string): Promise<ServerSession | undefined> {
+    let value: unknown
+    try {
+      value = await callStore(() => store.load(key), this.context.storeTimeout, 'sessionStore.load()')
+    } catch (error) {
+      this.storeFailed(error, name, 'load', 'its session cannot be resumed')
+      this.report(name, [], 'store-failed')
+      return undefined
+    }
+    if (value === undefined || value === null) return undefined
+    const problem = sessionStateProblem(value, name, id, this.context.limits.maxMessages)
+    if (problem !== undefined) {
+      this.context.report(new HeartbeatServerError('LIFELINE_SESSION_INVALID', `sessionStore.load() returned an invalid session for client "${name}": ${problem}; starting a new one`, { client: name }))
+      const held = (value as { unacknowledged?: unknown }).unacknowledged
+      this.context.lost({ name, lost: Array.isArray(held) ? held.length : 0, messages: [], reason: 'invalid-state' })
+      this.forget(store, key, name)
+      return undefined
+    }
+    const state = value as SessionState
+    // Past its expiry: its owner reports it.
+    if (state.expiresAt <= Date.now()) return undefined
+    return ServerSession.from(state, this.context.limits)
+  }
+
+  /** Saves a session whose client left; once saved, the store's copy is the only one. */
+  private park(session: ServerSession, store: SessionStore): void {
+    const key = sessionKey(session.name, session.id)
+    const revision = randomUUID()
+    const state = session.toState(revision)
+    session.revision = revision
+    const ttl = Math.max(1, session.expiresAt - Date.now()) + this.storeGrace
+    // One save at a time per session, so they land in order.
+    const saving: Promise<void> = (session.saving ?? Promise.resolve())
+      .then(() => callStore(() => store.save(key, state, ttl), this.context.storeTimeout, 'sessionStore.save()'))
+      .then(
+        () => {
+          if (session.revision !== revision) return // a later save decides
+          if (session.ended || session.client !== undefined) {
+            // Resumed (or ended) here while the save was in flight: the stored copy is stale.
+            this.forget(store, key, session.name)
+            return
+          }
+          if (this.byName.get(session.name) === session) this.byName.delete(session.name)
+          this.track(key, revision, session.name, session.expiresAt)
+        },
+        (error: unknown) => {
+          this.storeFailed(error, session.name, 'save', "its session is kept in this process's memory only")
+          if (session.revision === revision && session.client === undefined && !session.ended) this.arm(session)
+        },
+      )
+      .finally(() => this.saves.delete(saving))
+    session.saving = saving
+    this.saves.add(saving)
+  }
+
+  private track(key: string, revision: string, name: string, expiresAt: number): void {
+    clearTimeout(this.parked.get(key)?.timer)
+    const timer = setTimeout(() => void this.expireParked(key, revision, name), Math.max(0, expiresAt - Date.now())).unref()
+    this.parked.set(key, { revision, timer })
+  }
+
+  /** A stored session is resumed here: the store no longer holds it, nor does this process expire it. */
+  private unpark(store: SessionStore, key: string, name: string): void {
+    const record = this.parked.get(key)
+    if (record !== undefined) {
+      clearTimeout(record.timer)
+      this.parked.delete(key)
+    }
+    this.forget(store, key, name)
+  }
+
+  private async expireParked(key: string, revision: string, name: string): Promise<void> {
+    if (this.parked.get(key)?.revision !== revision) return
+    this.parked.delete(key)
+    const store = this.context.store
+    if (store === undefined) return
+    let value: unknown
+    try {
+      value = await callStore(() => store.load(key), this.context.storeTimeout, 'sessionStore.load()')
+    } catch (error) {
+      this.storeFailed(error, name, 'load', 'its expiry cannot be checked')
+      return
+    }
+    // Resumed elsewhere since (and perhaps saved again by another process).
+    if ((value as Partial<SessionState> | undefined)?.revision !== revision) return
+    this.forget(store, key, name)
+    const held = (value as { unacknowledged?: unknown }).unacknowledged
+    const messages = Array.isArray(held) ? held.filter((m): m is Outbound => typeof m === 'string' || m instanceof Uint8Array) : []
+    this.report(name, messages, 'expired')
+  }
+
+  private forget(store: SessionStore, key: string, name: string): void {
+    callStore(() => store.delete(key), this.context.storeTimeout, 'sessionStore.delete()').catch((error: unknown) =>
+      this.storeFailed(error, name, 'delete', 'a stale copy may stay in the store until its time to live ends'),
+    )
+  }
+
+  /** Without a store: the session waits here until its client comes back or it expires. */
+  private arm(session: ServerSession): void {
+    clearTimeout(session.expiryTimer)
+    session.expiryTimer = setTimeout(() => {
+      if (session.client === undefined) this.end(session, 'expired')
+    }, Math.max(0, session.expiresAt - Date.now())).unref()
   }
 
   /** Ends a session for good; what it still held unacknowledged is reported, never dropped silently. */
-  private abandon(session: ServerSession): void {
-    clearTimeout(session.ackTimer)
-    void Promise.resolve(this.context.store.delete(session.id)).catch((error: unknown) => this.context.report(error, session.name))
-    this.context.lost(session.toState())
+  private end(session: ServerSession, reason: SessionLostReason): void {
+    if (session.ended) return
+    session.ended = true
+    session.cancelAck()
+    clearTimeout(session.expiryTimer)
+    if (this.byName.get(session.name) === session) this.byName.delete(session.name)
+    this.report(session.name, session.messages(), reason)
+  }
+
+  private report(name: string, messages: Outbound[], reason: SessionLostReason): void {
+    if (messages.length > 0 || reason === 'store-failed') this.context.lost({ name, lost: messages.length, messages, reason })
+  }
+
+  private storeFailed(error: unknown, name: string, call: 'load' | 'save' | 'delete', consequence: string): void {
+    this.context.report(new HeartbeatServerError(
+      'LIFELINE_STORE_FAILED',
+      `sessionStore.${call}() failed for client "${name}": ${messageOf(error)}; ${consequence}`,
+      { cause: error, client: name },
+    ))
+  }
+
+  private crashed(client: Client, error: unknown): void {
+    this.context.report(new HeartbeatServerError('LIFELINE_PROTOCOL_ERROR', `The welcome of client "${client.name}" failed: ${messageOf(error)}`, { cause: error, client: client.name }))
+    client.socket.terminate()
   }
 
   private acknowledge(session: ServerSession, ack: number): void {

@@ -4,15 +4,17 @@ import type { Duplex } from 'node:stream'
 import WebSocket, { WebSocketServer } from 'ws'
 import { describe, invalid } from '../errors.js'
 import { Client } from './client.js'
-import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, closeCodeOfSocketError } from './codes.js'
+import { envelopeBytes, type ProtocolError } from '../reliable/protocol.js'
+import { fitCloseReason } from '../utf8.js'
+import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, CLOSE_SLOW_CONSUMER, closeCodeOfSocketError } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import { createServerEmitter } from './events.js'
-import { answerPings, HeartbeatMonitor, sendApplicationPing, sendPingFrame } from './heartbeat.js'
+import { answerPings, HeartbeatMonitor, PLAIN_PINGS, sendApplicationPing, sendPingFrame } from './heartbeat.js'
 import type { ConnectionHook } from './hooks.js'
 import { resolveServerOptions, type ResolvedServerOptions } from './options.js'
-import { MemorySessionStore, ReliableDelivery } from './reliable.js'
-import type { ProtocolError } from '../reliable/protocol.js'
+import { ReliableDelivery, type Delivery } from './reliable.js'
 import { ClientRegistry } from './registry.js'
+import type { Outbound } from './session.js'
 import type {
   DisconnectReason,
   HeartbeatServer,
@@ -21,7 +23,6 @@ import type {
   InboundData,
   ServerAddress,
   ServerSendData,
-  SessionState,
 } from './types.js'
 import { handleUpgrade, refuse, type UpgradeContext } from './upgrade.js'
 
@@ -45,6 +46,13 @@ function checkSendData(method: string, data: unknown): asserts data is ServerSen
   }
 }
 
+// A snapshot: the caller may reuse its buffer once send() returned, and a session may send it again after a reconnect.
+function toOutbound(data: ServerSendData): Outbound {
+  if (typeof data === 'string') return data
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice()
+  return new Uint8Array(data.slice(0))
+}
+
 class NodeHeartbeatServer implements HeartbeatServer {
   readonly listening: Promise<ServerAddress>
   private readonly http: HttpServer | HttpsServer
@@ -54,7 +62,6 @@ class NodeHeartbeatServer implements HeartbeatServer {
   private readonly emitter = createServerEmitter()
   private readonly hooks: readonly ConnectionHook[]
   private readonly reliable: ReliableDelivery | undefined
-  private readonly memoryStore: MemorySessionStore | undefined
   private readonly receivers: readonly ConnectionHook[]
   // Every admitted socket until its 'close', registered or not: close() waits for all.
   private readonly sockets = new Set<WebSocket>()
@@ -69,15 +76,18 @@ class NodeHeartbeatServer implements HeartbeatServer {
     this.http = options.server ?? createServer(upgradeRequired)
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxPayload })
     if (options.delivery === 'reliable') {
-      this.memoryStore = options.sessionStore === undefined ? new MemorySessionStore((state) => this.sessionExpired(state)) : undefined
       this.reliable = new ReliableDelivery({
         ttl: options.sessionTtl,
-        maxUnacknowledged: options.maxUnacknowledged,
-        store: options.sessionStore ?? this.memoryStore!,
+        limits: { maxMessages: options.maxUnacknowledged, maxBytes: options.maxUnacknowledgedBytes },
+        maxBufferedBytes: options.maxBufferedBytes,
+        maxPayload: options.maxPayload,
+        store: options.sessionStore,
+        storeTimeout: options.sessionStoreTimeout,
         deliver: (client, data) => this.emitter.emit('message', { name: client.name, data, socket: client.socket }),
         fail: (client, error) => this.failProtocol(client, error),
-        lost: (state) => this.reportLost(state),
-        report: (error, client) => this.emitter.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `sessionStore failed for client "${client}": ${messageOf(error)}`, { cause: error, client })),
+        slow: (client, why) => this.slowConsumer(client, why),
+        report: (error) => this.emitter.report(error),
+        lost: (event) => this.emitter.emit('session-lost', event),
       })
     }
     this.hooks = this.createHooks()
@@ -107,32 +117,63 @@ class NodeHeartbeatServer implements HeartbeatServer {
 
   send(name: string, data: ServerSendData): boolean {
     checkSendData('send', data)
-    if (this.reliable) return this.reliable.send(name, data)
-    const socket = this.registry.get(name)?.socket
-    if (socket === undefined || socket.readyState !== WebSocket.OPEN) return false
-    socket.send(data)
-    return true
+    if (this.reliable) {
+      const outbound = toOutbound(data)
+      const delivery = this.reliable.send(name, outbound, this.registry.get(name))
+      if (delivery === 'too-large') throw this.tooLarge(`send() to "${name}"`, outbound, this.reliable.limitOf(name))
+      return delivery === 'sent'
+    }
+    const client = this.registry.get(name)
+    return client !== undefined && this.sendPlain(client, data)
   }
 
-  broadcast(data: ServerSendData, filter?: (name: string, socket: WebSocket) => boolean): number {
+  broadcast(data: ServerSendData, filter?: (name: string, socket: WebSocket | undefined) => boolean): number {
     checkSendData('broadcast', data)
     if (filter !== undefined && typeof filter !== 'function') {
       throw invalid('LIFELINE_INVALID_ARGUMENT', `broadcast() filter must be a function, got ${describe(filter)}`)
     }
     let sent = 0
     if (this.reliable) {
-      for (const name of [...this.reliable.names()]) {
-        const socket = this.registry.get(name)?.socket
-        if ((filter === undefined || (socket !== undefined && filter(name, socket))) && this.reliable.send(name, data)) sent++
+      const outbound = toOutbound(data)
+      const names = new Set(this.reliable.names())
+      for (const client of this.registry.values()) names.add(client.name)
+      let tooLarge = 0
+      let limit: number | undefined
+      for (const name of names) {
+        const client = this.registry.get(name)
+        if (filter !== undefined && !filter(name, client?.socket)) continue
+        const delivery: Delivery = this.reliable.send(name, outbound, client)
+        if (delivery === 'sent') sent++
+        else if (delivery === 'too-large') {
+          tooLarge++
+          limit = Math.min(limit ?? Infinity, this.reliable.limitOf(name) ?? Infinity)
+        }
       }
+      if (tooLarge > 0) this.emitter.report(this.tooLarge(`broadcast() to ${tooLarge} client(s)`, outbound, limit))
       return sent
     }
-    for (const { name, socket } of this.registry.values()) {
-      if (socket.readyState !== WebSocket.OPEN || (filter !== undefined && !filter(name, socket))) continue
-      socket.send(data)
-      sent++
+    for (const client of [...this.registry.values()]) {
+      if (filter !== undefined && !filter(client.name, client.socket)) continue
+      if (this.sendPlain(client, data)) sent++
     }
     return sent
+  }
+
+  private sendPlain(client: Client, data: ServerSendData): boolean {
+    const socket = client.socket
+    if (socket.readyState !== WebSocket.OPEN) return false
+    socket.send(data)
+    if (socket.bufferedAmount > this.options.maxBufferedBytes) {
+      this.slowConsumer(client, `its socket holds more than maxBufferedBytes (${this.options.maxBufferedBytes}) unsent`)
+    }
+    return true
+  }
+
+  private tooLarge(what: string, data: Outbound, limit: number | undefined): HeartbeatServerError {
+    return new HeartbeatServerError(
+      'LIFELINE_MESSAGE_TOO_LARGE',
+      `${what} refused: the message makes a ${envelopeBytes(data)}-byte reliable-delivery frame, and the client accepts at most ${limit ?? 'less'} bytes`,
+    )
   }
 
   on<K extends keyof HeartbeatServerEventMap>(type: K, listener: (event: HeartbeatServerEventMap[K]) => void): () => void {
@@ -153,14 +194,14 @@ class NodeHeartbeatServer implements HeartbeatServer {
   private createHooks(): ConnectionHook[] {
     const { heartbeat } = this.options
     const reliable = this.reliable ? [this.reliable] : []
-    if (heartbeat === false) return reliable
     const report = (error: HeartbeatServerError): void => this.emitter.report(error)
+    // Heartbeat pings travel outside the reliable protocol: a reliable server answers them even when it watches nobody.
+    if (heartbeat === false) return this.reliable ? [answerPings(PLAIN_PINGS, report), this.reliable] : []
     const probe = heartbeat.mode === 'server' ? sendApplicationPing(heartbeat.ping, report) : sendPingFrame
     const monitor = new HeartbeatMonitor(heartbeat, (client) => {
       this.release(client, 'heartbeat-timeout', CLOSE_ABNORMAL)
       client.socket.terminate()
     }, probe)
-    // The monitor goes first: a ping is a sign of life too.
     return [monitor, answerPings(heartbeat, report), ...reliable]
   }
 
@@ -221,20 +262,21 @@ class NodeHeartbeatServer implements HeartbeatServer {
   }
 
   private failProtocol(client: Client, error: ProtocolError): void {
-    this.emitter.report(new HeartbeatServerError('LIFELINE_SOCKET_ERROR', `Client "${client.name}" broke the reliable-delivery protocol: ${error.message}`, { cause: error, client: client.name }))
+    this.emitter.report(new HeartbeatServerError('LIFELINE_PROTOCOL_ERROR', `Client "${client.name}" broke the reliable-delivery protocol: ${error.message}`, { cause: error, client: client.name }))
     this.release(client, 'error', error.code)
-    this.closeWithin(client.socket, error.code, error.message.slice(0, 120))
+    this.closeWithin(client.socket, error.code, error.reason)
   }
 
-  private sessionExpired(state: SessionState): void {
-    this.reliable?.expired(state)
-    this.reportLost(state)
-  }
-
-  private reportLost(state: SessionState): void {
-    if (state.unacknowledged.length > 0) {
-      this.emitter.emit('session-lost', { name: state.name, lost: state.unacknowledged.length, messages: state.unacknowledged })
-    }
+  /** A client that cannot keep up is let go before it makes the server hold what it does not read. */
+  private slowConsumer(client: Client, why: string): void {
+    if (client.endedBy !== undefined) return
+    this.emitter.report(new HeartbeatServerError(
+      'LIFELINE_SLOW_CONSUMER',
+      `Client "${client.name}" is a slow consumer: ${why}; closing it with ${CLOSE_SLOW_CONSUMER}`,
+      { client: client.name },
+    ), false) // the disconnect event already tells the application
+    this.release(client, 'slow-consumer', CLOSE_SLOW_CONSUMER)
+    this.closeWithin(client.socket, CLOSE_SLOW_CONSUMER, 'slow consumer')
   }
 
   private closedBy(client: Client, code: number): void {
@@ -252,10 +294,22 @@ class NodeHeartbeatServer implements HeartbeatServer {
     this.emitter.emit('disconnect', { name: client.name, socket: client.socket, code, reason })
   }
 
-  /** Starts a close handshake; a client that does not finish it within `closeTimeout` is terminated. */
+  /**
+   * Every close the server makes: a close handshake that cannot throw (the
+   * reason is cut to 123 UTF-8 bytes; a close ws refuses becomes a
+   * terminate), and a client that does not finish it within `closeTimeout`
+   * is terminated.
+   */
   private closeWithin(socket: WebSocket, code: number, reason: string): void {
     if (socket.readyState === WebSocket.CLOSED) return
-    if (socket.readyState === WebSocket.OPEN) socket.close(code, reason)
+    if (socket.readyState === WebSocket.OPEN) {
+      try {
+        socket.close(code, fitCloseReason(reason))
+      } catch {
+        socket.terminate()
+        return
+      }
+    }
     const timer = setTimeout(() => socket.terminate(), this.options.closeTimeout).unref()
     socket.once('close', () => clearTimeout(timer))
   }
@@ -268,8 +322,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       this.release(client, 'server-close', CLOSE_GOING_AWAY)
       this.closeWithin(client.socket, CLOSE_GOING_AWAY, 'server closing')
     }
-    for (const hook of this.hooks) hook.stop?.()
-    this.memoryStore?.clear()
+    await Promise.all(this.hooks.map((hook) => hook.stop?.()))
     if (this.sockets.size > 0) await new Promise<void>((resolve) => (this.allSocketsClosed = resolve))
     this.wss.close()
     if (!this.ownsHttp) return

@@ -82,37 +82,63 @@ export interface ServerHeartbeatOptions extends HeartbeatDialect {
 /** How to handle a second connection under a name already connected. */
 export type DuplicatePolicy = 'replace' | 'reject'
 
-/** Options of {@link createHeartbeatServer}. Pass exactly one of `server` and `port`. */
 /**
- * A detached reliable session as a store keeps it: plain data, so that a
- * shared store can hold it for another server process.
+ * A reliable session whose client is away, as a {@link SessionStore} keeps
+ * it: plain data, so that a shared store can hold it for another server
+ * process. Binary messages are `Uint8Array`s: a store that serialises to
+ * JSON must encode them (see {@link serializeSessionState}). A loaded state
+ * is validated; one that is not a valid `SessionState` for the client is
+ * reported (`LIFELINE_SESSION_INVALID`) and treated as lost.
  */
 export interface SessionState {
+  /** The session id the client chose. */
   id: string
   /** The client's name (from `identify`). */
   name: string
   /** Highest sequence number received from the client. */
   delivered: number
-  /** Sequence number of `unacknowledged[0]`. */
+  /** Sequence number of `unacknowledged[0]` (the next one when it is empty). */
   firstUnacknowledged: number
   /** Messages sent to the client and not acknowledged, oldest first. */
   unacknowledged: (string | Uint8Array)[]
+  /** Changes on every save; the process that saved the session expires it only if the store still holds this revision. */
+  revision: string
+  /** When the session expires, in milliseconds since the epoch: `sessionTtl` after its client went away. */
+  expiresAt: number
 }
 
 /**
- * Where sessions wait for their client to come back. The default keeps them
- * in this process's memory; implement these three methods over a shared store
- * to let a client resume on another server process.
+ * Where sessions wait while their client is away, so that the client can
+ * resume on another server process (or after this one restarts). Without a
+ * store, sessions wait in this process's memory.
+ *
+ * Keys name a session by client name and session id together (see
+ * {@link sessionKey}); treat them as opaque strings. Any method may be
+ * synchronous or return a promise; one that throws, rejects or does not
+ * settle within `sessionStoreTimeout` is reported (`LIFELINE_STORE_FAILED`)
+ * and the session is treated as lost, never as a reason to stop the server.
+ *
+ * Who owns a session: the process its client is connected to. When the
+ * client goes away the owner saves the session once, with its expiry fixed,
+ * and forgets it; while the client is away, the store holds the only copy
+ * (so `send()` to an away client returns `false` with a store). A process
+ * that resumes a session loads it and deletes it from the store. The owner
+ * that saved it expires it at `expiresAt` if the store still holds the
+ * revision it saved, and reports it lost. `save` must complete before
+ * another process can resume the session; a store shared by several
+ * processes must make `load` + `delete` atomic to rule out two processes
+ * resuming one session at once.
  */
 export interface SessionStore {
-  /** The session saved under `id`, unless it expired. */
-  load(id: string): SessionState | undefined | PromiseLike<SessionState | undefined>
-  /** Keeps a session whose client disconnected, for at most `ttl` milliseconds. */
-  save(id: string, state: SessionState, ttl: number): void | PromiseLike<void>
-  /** Forgets a session (its client came back to this process). */
-  delete(id: string): void | PromiseLike<void>
+  /** The session saved under `key`, or `undefined`. */
+  load(key: string): SessionState | undefined | PromiseLike<SessionState | undefined>
+  /** Keeps `state` for at least `ttl` milliseconds (a little longer than its `expiresAt`), then may forget it. */
+  save(key: string, state: SessionState, ttl: number): void | PromiseLike<void>
+  /** Forgets the session saved under `key`. */
+  delete(key: string): void | PromiseLike<void>
 }
 
+/** Options of {@link createHeartbeatServer}. Pass exactly one of `server` and `port`. */
 export interface HeartbeatServerOptions {
   /**
    * An existing HTTP(S) server to attach to. Only its `upgrade` event is
@@ -133,8 +159,12 @@ export interface HeartbeatServerOptions {
    */
   path?: string | undefined
   /**
-   * Names each client; `null` or a throw refuses the upgrade with 401.
-   * @default the `name` query parameter, else a random UUID
+   * Names each client; `null` or a throw refuses the upgrade with 401. This
+   * is where a real application authenticates (a cookie, a token in the
+   * query): the default trusts whatever `?name=` says, so anyone can take
+   * any name, and with `duplicate: 'replace'` evict its holder.
+   * `delivery: 'reliable'` requires an explicit `identify`.
+   * @default the `name` query parameter, else a random UUID ({@link nameFromQuery})
    */
   identify?: IdentifyClient | undefined
   /**
@@ -142,6 +172,18 @@ export interface HeartbeatServerOptions {
    * @default every client is admitted
    */
   verify?: VerifyClient | undefined
+  /**
+   * Milliseconds `identify` and `verify` together may take; an upgrade still
+   * waiting after that is refused with HTTP 503 and its socket destroyed.
+   * @default 5000
+   */
+  upgradeTimeout?: number | undefined
+  /**
+   * Most upgrades waiting on `identify` or `verify` at once; beyond that a
+   * new upgrade is refused with HTTP 503 at once.
+   * @default 1000
+   */
+  maxPendingUpgrades?: number | undefined
   /**
    * A second connection under a connected name: `'replace'` closes the older
    * socket with code 4409 (`CLOSE_REPLACED`), `'reject'` refuses the new upgrade with HTTP 409.
@@ -155,9 +197,18 @@ export interface HeartbeatServerOptions {
   heartbeat?: ServerHeartbeatOptions | boolean | undefined
   /**
    * Largest inbound message in bytes; a bigger one closes that client with 1009.
+   * In reliable mode the welcome tells the client, which then refuses to
+   * send a message whose frame would be bigger.
    * @default 1048576 (1 MiB)
    */
   maxPayload?: number | undefined
+  /**
+   * Most bytes a client's socket may hold unsent (`bufferedAmount`): a client
+   * that reads more slowly than the server sends is a slow consumer and is
+   * closed with 4008 (`CLOSE_SLOW_CONSUMER`, which clients retry), disconnect reason `'slow-consumer'`.
+   * @default 4194304 (4 MiB)
+   */
+  maxBufferedBytes?: number | undefined
   /**
    * Milliseconds a socket the server closes (on `close()`, replacement or a
    * protocol error) may take to finish the close handshake before it is terminated.
@@ -173,20 +224,34 @@ export interface HeartbeatServerOptions {
    */
   delivery?: 'plain' | 'reliable' | undefined
   /**
-   * How long a reliable session waits for its client to come back.
+   * How long a reliable session waits for its client to come back, counted
+   * from the moment it left (messages sent to it meanwhile do not extend it).
    * @default 60000
    */
   sessionTtl?: number | undefined
   /**
-   * Where waiting sessions are kept.
-   * @default an in-memory store
+   * Where sessions wait while their client is away (see {@link SessionStore}).
+   * @default none: they wait in this process's memory
    */
   sessionStore?: SessionStore | undefined
   /**
-   * Most messages a reliable session holds unacknowledged; `send()` throws beyond.
+   * Milliseconds a `sessionStore` call may take before it counts as failed.
+   * @default 5000
+   */
+  sessionStoreTimeout?: number | undefined
+  /**
+   * Most messages a reliable session holds unacknowledged. A session that
+   * would hold more is ended (`session-lost` with reason `'full'`) and its
+   * client, if connected, closed as a slow consumer; `send()` returns `false`.
    * @default 10000
    */
   maxUnacknowledged?: number | undefined
+  /**
+   * Most bytes a reliable session holds unacknowledged (a string counts its
+   * length, binary data its byte length); beyond, as for `maxUnacknowledged`.
+   * @default 8388608 (8 MiB)
+   */
+  maxUnacknowledgedBytes?: number | undefined
 }
 
 /** Where the server listens. */
@@ -203,9 +268,10 @@ export interface ServerAddress {
  * - `'replaced'`: a newer connection took its name (`duplicate: 'replace'`).
  * - `'heartbeat-timeout'`: it left a ping unanswered for `heartbeat.timeout`; it was terminated.
  * - `'error'`: it broke the protocol (invalid UTF-8, an oversized frame...); see the `error` event.
+ * - `'slow-consumer'`: it read more slowly than the server sent (`maxBufferedBytes`), or never acknowledged (`maxUnacknowledged`); closed with 4008.
  * - `'server-close'`: `close()` was called.
  */
-export type DisconnectReason = 'closed' | 'replaced' | 'heartbeat-timeout' | 'error' | 'server-close'
+export type DisconnectReason = 'closed' | 'replaced' | 'heartbeat-timeout' | 'error' | 'slow-consumer' | 'server-close'
 
 /** Payload of the `connection` event: a client was admitted and registered. */
 export interface ClientConnectionEvent {
@@ -235,14 +301,30 @@ export interface ClientDisconnectEvent {
   reason: DisconnectReason
 }
 
-/** Events of a heartbeat server and the payload each listener receives. */
+/**
+ * Why a reliable session ended with messages its client may not have received.
+ *
+ * - `'expired'`: the client stayed away longer than `sessionTtl`.
+ * - `'restarted'`: the client came back with a new session (it lost its own state).
+ * - `'full'`: it held `maxUnacknowledged` messages or `maxUnacknowledgedBytes` (a client that does not acknowledge).
+ * - `'too-large'`: queued messages whose frame is bigger than the client accepts (learnt from its hello).
+ * - `'no-hello'`: messages sent to an admitted client that left before it said hello.
+ * - `'invalid-state'`: the stored state was not valid for this client (see the `error` event).
+ * - `'store-failed'`: the session store failed to keep or load it (see the `error` event).
+ * - `'server-close'`: `close()` was called while the session, kept in memory, still held messages.
+ */
+export type SessionLostReason = 'expired' | 'restarted' | 'full' | 'too-large' | 'no-hello' | 'invalid-state' | 'store-failed' | 'server-close'
+
 /** Payload of the server's `session-lost` event (reliable delivery). */
 export interface SessionLostEvent {
   name: string
-  /** Messages sent to the client without an acknowledgement before its session expired. */
+  /** Messages sent to the client without an acknowledgement: they may or may not have arrived. */
   lost: number
   messages: (string | Uint8Array)[]
+  reason: SessionLostReason
 }
+
+/** Events of a heartbeat server and the payload each listener receives. */
 
 export interface HeartbeatServerEventMap {
   connection: ClientConnectionEvent
@@ -265,10 +347,20 @@ export interface HeartbeatServer {
    * Sends to one client. Returns `false`, without throwing, when no client
    * has that name or its socket is no longer open: a client may leave at any
    * moment, so a missing one is an expected outcome, not a programming error.
+   * In reliable mode it queues for a client that is away (without a
+   * `sessionStore`) or has not said hello yet, and returns `false` when the
+   * session is full (which ends it, see `maxUnacknowledged`). Throws
+   * `LIFELINE_MESSAGE_TOO_LARGE` for a message whose reliable frame is
+   * bigger than the client accepts.
    */
   send(name: string, data: ServerSendData): boolean
-  /** Sends to every open client (those `filter` accepts); returns how many it was sent to. */
-  broadcast(data: ServerSendData, filter?: (name: string, socket: WebSocket) => boolean): number
+  /**
+   * Sends to every open client, or those `filter` accepts; returns how many it
+   * was sent to. In reliable mode that includes clients that are away: their
+   * `socket` is `undefined` for `filter`. Never throws because of one
+   * recipient: one that cannot take the message is skipped and reported.
+   */
+  broadcast(data: ServerSendData, filter?: (name: string, socket: WebSocket | undefined) => boolean): number
   /**
    * Adds a listener; returns a function that removes it. A listener that
    * throws is reported as an `error` event and never stops the server.

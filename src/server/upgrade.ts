@@ -19,7 +19,7 @@ export interface UpgradeContext {
   report(error: HeartbeatServerError): void
 }
 
-type Verdict = { name: string } | { status: 401 | 403 }
+type Verdict = { name: string } | { status: 401 | 403 | 503 }
 
 // Node's HTTP server stops listening for errors on a socket it hands to
 // 'upgrade'; one error while a hook runs would otherwise crash the process.
@@ -28,20 +28,43 @@ const ignore = (): void => {}
 
 /**
  * Answers an upgrade with a complete HTTP/1.1 response and closes the
- * socket: a browser or proxy sees a status, not a reset connection.
+ * socket: a browser or proxy sees a status, not a reset connection. A
+ * client that does not read the answer cannot hold the socket open: it is
+ * destroyed once written, or after a second.
  */
-export function refuse(socket: Duplex, status: number): void {
+export function refuse(socket: Duplex, status: number, headers = ''): void {
   if (!socket.writable) {
     socket.destroy()
     return
   }
   const text = STATUS_CODES[status] ?? 'Refused'
   const body = `${status} ${text}\n`
+  const timer = setTimeout(() => socket.destroy(), 1_000).unref()
+  socket.once('close', () => clearTimeout(timer))
   socket.once('finish', () => socket.destroy())
   socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${headers}` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   )
+}
+
+const KEY = /^[+/0-9A-Za-z]{22}==$/
+
+/** The refusal ws would give a request that is no WebSocket handshake, checked before any hook runs. */
+function handshakeProblem(request: IncomingMessage): { status: number; headers?: string } | undefined {
+  if (request.method !== 'GET') return { status: 405 }
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return { status: 400 }
+  const key = request.headers['sec-websocket-key']
+  if (key === undefined || !KEY.test(key)) return { status: 400 }
+  const version = Number(request.headers['sec-websocket-version'])
+  if (version !== 13 && version !== 8) return { status: 400, headers: 'Sec-WebSocket-Version: 13, 8\r\n' }
+  return undefined
+}
+
+/** The request's path for an error message: the query may hold credentials (`?token=`), so its values never appear. */
+export function redactedUrl(url: URL): string {
+  const names = [...new Set(url.searchParams.keys())]
+  return names.length === 0 ? url.pathname : `${url.pathname}?${names.map((n) => `${encodeURIComponent(n)}=…`).join('&')}`
 }
 
 /** The server's `upgrade` listener: path, then `identify`, `verify` and the duplicate policy, then ws. */
@@ -60,9 +83,29 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
   }
   socket.on('error', ignore)
   if (context.isClosing()) return refuse(socket, 503)
+  const problem = handshakeProblem(request)
+  if (problem !== undefined) return refuse(socket, problem.status, problem.headers)
+  // A hook that hangs, or upgrades arriving faster than it answers, must not exhaust sockets.
+  if (context.pending.size >= context.options.maxPendingUpgrades) return refuse(socket, 503)
   context.pending.add(socket)
-  decide(context, request, url).then((verdict) => {
-    // Gone from `pending`: close() already answered it.
+  const gone = (): void => {
+    if (context.pending.delete(socket)) socket.destroy()
+  }
+  socket.once('close', gone)
+  socket.once('end', gone)
+  const { upgradeTimeout } = context.options
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<Verdict>((resolve) => {
+    timer = setTimeout(() => {
+      context.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `identify and verify did not settle within upgradeTimeout (${upgradeTimeout} ms) for ${redactedUrl(url)}; refused with 503`))
+      resolve({ status: 503 })
+    }, upgradeTimeout).unref()
+  })
+  Promise.race([decide(context, request, url), deadline]).then((verdict) => {
+    clearTimeout(timer)
+    socket.off('close', gone)
+    socket.off('end', gone)
+    // Gone from `pending`: close() already answered it, or the client left.
     if (!context.pending.delete(socket)) return
     if ('status' in verdict) return refuse(socket, verdict.status)
     // Checked here, not before the hooks: the registry is read and written in
@@ -82,7 +125,7 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
 async function decide(context: UpgradeContext, request: IncomingMessage, url: URL): Promise<Verdict> {
   const { identify, verify } = context.options
   const failed = (hook: string, detail: string, cause?: unknown): void =>
-    context.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `${hook} ${detail} for ${request.url ?? '/'}`, { cause }))
+    context.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `${hook} ${detail} for ${redactedUrl(url)}`, { cause }))
 
   let name: unknown
   try {

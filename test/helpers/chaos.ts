@@ -7,7 +7,7 @@
  * bounded; the run stops by itself.
  */
 import { createConnection, createManualNetwork, type Connection } from '../../src/index.node.js'
-import { createHeartbeatServer, type HeartbeatServer } from '../../src/server/index.js'
+import { createHeartbeatServer, nameFromQuery, type HeartbeatServer } from '../../src/server/index.js'
 import { seededRandom } from './random.js'
 import { startProxy, until } from './servers.js'
 
@@ -41,7 +41,7 @@ function audit(received: number[], sent: number): { ok: boolean; duplicates: num
 export async function runChaos({ disruptions, seed = 1, perTick = 4 }: { disruptions: number; seed?: number; perTick?: number }): Promise<ChaosResult> {
   const rand = seededRandom(seed)
   const started = performance.now()
-  const server: HeartbeatServer = createHeartbeatServer({ port: 0, delivery: 'reliable', heartbeat: { interval: 100, timeout: 400 }, sessionTtl: 60_000 })
+  const server: HeartbeatServer = createHeartbeatServer({ port: 0, delivery: 'reliable', identify: nameFromQuery, heartbeat: { interval: 100, timeout: 400 }, sessionTtl: 60_000 })
   const { port } = await server.listening
   const proxy = await startProxy(port)
   const network = createManualNetwork()

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createConnection, type SessionLostEvent } from '../../src/index.node.js'
-import { createHeartbeatServer, type HeartbeatServer, type SessionLostEvent as ServerSessionLost } from '../../src/server/index.js'
+import { createHeartbeatServer, nameFromQuery, type HeartbeatServer, type SessionLostEvent as ServerSessionLost } from '../../src/server/index.js'
 import { runChaos } from '../helpers/chaos.js'
 import { echo, startProxy, startServer, until } from '../helpers/servers.js'
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 })
 
 async function reliableServer(options: { port?: number; sessionTtl?: number } = {}): Promise<{ server: HeartbeatServer; port: number }> {
-  const server = createHeartbeatServer({ port: options.port ?? 0, delivery: 'reliable', sessionTtl: options.sessionTtl ?? 60_000, heartbeat: { interval: 100, timeout: 400 } })
+  const server = createHeartbeatServer({ port: options.port ?? 0, delivery: 'reliable', identify: nameFromQuery, sessionTtl: options.sessionTtl ?? 60_000, heartbeat: { interval: 100, timeout: 400 } })
   cleanup.push(() => server.close())
   const { port } = await server.listening
   return { server, port }
@@ -77,7 +77,7 @@ describe('reliable delivery', () => {
     await until(() => server.clients.size === 0, 2_000, 'the disconnect')
     expect(server.send('away', 'while you were out')).toBe(true) // queued in the session
     await until(() => expired.length === 1, 2_000, 'the expiry')
-    expect(expired[0]).toEqual({ name: 'away', lost: 1, messages: ['while you were out'] })
+    expect(expired[0]).toEqual({ name: 'away', lost: 1, messages: ['while you were out'], reason: 'expired' })
     expect(server.send('away', 'too late')).toBe(false)
   })
 
@@ -106,7 +106,7 @@ describe('reliable delivery', () => {
   it('measures one-way throughput against plain mode (printed, not asserted)', async () => {
     const N = 20_000
     async function run(delivery: 'plain' | 'reliable'): Promise<number> {
-      const server = createHeartbeatServer({ port: 0, delivery })
+      const server = createHeartbeatServer({ port: 0, delivery, identify: nameFromQuery })
       const { port } = await server.listening
       let received = 0
       server.on('message', () => received++)
