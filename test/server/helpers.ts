@@ -186,3 +186,44 @@ export function closeCodeIn(bytes: Buffer): number | undefined {
   }
   return undefined
 }
+
+/**
+ * A `ws` client that speaks the reliable-delivery protocol by hand, so a test
+ * can send what a lifeline client never would (a hello it controls, no
+ * acknowledgements) and see every frame the server sends.
+ */
+export interface RawReliable {
+  socket: WebSocket
+  /** Every frame received, decoded: text frames parsed as JSON, binary ones as `{ binary: bytes }`. */
+  frames: unknown[]
+  /** The welcome, once it came. */
+  welcome(): Promise<unknown[]>
+  /** Data messages received, in order (text as strings, binary as byte arrays). */
+  data(): unknown[]
+  ack(upTo: number): void
+}
+
+export async function rawReliable(url: string, hello: { id?: string; ack?: number; maxPayload?: number } = {}): Promise<RawReliable> {
+  const socket = await connect(url)
+  const frames: unknown[] = []
+  socket.on('message', (raw, isBinary) => {
+    if (isBinary) {
+      const bytes = raw as Buffer
+      frames.push({ binary: [...bytes.subarray(17)], seq: bytes.readDoubleBE(1) })
+    } else frames.push(JSON.parse(raw.toString()) as unknown)
+  })
+  const id = hello.id ?? randomBytes(16).toString('hex')
+  const frame: unknown[] = ['hello', 1, id, hello.ack ?? 0]
+  if (hello.maxPayload !== undefined) frame.push(hello.maxPayload)
+  socket.send(JSON.stringify(frame))
+  return {
+    socket,
+    frames,
+    async welcome() {
+      await waitFor(() => frames.some((f) => Array.isArray(f) && f[0] === 'welcome'), 2_000, 'the welcome')
+      return frames.find((f) => Array.isArray(f) && f[0] === 'welcome') as unknown[]
+    },
+    data: () => frames.flatMap((f) => (Array.isArray(f) && f[0] === 'd' ? [f[3]] : (f as { binary?: number[] }).binary ? [(f as { binary: number[] }).binary] : [])),
+    ack: (upTo) => socket.send(JSON.stringify(['a', upTo])),
+  }
+}

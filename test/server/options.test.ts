@@ -37,6 +37,13 @@ describe('heartbeat server options', () => {
     [{ port: 0, heartbeat: { ping: 42 } }, /^heartbeat.ping must be a string, a Buffer or a function returning one, got 42$/],
     [{ port: 0, maxPayload: 1.5 }, /^maxPayload must be a positive integer \(bytes\), got 1.5$/],
     [{ port: 0, closeTimeout: 0 }, /^closeTimeout must be a positive number \(milliseconds\), got 0$/],
+    [{ port: 0, maxBufferedBytes: 0 }, /^maxBufferedBytes must be a positive integer \(bytes\), got 0$/],
+    [{ port: 0, upgradeTimeout: 2 ** 31 }, /^upgradeTimeout must be at most 2147483647 \(milliseconds\), got 2147483648$/],
+    [{ port: 0, maxPendingUpgrades: -5 }, /^maxPendingUpgrades must be a positive integer, got -5$/],
+    [{ port: 0, delivery: 'reliable' }, /^delivery: 'reliable' needs an identify/],
+    [{ port: 0, delivery: 'reliable', identify: (): string => 'a', maxUnacknowledgedBytes: Infinity }, /^maxUnacknowledgedBytes must be a positive integer \(bytes\), got Infinity$/],
+    [{ port: 0, delivery: 'reliable', identify: (): string => 'a', sessionStoreTimeout: 'soon' }, /^sessionStoreTimeout must be a positive number \(milliseconds\), got "soon"$/],
+    [{ port: 0, delivery: 'reliable', identify: (): string => 'a', sessionStore: { load() {} } }, /^sessionStore must be an object with load\(\), save\(\) and delete\(\)/],
     [{ port: 0, paht: '/ws' }, /^Unknown option paht; expected one of server, port, host, path/],
   ])('rejects %o', (options, message) => {
     expect(create(options)).toThrow(message)

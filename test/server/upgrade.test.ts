@@ -117,4 +117,65 @@ describe('heartbeat server upgrades', () => {
     expect(reported.code).toBe('LIFELINE_HOOK_FAILED')
     expect(reported.cause).toBeInstanceOf(TypeError)
   })
+
+  it('refuses an upgrade whose hooks have not settled within upgradeTimeout with 503, and frees its socket', async () => {
+    const { port, server, url } = await startServer({ verify: () => new Promise<boolean>(() => {}), upgradeTimeout: 100 })
+    const errors = record(server, 'error')
+    const answer = refusedUpgrade(port, '/?name=stuck&token=secret')
+    expect(statusLine(await within(answer, 2_000, 'the 503'))).toBe('HTTP/1.1 503 Service Unavailable')
+    expect(errors.map((e) => e.code)).toEqual(['LIFELINE_HOOK_FAILED'])
+    expect(errors[0]!.message).toMatch(/did not settle within upgradeTimeout \(100 ms\)/)
+    expect(errors[0]!.message).not.toContain('secret')
+    void url
+  })
+
+  it('lets go of a pending upgrade whose client went away, and refuses beyond maxPendingUpgrades at once', async () => {
+    const { port } = await startServer({ verify: () => new Promise<boolean>(() => {}), maxPendingUpgrades: 2, upgradeTimeout: 60_000 })
+    const first = await tcp(port)
+    const second = await tcp(port)
+    for (const socket of [first, second]) socket.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    await delay(30)
+    expect(statusLine(await refusedUpgrade(port, '/?name=third'))).toBe('HTTP/1.1 503 Service Unavailable')
+    const firstClosed = new Promise((resolve) => first.once('close', resolve))
+    first.resetAndDestroy()
+    await within(firstClosed, 1_000, 'the first to close')
+    await delay(30)
+    // The first one's place is free again: the next upgrade waits on verify instead of a 503.
+    const fourth = await tcp(port)
+    let answered = false
+    fourth.on('data', () => (answered = true))
+    fourth.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    await delay(50)
+    expect(answered).toBe(false)
+  })
+
+  it('checks the handshake before running identify or verify', async () => {
+    let calls = 0
+    const { port } = await startServer({ identify: () => (calls++, 'x') })
+    const send = async (head: string): Promise<string> => {
+      const socket = await tcp(port)
+      const answer = new Promise<string>((resolve) => {
+        let text = ''
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()))
+        socket.once('close', () => resolve(text))
+      })
+      socket.write(head)
+      return within(answer, 2_000, 'the answer')
+    }
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+    expect(statusLine(await send(`POST / HTTP/1.1\r\nHost: x\r\n${upgrade}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`))).toBe('HTTP/1.1 405 Method Not Allowed')
+    expect(statusLine(await send(`GET / HTTP/1.1\r\nHost: x\r\n${upgrade}Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n`))).toBe('HTTP/1.1 400 Bad Request')
+    const badVersion = await send(`GET / HTTP/1.1\r\nHost: x\r\n${upgrade}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n`)
+    expect(statusLine(badVersion)).toBe('HTTP/1.1 400 Bad Request')
+    expect(badVersion).toMatch(/Sec-WebSocket-Version: 13, 8/)
+    expect(calls).toBe(0)
+  })
+
+  it('never puts query values (tokens) into a hook failure message', async () => {
+    const { port, server } = await startServer({ verify: () => { throw new Error('token rejected') } })
+    const error = nextEvent(server, 'error')
+    await refusedUpgrade(port, '/?name=alice&token=eyJhbGciOiJIUzI1NiJ9.secret')
+    const reported = await error
+    expect(reported.message).toBe('verify threw "token rejected" for /?name=…&token=…')
+  })
 })
