@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { decodeFrame, encodeWelcome, fitsPayload, ProtocolError, type Frame } from '../reliable/protocol.js'
+import { Outbox } from '../reliable/sequence.js'
 import { ACK_DELAY_MS } from '../reliable/session.js'
 import type { Client } from './client.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import type { ConnectionHook } from './hooks.js'
-import { ServerSession, type Outbound, type SessionLimits } from './session.js'
+import { ServerSession, sizeOf, type Outbound, type SessionLimits } from './session.js'
 import { sessionKey, sessionStateProblem } from './session-state.js'
 import { callStore } from './store.js'
 import type { InboundData, SessionLostEvent, SessionLostReason, SessionState, SessionStore } from './types.js'
@@ -51,7 +52,7 @@ export class ReliableDelivery implements ConnectionHook {
   // Admitted clients that have not said hello yet...
   private readonly greeting = new WeakSet<Client>()
   // ...and what was sent to them meanwhile, merged into their session at the welcome.
-  private readonly early = new WeakMap<Client, Outbound[]>()
+  private readonly early = new WeakMap<Client, Outbox<Outbound>>()
   // Sessions this process saved: expired at their deadline if the store still holds that revision.
   private readonly parked = new Map<string, { revision: string; timer: NodeJS.Timeout }>()
   private readonly saves = new Set<Promise<void>>()
@@ -64,7 +65,7 @@ export class ReliableDelivery implements ConnectionHook {
 
   attach(client: Client): void {
     this.greeting.add(client)
-    this.early.set(client, [])
+    this.early.set(client, new Outbox(this.context.limits.maxMessages, this.context.limits.maxBytes, sizeOf))
   }
 
   receive(client: Client, data: InboundData): boolean {
@@ -93,7 +94,7 @@ export class ReliableDelivery implements ConnectionHook {
     this.greeting.delete(client)
     const early = this.early.get(client)
     this.early.delete(client)
-    if (early !== undefined && early.length > 0) this.report(client.name, early, 'no-hello')
+    if (early !== undefined) this.report(client.name, early.clear().unsent, 'no-hello')
     const session = this.linked.get(client)
     if (session === undefined || session.client !== client) return
     session.client = undefined
@@ -125,7 +126,7 @@ export class ReliableDelivery implements ConnectionHook {
     if (session === undefined || session.ended || (session.client === undefined && this.context.store !== undefined)) {
       const queue = client === undefined ? undefined : this.early.get(client)
       if (queue === undefined) return 'none'
-      if (queue.length >= this.context.limits.maxMessages) return 'full'
+      if (!queue.accepts(data)) return 'full'
       queue.push(data)
       return 'sent'
     }
@@ -200,7 +201,7 @@ export class ReliableDelivery implements ConnectionHook {
   }
 
   private mergeEarly(client: Client, session: ServerSession, tooLarge: Outbound[]): void {
-    const early = this.early.get(client) ?? []
+    const early = this.early.get(client)?.clear().unsent ?? []
     this.early.delete(client)
     const full: Outbound[] = []
     for (const data of early) {
