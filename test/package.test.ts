@@ -14,12 +14,13 @@ import { bin, installConsumer, node, packFreshCheckout, scratch } from './helper
 
 let dir: string
 let tarball: string
+let repository: string
 let nodeApp: string
 let webApp: string
 
 beforeAll(async () => {
   dir = scratch()
-  tarball = await packFreshCheckout(dir)
+  ;({ tarball, repository } = await packFreshCheckout(dir))
   ;[nodeApp, webApp] = await Promise.all([installConsumer('node', tarball, dir), installConsumer('web', tarball, dir)])
 }, 180_000)
 
@@ -131,6 +132,15 @@ describe('package', () => {
     const code = readFileSync(join(assets, map.replace(/\.map$/, '')), 'utf8')
     expect(code).not.toContain('ws does not work in the browser')
   })
+
+  it('installs from a git URL, building dist/ through prepare', async () => {
+    const project = await installConsumer('node', `git+file://${repository}`, dir, 'git')
+    const installed = join(project, 'node_modules/lifeline-ws')
+    expect(existsSync(join(installed, 'dist/src/index.node.js'))).toBe(true)
+    const app = await node(['app.mjs'], project, 15_000)
+    expect(app).toMatchObject({ code: 0, stderr: '' })
+    expect(app.stdout).toContain('client: heartbeat answered')
+  }, 120_000)
 
   it('builds for the browser from source without ws', async () => {
     const size = await measureBundle("export * from './src/index.ts'")

@@ -3,7 +3,8 @@
  * would commit (tracked and new, never ignored ones such as dist/) into a
  * temporary directory, as a fresh clone has them, and runs `npm pack` there,
  * so the tarball proves that packing builds dist/ by itself. `installConsumer()`
- * installs that tarball into a copy of a project from test/consumers/.
+ * installs that tarball (or the same files from a git URL) into a copy of a
+ * project from test/consumers/.
  *
  * Offline-friendly: every dependency is in the npm cache after `npm ci`
  * (`--prefer-offline`); the compilers and Vite are the repository's own, run
@@ -60,8 +61,15 @@ function check(what: string, ran: Ran): Ran {
 /** A scratch directory for one test run; remove it with `rmSync(dir, { recursive: true })`. */
 export const scratch = (): string => mkdtempSync(join(tmpdir(), 'lifeline-package-'))
 
-/** Packs the files git would commit, as a fresh clone has them; returns the tarball's path. */
-export async function packFreshCheckout(dir: string): Promise<string> {
+export interface Packed {
+  /** The tarball `npm pack` made. */
+  tarball: string
+  /** A git repository holding one commit of the same files, for a git install. */
+  repository: string
+}
+
+/** Packs the files git would commit, as a fresh clone has them. */
+export async function packFreshCheckout(dir: string): Promise<Packed> {
   const checkout = join(dir, 'checkout')
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
     .split('\0')
@@ -70,18 +78,25 @@ export async function packFreshCheckout(dir: string): Promise<string> {
     mkdirSync(dirname(join(checkout, file)), { recursive: true })
     cpSync(join(root, file), join(checkout, file))
   }
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=package test', '-c', 'user.email=package-test@localhost', ...args], { cwd: checkout, stdio: 'ignore' })
+  git('init', '-q')
+  git('add', '--', ...files)
+  git('commit', '-q', '--no-verify', '-m', 'checkout')
   // The dependencies `npm install` would have put there; dist/ is left to `prepare`.
   symlinkSync(join(root, 'node_modules'), join(checkout, 'node_modules'), 'dir')
   check('npm pack', await run('npm', ['pack', '--pack-destination', dir], checkout, 120_000))
   const tarball = readdirSync(dir).find((name) => name.endsWith('.tgz'))
   if (tarball === undefined) throw new Error(`npm pack left no tarball in ${dir}`)
-  return join(dir, tarball)
+  return { tarball: join(dir, tarball), repository: checkout }
 }
 
-/** Copies test/consumers/<name> into `dir` and installs the tarball there; returns the project's path. */
-export async function installConsumer(name: string, tarball: string, dir: string): Promise<string> {
-  const project = join(dir, name)
+/**
+ * Copies test/consumers/<name> into `dir` and installs `spec` there (a
+ * tarball's path, or a git URL); returns the project's path.
+ */
+export async function installConsumer(name: string, spec: string, dir: string, as = name): Promise<string> {
+  const project = join(dir, as)
   cpSync(join(root, 'test/consumers', name), project, { recursive: true })
-  check(`npm install in the ${name} consumer`, await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project, 120_000))
+  check(`npm install ${spec} in the ${as} consumer`, await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', spec], project, 120_000))
   return project
 }
