@@ -26,9 +26,10 @@ export async function buildLifeline(): Promise<string | null> {
   mkdirSync(BUILD_DIR, { recursive: true })
   // Outside the package's scope (node_modules ends it), .js would be CommonJS.
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "module", "private": true }\n')
-  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc')
+  // By package, not .bin/tsc: the typescript-5.9 alias installs a `tsc` too, and either may own the link.
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
   try {
-    await promisify(execFile)(tsc, ['-p', 'tsconfig.json', '--outDir', BUILD_DIR, '--declaration', 'false', '--sourceMap', 'false'], { cwd: ROOT })
+    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.json', '--outDir', BUILD_DIR, '--declaration', 'false', '--sourceMap', 'false'], { cwd: ROOT })
     return null
   } catch (error) {
     const out = (error as { stdout?: string }).stdout ?? String(error)

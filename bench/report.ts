@@ -10,7 +10,7 @@ import { COMMON } from './settings.js'
 
 export function versionOf(peer: PeerName): string {
   const pkg = CATALOG[peer].pkg
-  const file = pkg === 'lifeline' ? join(ROOT, 'package.json') : join(ROOT, 'node_modules', pkg, 'package.json')
+  const file = pkg === 'lifeline-ws' ? join(ROOT, 'package.json') : join(ROOT, 'node_modules', pkg, 'package.json')
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
 }
 

@@ -1,4 +1,4 @@
-import { createHeartbeatServer } from 'lifeline/server'
+import { createHeartbeatServer } from 'lifeline-ws/server'
 
 // Clients connect to ws://127.0.0.1:8080/live?name=alice
 const server = createHeartbeatServer({ port: Number(process.env.PORT ?? 8080), path: '/live' })

@@ -5,7 +5,7 @@
  * - `LIFELINE_INVALID_ARGUMENT`: a method was called with a bad argument (`TypeError`).
  * - `LIFELINE_NO_WEBSOCKET`: no WebSocket implementation was found.
  * - `LIFELINE_URL_FAILED`: the `url` function threw, rejected or returned a bad URL.
- * - `LIFELINE_SOCKET_ERROR`: the socket reported an error.
+ * - `LIFELINE_SOCKET_ERROR`: the socket reported an error, on every platform (Node's `ws` errors too); what the platform reported is `cause` (in Node the errno error, e.g. `cause.code === 'ECONNREFUSED'`).
  * - `LIFELINE_NOT_OPEN`: `send()` while not open with `buffer: false`.
  * - `LIFELINE_BUFFER_FULL`: `send()` while the buffer is full with `overflow: 'reject'`.
  * - `LIFELINE_BUFFER_OVERFLOW`: the oldest buffered message was dropped (`overflow: 'drop-oldest'`).

@@ -1,6 +1,6 @@
 import WebSocket from 'ws'
 import { createConnection as create } from './connection.js'
-import type { Connection, ConnectionOptions, WebSocketConstructor } from './types.js'
+import type { Connection, ConnectionOptions } from './types.js'
 
 export * from './index.js'
 
@@ -9,5 +9,5 @@ export * from './index.js'
  * global WebSocket (Node 20) it uses the `ws` package unless `options.WebSocket` is given.
  */
 export function createConnection(options: ConnectionOptions): Connection {
-  return create(options, WebSocket as unknown as WebSocketConstructor)
+  return create(options, WebSocket)
 }

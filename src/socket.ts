@@ -26,22 +26,44 @@ function isNodeEmitter(socket: WebSocketLike): socket is WebSocketLike & NodeEmi
 
 const ignore = (): void => {}
 
-function toError(event: { error?: unknown; message?: unknown }): Error {
-  if (event.error instanceof Error) return event.error
-  const detail = typeof event.message === 'string' && event.message !== '' ? `: ${event.message}` : ''
-  return new LifelineError('LIFELINE_SOCKET_ERROR', `WebSocket error${detail}`)
+/**
+ * Every socket failure is `LIFELINE_SOCKET_ERROR`, whatever the platform, so
+ * that applications branch on one code. What the platform gave is the `cause`:
+ * `ws`'s `Error` (its errno `code`, e.g. `ECONNREFUSED`, stays reachable), the
+ * `error` of an `ErrorEvent` (ws's `addEventListener`, Node 22), or a
+ * browser's bare `Event`.
+ */
+function socketError(failure: unknown): LifelineError {
+  if (failure instanceof Error) return new LifelineError('LIFELINE_SOCKET_ERROR', `WebSocket error: ${failure.message}`, { cause: failure })
+  const event = typeof failure === 'object' && failure !== null ? failure : {}
+  const error = 'error' in event ? event.error : undefined
+  if (error instanceof Error) return socketError(error)
+  const message = 'message' in event && typeof event.message === 'string' && event.message !== '' ? `: ${event.message}` : ''
+  return new LifelineError('LIFELINE_SOCKET_ERROR', `WebSocket error${message}`, { cause: failure })
+}
+
+// The fields the WebSocket standard (and ws) put on these events. `WebSocketLike`
+// types listener arguments as `unknown` so that every implementation's class fits.
+interface MessageEventFields {
+  data: MessageData
+}
+interface CloseEventFields {
+  code: number
+  reason: string
+  wasClean: boolean
 }
 
 /** Attaches `owner` to `socket`; returns a function that detaches every listener. */
 export function listen(socket: WebSocketLike, owner: SocketOwner): () => void {
   const onOpen = (): void => owner.socketOpened(socket)
   if (isNodeEmitter(socket)) {
+    // binaryType 'arraybuffer' (set by the adapter) makes binary data an ArrayBuffer.
     const onMessage = (data: { toString(): string }, isBinary: boolean): void =>
-      owner.socketMessage(isBinary ? (data as MessageData) : data.toString())
+      owner.socketMessage(isBinary ? (data as ArrayBuffer) : data.toString())
     // ws reports 1006 exactly when no close frame came: the handshake did not complete.
     const onClose = (code: number, reason: { toString(): string }): void =>
       owner.socketClosed(socket, { code, reason: reason.toString(), wasClean: code !== 1006 })
-    const onError = (error: Error): void => owner.socketFailed(socket, error)
+    const onError = (error: Error): void => owner.socketFailed(socket, socketError(error))
     const onPing = (): void => owner.socketPinged()
     socket.on('open', onOpen)
     socket.on('message', onMessage)
@@ -59,10 +81,12 @@ export function listen(socket: WebSocketLike, owner: SocketOwner): () => void {
       socket.on('error', ignore)
     }
   }
-  const onMessage = (event: { data: MessageData }): void => owner.socketMessage(event.data)
-  const onClose = (event: { code: number; reason: string; wasClean: boolean }): void =>
-    owner.socketClosed(socket, { code: event.code, reason: event.reason, wasClean: event.wasClean })
-  const onError = (event: { error?: unknown; message?: unknown }): void => owner.socketFailed(socket, toError(event))
+  const onMessage = (event: unknown): void => owner.socketMessage((event as MessageEventFields).data)
+  const onClose = (event: unknown): void => {
+    const { code, reason, wasClean } = event as CloseEventFields
+    owner.socketClosed(socket, { code, reason, wasClean })
+  }
+  const onError = (event: unknown): void => owner.socketFailed(socket, socketError(event))
   socket.addEventListener('open', onOpen)
   socket.addEventListener('message', onMessage)
   socket.addEventListener('close', onClose)

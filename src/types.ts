@@ -6,23 +6,39 @@ export type { CloseInfo, ConnectionStateName }
 /** Data `send()` accepts: what `WebSocket.prototype.send` accepts. */
 export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob
 
-/** Data of an inbound frame: a string for text frames, an `ArrayBuffer` for binary ones. */
-export type MessageData = string | ArrayBuffer | Blob | Uint8Array
+/**
+ * Data of an inbound frame: a string for text frames, an `ArrayBuffer` for
+ * binary ones (lifeline sets every socket's `binaryType` to `'arraybuffer'`).
+ */
+export type MessageData = string | ArrayBuffer
 
 /** Where to connect: a URL, or a function read before every attempt (for example to refresh a token). */
 export type UrlSource = string | URL | (() => string | URL | PromiseLike<string | URL>)
 
-/** The minimal WebSocket lifeline drives: the browser's, Node 22's, or `ws`. */
+/** The socket events lifeline listens to. */
+export type SocketEventType = 'open' | 'message' | 'close' | 'error'
+
+/**
+ * The minimal WebSocket lifeline drives: the browser's, Node 22's, `ws`, or
+ * your own. Listeners take `unknown` so that every implementation's class fits
+ * as it is typed (`ws` types `addEventListener` per event name, the DOM per
+ * event map); lifeline reads the standard fields (`data`, `code`, `reason`,
+ * `wasClean`) from the events.
+ */
 export interface WebSocketLike {
   readonly readyState: number
   binaryType: string
   send(data: SendData): void
   close(code?: number, reason?: string): void
-  addEventListener(type: string, listener: (event: never) => void): void
-  removeEventListener(type: string, listener: (event: never) => void): void
+  addEventListener(type: SocketEventType, listener: (event: unknown) => void): void
+  removeEventListener(type: SocketEventType, listener: (event: unknown) => void): void
 }
 
-/** A WebSocket constructor such as `globalThis.WebSocket` or `ws`'s default export. */
+/**
+ * A WebSocket constructor: `globalThis.WebSocket`, `ws`'s default export, or
+ * any class built like them, e.g. `createConnection({ url, WebSocket })` after
+ * `import WebSocket from 'ws'`.
+ */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
 
 /**

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { createConnection, type ConnectionOptions, type WebSocketConstructor } from '../src/index.node.js'
+import { createConnection, type ConnectionOptions } from '../src/index.node.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
 const url = 'ws://127.0.0.1:1/'
 const make = (options: Record<string, unknown>) => () =>
-  createConnection({ url, autoConnect: false, WebSocket: FakeWebSocket as unknown as WebSocketConstructor, ...options } as ConnectionOptions)
+  createConnection({ url, autoConnect: false, WebSocket: FakeWebSocket, ...options } as ConnectionOptions)
 
 describe('options', () => {
   it.each([

@@ -41,7 +41,7 @@ export const CATALOG: Record<PeerName, PeerInfo> = {
   },
   lifeline: {
     name: 'lifeline',
-    pkg: 'lifeline',
+    pkg: 'lifeline-ws',
     server: 'lifeline',
     noHeartbeat: null,
     noReconnect: null,

@@ -4,7 +4,7 @@
 // real timers are counted. `herd-model`: the busiest 250 ms bin that the
 // backoff formula itself predicts for the herd scenario, by simulation.
 import { backoffDelay } from '../../src/backoff.js'
-import { createConnection, type WebSocketConstructor } from '../../src/index.node.js'
+import { createConnection } from '../../src/index.node.js'
 import { FakeWebSocket } from '../../test/helpers/fake-websocket.js'
 import { seededRandom } from '../../test/helpers/random.js'
 import { PEERS, type PeerName } from '../peers/catalog.js'
@@ -46,7 +46,7 @@ export const cycle: Scenario = {
     const conns = Array.from({ length: connections }, () => {
       const conn = createConnection({
         url: 'ws://bench.invalid/',
-        WebSocket: FakeWebSocket as unknown as WebSocketConstructor,
+        WebSocket: FakeWebSocket,
         clock,
         network: false,
         environment: false,

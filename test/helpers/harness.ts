@@ -1,6 +1,6 @@
 import { TestClock } from './test-clock.js'
 import { createConnection, createManualEnvironment } from '../../src/index.node.js'
-import type { Connection, ConnectionEventMap, ConnectionOptions, WebSocketConstructor } from '../../src/index.node.js'
+import type { Connection, ConnectionEventMap, ConnectionOptions } from '../../src/index.node.js'
 import { FakeWebSocket, TestNetwork } from './fake-websocket.js'
 
 export type Recorded = { [K in keyof ConnectionEventMap]: [K, ConnectionEventMap[K]] }[keyof ConnectionEventMap]
@@ -15,7 +15,7 @@ export function harness(options: Partial<ConnectionOptions> = {}) {
   const environment = createManualEnvironment()
   const conn: Connection = createConnection({
     url: 'ws://test.invalid/socket',
-    WebSocket: FakeWebSocket as unknown as WebSocketConstructor,
+    WebSocket: FakeWebSocket,
     network,
     environment,
     clock,
