@@ -20,6 +20,7 @@ export interface Sizes {
   memory: { connections: number }
   cpu: { connections: number; seconds: number; pairTrials: number }
   herd: { trials: number; clients: number; downMs: number; capMs: number }
+  slowConsumer: { chunkBytes: number; floodMs: number; capBytes: number }
 }
 
 export const FULL: Sizes = {
@@ -31,6 +32,8 @@ export const FULL: Sizes = {
   // ws and lifeline (the bar's runs) twice, interleaved; the other runs once.
   cpu: { connections: 2_000, seconds: 20, pairTrials: 2 },
   herd: { trials: 2, clients: 300, downMs: 1_000, capMs: 15_000 },
+  // 64 KiB messages for 3 s; bare ws stops at 256 MiB held, to stay safe on a shared machine.
+  slowConsumer: { chunkBytes: 64 * 1024, floodMs: 3_000, capBytes: 256 * 1024 * 1024 },
 }
 
 /** `--quick`: every scenario tiny, only to prove it completes and yields figures (CI). */
@@ -41,6 +44,7 @@ export const QUICK: Sizes = {
   memory: { connections: 20 },
   cpu: { connections: 20, seconds: 1, pairTrials: 1 },
   herd: { trials: 1, clients: 20, downMs: 1_000, capMs: 5_000 },
+  slowConsumer: { chunkBytes: 64 * 1024, floodMs: 500, capBytes: 64 * 1024 * 1024 },
 }
 
 /**

@@ -5,6 +5,7 @@ import { herdWorker, type HerdParams } from './herd.js'
 import { hotpathWorker, type HotpathParams } from './hotpath.js'
 import { memoryWorker, type MemoryParams } from './memory.js'
 import { restartWorker, type RestartParams } from './restart.js'
+import { slowConsumerWorker, type SlowConsumerParams } from './slow-consumer.js'
 
 export type Job =
   | { scenario: 'detection'; params: DetectionParams }
@@ -13,6 +14,7 @@ export type Job =
   | { scenario: 'memory'; params: MemoryParams }
   | { scenario: 'cpu'; params: CpuParams }
   | { scenario: 'herd'; params: HerdParams }
+  | { scenario: 'slow-consumer'; params: SlowConsumerParams }
 
 export function runJob(job: Job): Promise<unknown> {
   switch (job.scenario) {
@@ -22,5 +24,6 @@ export function runJob(job: Job): Promise<unknown> {
     case 'memory': return memoryWorker(job.params)
     case 'cpu': return cpuWorker(job.params)
     case 'herd': return herdWorker(job.params)
+    case 'slow-consumer': return slowConsumerWorker(job.params)
   }
 }
