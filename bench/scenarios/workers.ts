@@ -1,5 +1,6 @@
 // Every job a worker process can run, by scenario name.
 import { cpuWorker, type CpuParams } from './cpu.js'
+import { createCostWorker, type CreateCostParams } from './create-cost.js'
 import { detectionWorker, type DetectionParams } from './detection.js'
 import { herdWorker, type HerdParams } from './herd.js'
 import { hotpathWorker, type HotpathParams } from './hotpath.js'
@@ -15,6 +16,7 @@ export type Job =
   | { scenario: 'cpu'; params: CpuParams }
   | { scenario: 'herd'; params: HerdParams }
   | { scenario: 'slow-consumer'; params: SlowConsumerParams }
+  | { scenario: 'create-cost'; params: CreateCostParams }
 
 export function runJob(job: Job): Promise<unknown> {
   switch (job.scenario) {
@@ -25,5 +27,6 @@ export function runJob(job: Job): Promise<unknown> {
     case 'cpu': return cpuWorker(job.params)
     case 'herd': return herdWorker(job.params)
     case 'slow-consumer': return slowConsumerWorker(job.params)
+    case 'create-cost': return createCostWorker(job.params)
   }
 }
