@@ -189,7 +189,7 @@ export const createCost: Scenario = {
         metric: `${label}: garbage-collected, the connections and their actors; heap KB still held per connection after GC`,
         cells: only(connections === null || actors === null || retained === null
           ? cell(null, 'failed')
-          : cell(actors, `collected ${connections} of ${n}, actors ${actors} of ${n}; ${fmt(retained)} KB held`)),
+          : cell(actors, `collected ${connections.toLocaleString('en-US')} of ${n}, actors ${actors.toLocaleString('en-US')} of ${n}; ${fmt(retained)} KB held`)),
       })
     }
     gcRow('close()d and dropped without dispose()', (t) => t.closedAndDropped)
@@ -197,7 +197,7 @@ export const createCost: Scenario = {
     return {
       rows,
       notes: [
-        `Create and dispose: createConnection({ url: '${DIAL}', autoConnect: false }) from the compiled client in a fresh process with --expose-gc, ${size.connections.toLocaleString('en-US')} connections timed per block of ${size.block.toLocaleString('en-US')} after ${size.warmup} warm-up connections (created and disposed first), a GC before each block outside its timing; then dispose() of all in creation order, timed the same way (its 1st thousand goes while all are live, its ${last} while ${size.block.toLocaleString('en-US')} are, so either thousand may be the slow one: the larger ratio is judged). The GC check creates ${size.dropped.toLocaleString('en-US')} connections, calls close() on each and drops it, and counts FinalizationRegistry callbacks after repeated GC, for the object createConnection() returned and for its actor (conn.actor) apart, since the object can be collected while its actor is still held; the control does the same with dispose().`,
+        `createConnection({ url: '${DIAL}', autoConnect: false }) from the compiled client in a fresh process with --expose-gc, ${size.connections.toLocaleString('en-US')} connections timed per block of ${size.block.toLocaleString('en-US')} after ${size.warmup} warm-up connections (created and disposed first), a GC before each block outside its timing; then dispose() of all in creation order, timed the same way (its 1st thousand goes while all are live, its ${last} while ${size.block.toLocaleString('en-US')} are, so either thousand may be the slow one: the larger ratio is judged). The GC check creates ${size.dropped.toLocaleString('en-US')} connections, calls close() on each and drops it, and counts FinalizationRegistry callbacks after repeated GC, for the object createConnection() returned and for its actor (conn.actor) apart, since the object can be collected while its actor is still held; the control does the same with dispose().`,
         ...notes,
         ...errors,
       ],
