@@ -20,6 +20,8 @@ export interface Sizes {
   memory: { connections: number }
   cpu: { connections: number; seconds: number; pairTrials: number }
   herd: { trials: number; clients: number; downMs: number; capMs: number }
+  slowConsumer: { chunkBytes: number; floodMs: number; capBytes: number }
+  createCost: { trials: number; connections: number; block: number; warmup: number; dropped: number }
 }
 
 export const FULL: Sizes = {
@@ -31,6 +33,10 @@ export const FULL: Sizes = {
   // ws and lifeline (the bar's runs) twice, interleaved; the other runs once.
   cpu: { connections: 2_000, seconds: 20, pairTrials: 2 },
   herd: { trials: 2, clients: 300, downMs: 1_000, capMs: 15_000 },
+  // 64 KiB messages for 3 s; bare ws stops at 256 MiB held, to stay safe on a shared machine.
+  slowConsumer: { chunkBytes: 64 * 1024, floodMs: 3_000, capBytes: 256 * 1024 * 1024 },
+  // The 1st thousand against the 10th; 1,000 connections close()d and dropped for the GC check.
+  createCost: { trials: 3, connections: 10_000, block: 1_000, warmup: 200, dropped: 1_000 },
 }
 
 /** `--quick`: every scenario tiny, only to prove it completes and yields figures (CI). */
@@ -41,6 +47,8 @@ export const QUICK: Sizes = {
   memory: { connections: 20 },
   cpu: { connections: 20, seconds: 1, pairTrials: 1 },
   herd: { trials: 1, clients: 20, downMs: 1_000, capMs: 5_000 },
+  slowConsumer: { chunkBytes: 64 * 1024, floodMs: 500, capBytes: 64 * 1024 * 1024 },
+  createCost: { trials: 1, connections: 2_000, block: 1_000, warmup: 100, dropped: 200 },
 }
 
 /**

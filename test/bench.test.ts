@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- --quick` in CI: every scenario completes and yields a
- * figure (or a stated reason) for every peer. Quick mode measures nothing
- * worth reading, so nothing here looks at a number's size: the real figures
- * come from a full `npm run bench` on a quiet machine.
+ * figure (or a stated reason) for every peer, and so do the on-demand
+ * scenarios named in QUICK_ON_DEMAND. Quick mode measures nothing worth
+ * reading, so nothing here looks at a number's size: the real figures come
+ * from a full `npm run bench` on a quiet machine.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -11,9 +12,11 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PEERS } from '../bench/peers/catalog.js'
 import type { Row } from '../bench/results.js'
-import { SCENARIOS } from '../bench/scenarios/index.js'
+import { ON_DEMAND, SCENARIOS } from '../bench/scenarios/index.js'
 
 const root = new URL('..', import.meta.url).pathname
+/** On-demand scenarios short enough in --quick mode to run here too. */
+const QUICK_ON_DEMAND = ['create-cost']
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -23,9 +26,9 @@ interface Results {
   scenarios: Record<string, { rows?: Row[]; error?: string }>
 }
 
-function runQuickBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runQuickBench(out: string, args: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -40,6 +43,25 @@ function runQuickBench(out: string): Promise<{ code: number | null; stdout: stri
   })
 }
 
+/** Every row has a cell for every peer: a finite number, or words that say why there is none. */
+function expectFigures(results: Results): void {
+  for (const [name, scenario] of Object.entries(results.scenarios)) {
+    expect(scenario.error, `${name} failed`).toBeUndefined()
+    expect(scenario.rows?.length, `${name} has rows`).toBeGreaterThan(0)
+    for (const row of scenario.rows ?? []) {
+      for (const peer of PEERS) {
+        const cell = row.cells[peer]
+        expect(cell, `${name} / ${row.metric} / ${peer}`).toBeDefined()
+        expect(cell!.text, `${name} / ${row.metric} / ${peer}`).not.toBe('')
+        expect(cell!.text, `${name} / ${row.metric} / ${peer}`).not.toMatch(/failed/)
+        // A number, or words that say why there is none (feature missing, never happened).
+        if (cell!.value === null) expect(cell!.text).toMatch(/[a-z]/)
+        else expect(Number.isFinite(cell!.value)).toBe(true)
+      }
+    }
+  }
+}
+
 describe('bench --quick', () => {
   it('runs every scenario for every peer and writes a figure or a reason for each', async () => {
     const out = join(dir, 'results.json')
@@ -50,21 +72,7 @@ describe('bench --quick', () => {
     expect(results.quick).toBe(true)
     expect(results.machine.node).toBe(process.version)
     expect(Object.keys(results.scenarios)).toEqual(SCENARIOS.map((s) => s.name))
-    for (const [name, scenario] of Object.entries(results.scenarios)) {
-      expect(scenario.error, `${name} failed`).toBeUndefined()
-      expect(scenario.rows?.length, `${name} has rows`).toBeGreaterThan(0)
-      for (const row of scenario.rows ?? []) {
-        for (const peer of PEERS) {
-          const cell = row.cells[peer]
-          expect(cell, `${name} / ${row.metric} / ${peer}`).toBeDefined()
-          expect(cell!.text, `${name} / ${row.metric} / ${peer}`).not.toBe('')
-          expect(cell!.text, `${name} / ${row.metric} / ${peer}`).not.toMatch(/failed/)
-          // A number, or words that say why there is none (feature missing, never happened).
-          if (cell!.value === null) expect(cell!.text).toMatch(/[a-z]/)
-          else expect(Number.isFinite(cell!.value)).toBe(true)
-        }
-      }
-    }
+    expectFigures(results)
     // lifeline has every feature: each of its main figures is a number.
     const lifelineFigures = Object.values(results.scenarios).flatMap((s) => (s.rows ?? []).filter((r) => r.bar !== undefined).map((r) => r.cells.lifeline?.value))
     expect(lifelineFigures.length).toBeGreaterThanOrEqual(7)
@@ -74,5 +82,20 @@ describe('bench --quick', () => {
     expect(stdout).toContain('Comparable settings')
     expect(stdout).toContain(`| Scenario | Metric | ws (floor) | ${PEERS.slice(1).join(' | ')} | Bar | lifeline |`)
     expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain('| Scenario | Metric |')
+  }, 120_000)
+
+  it('runs the short on-demand scenarios and writes a figure or a reason for each', async () => {
+    expect(ON_DEMAND.map((s) => s.name)).toEqual(expect.arrayContaining(QUICK_ON_DEMAND))
+    const out = join(dir, 'on-demand.json')
+    const { code, stderr } = await runQuickBench(out, ['--scenario', QUICK_ON_DEMAND.join(',')])
+    expect(code, stderr.slice(-4_000)).toBe(0)
+
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Results
+    expect(Object.keys(results.scenarios)).toEqual(QUICK_ON_DEMAND)
+    expectFigures(results)
+    // Its bars judge lifeline alone: each has a number (whether it passes is for the full run to say).
+    const bars = Object.values(results.scenarios).flatMap((s) => (s.rows ?? []).filter((r) => r.bar !== undefined))
+    expect(bars.length).toBeGreaterThan(0)
+    for (const row of bars) expect(typeof row.cells.lifeline?.value, row.metric).toBe('number')
   }, 120_000)
 })

@@ -27,7 +27,7 @@ export interface MemoryTrial {
   fromBaseline: { heapBytesPerConnection: number; rssBytesPerConnection: number }
 }
 
-async function collect(): Promise<NodeJS.MemoryUsage> {
+export async function collect(): Promise<NodeJS.MemoryUsage> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error('the memory worker needs --expose-gc')
   // Several rounds with a turn of the event loop between them: finalizers

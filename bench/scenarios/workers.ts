@@ -1,10 +1,12 @@
 // Every job a worker process can run, by scenario name.
 import { cpuWorker, type CpuParams } from './cpu.js'
+import { createCostWorker, type CreateCostParams } from './create-cost.js'
 import { detectionWorker, type DetectionParams } from './detection.js'
 import { herdWorker, type HerdParams } from './herd.js'
 import { hotpathWorker, type HotpathParams } from './hotpath.js'
 import { memoryWorker, type MemoryParams } from './memory.js'
 import { restartWorker, type RestartParams } from './restart.js'
+import { slowConsumerWorker, type SlowConsumerParams } from './slow-consumer.js'
 
 export type Job =
   | { scenario: 'detection'; params: DetectionParams }
@@ -13,6 +15,8 @@ export type Job =
   | { scenario: 'memory'; params: MemoryParams }
   | { scenario: 'cpu'; params: CpuParams }
   | { scenario: 'herd'; params: HerdParams }
+  | { scenario: 'slow-consumer'; params: SlowConsumerParams }
+  | { scenario: 'create-cost'; params: CreateCostParams }
 
 export function runJob(job: Job): Promise<unknown> {
   switch (job.scenario) {
@@ -22,5 +26,7 @@ export function runJob(job: Job): Promise<unknown> {
     case 'memory': return memoryWorker(job.params)
     case 'cpu': return cpuWorker(job.params)
     case 'herd': return herdWorker(job.params)
+    case 'slow-consumer': return slowConsumerWorker(job.params)
+    case 'create-cost': return createCostWorker(job.params)
   }
 }
