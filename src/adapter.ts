@@ -265,10 +265,7 @@ export class SocketAdapter implements SocketOwner {
   }
 
   notifyFailed(context: ConnectionContext): void {
-    // With attempts left, only a close that must not be retried leads here.
-    const attempts = context.attempt + 1
-    const reason = context.reconnect && attempts >= context.maxAttempts ? 'max-attempts' : 'not-retried'
-    this.emitter.emit('failed', { reason, attempts })
+    this.emitter.emit('failed', { reason: context.failure, attempts: context.attempt + 1 })
   }
 
   retryDelay(failures: number): number {

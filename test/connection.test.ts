@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
-import type { Connection } from '../src/index.node.js'
+import type { Connection, ConnectionEventMap, WebSocketConstructor } from '../src/index.node.js'
 
 // The harness records every event, so it listens for errors; this strips its listeners.
 function createBareConnection(conn: Connection): Connection {
