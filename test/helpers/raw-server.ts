@@ -5,6 +5,7 @@
  * (garbage, impossible orders, a welcome that never comes, a small maxPayload).
  */
 import { once } from 'node:events'
+import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { decodeFrame, encodeAck, encodeWelcome, type Frame } from '../../src/reliable/protocol.js'
@@ -21,7 +22,7 @@ export interface RawServer {
   close(): Promise<void>
 }
 
-export async function startRawServer(onConnection: (socket: WebSocket) => void, options: { maxPayload?: number } = {}): Promise<RawServer> {
+export async function startRawServer(onConnection: (socket: WebSocket, request: IncomingMessage) => void, options: { maxPayload?: number } = {}): Promise<RawServer> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options })
   await once(wss, 'listening')
   const port = (wss.address() as AddressInfo).port
@@ -37,7 +38,7 @@ export async function startRawServer(onConnection: (socket: WebSocket) => void, 
       await new Promise<void>((resolve) => wss.close(() => resolve()))
     },
   }
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     server.accepted++
     server.live++
     socket.on('error', () => {})
@@ -45,7 +46,7 @@ export async function startRawServer(onConnection: (socket: WebSocket) => void, 
       server.live--
       server.closes.push({ code, reason: reason.toString() })
     })
-    onConnection(socket)
+    onConnection(socket, request)
   })
   return server
 }
