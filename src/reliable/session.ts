@@ -157,6 +157,7 @@ export class ReliableSession {
           throw new ProtocolError((gap as Error).message)
         }
         this.transport.deliver(typeof frame.data === 'string' ? frame.data : frame.data.slice().buffer)
+        if (this.phase !== 'ready') return // a listener dropped the socket
         this.ackTimer ??= this.transport.clock.setTimeout(() => this.flushAck(), ACK_DELAY_MS)
         return
       case 'ack':

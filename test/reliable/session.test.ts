@@ -240,3 +240,40 @@ describe('reliable client: dispose() (review 22)', () => {
     expect(socket.sent.slice(-2)).toEqual([encodeAck(1), 'ping'])
   })
 })
+
+describe('reliable client: dispose() from inside a listener (review 14)', () => {
+  const cases: { type: 'message' | 'session-lost' | 'open' | 'error' | 'state'; drive: (socket: FakeWebSocket) => void }[] = [
+    { type: 'message', drive: (socket) => socket.serverMessage(encodeData(1, 0, 'hello') as string) },
+    { type: 'open', drive: () => {} },
+    { type: 'state', drive: () => {} },
+    { type: 'error', drive: (socket) => socket.serverMessage('not a frame') },
+  ]
+  for (const { type, drive } of cases) {
+    it(`leaves no socket open and no timer pending when called from a '${type}' listener`, () => {
+      const { conn, clock } = harness(reliable)
+      conn.on(type, (event) => (type !== 'state' || (event as { state: string }).state === 'open') && conn.dispose())
+      conn.open()
+      if (type === 'open' || type === 'state') {
+        welcome()
+      } else {
+        drive(welcome())
+      }
+      expect(FakeWebSocket.live()).toEqual([])
+      expect(clock.pending).toBe(0)
+      expect(conn.state).toBe('idle')
+    })
+  }
+
+  it("leaves nothing behind when called from a 'session-lost' listener", () => {
+    const { conn, clock } = harness(reliable)
+    conn.open()
+    welcome()
+    conn.send('in flight')
+    FakeWebSocket.last.serverClose(1006)
+    clock.advance(clock.nextDue()!)
+    conn.on('session-lost', () => conn.dispose())
+    welcome({ resumed: false })
+    expect(FakeWebSocket.live()).toEqual([])
+    expect(clock.pending).toBe(0)
+  })
+})
