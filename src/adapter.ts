@@ -248,7 +248,8 @@ export class SocketAdapter implements SocketOwner {
     this.generation++
     const socket = this.socket
     if (socket === undefined) return
-    const unanswered = this.session?.awaitingWelcome === true && event.type.startsWith('xstate.after.connectTimeout.')
+    // The socket opened, the hello went out, and connectTimeout passed without a welcome.
+    const unanswered = this.session?.awaitingWelcome === true && reasonOf(event) === 'connect-timeout'
     this.socket = undefined
     this.session?.stop()
     this.detach?.()
