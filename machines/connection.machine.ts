@@ -8,11 +8,22 @@ const effect = (): void => {}
 // A failed attempt retries while attempts remain, else gives up.
 const retry = [
   { guard: 'canRetry', target: '#connection.backoff' },
-  { target: '#connection.failed' },
+  { target: '#connection.failed', actions: 'recordGivingUp' },
 ] as const
 
 // A close the server or network caused; `isFatalClose` applies `shouldReconnect`.
-const socketClosed = [{ guard: 'isFatalClose', target: '#connection.failed' }, ...retry] as const
+// Why the machine gave up is the transition's to say, not the counter's: a
+// close that must not be retried may also be the last attempt allowed.
+const socketClosed = [
+  { guard: 'isFatalClose', target: '#connection.failed', actions: 'recordRefusal' },
+  ...retry,
+] as const
+
+// The link was declared dead: said, then retried as any failed attempt.
+const heartbeatTimedOut = [
+  { guard: 'canRetry', target: '#connection.backoff', actions: 'notifyHeartbeatTimeout' },
+  { target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordGivingUp'] },
+] as const
 
 // `open()` (or `reconnect()`) from a resting state.
 const start = [
@@ -44,6 +55,8 @@ export const connectionMachine = setup({
       retryDelay: context.initialDelay,
     })),
     resetAttempts: assign({ attempt: 0 }),
+    recordRefusal: assign({ failure: 'not-retried' as const }),
+    recordGivingUp: assign(({ context }) => ({ failure: context.reconnect ? ('max-attempts' as const) : ('not-retried' as const) })),
     notifyState: (_: unknown, _params: { state: ConnectionStateName }) => {},
     notifyOpen: effect,
     notifyError: effect,
@@ -71,7 +84,7 @@ export const connectionMachine = setup({
   },
 }).createMachine({
   id: 'connection',
-  context: ({ input }) => ({ ...input, attempt: 0, retryDelay: 0 }),
+  context: ({ input }) => ({ ...input, attempt: 0, retryDelay: 0, failure: 'not-retried' }),
   initial: 'idle',
   // Only the current socket's errors reach the machine; they never change state:
   // the `socket.close` that follows decides, so an error costs one attempt, not two.
@@ -116,7 +129,7 @@ export const connectionMachine = setup({
               { guard: 'wasSuspended', target: 'probing' },
               // Server-driven: the server's pings stopped for interval + timeout.
               { guard: and(['isServerDriven', 'canRetry']), target: '#connection.backoff', actions: 'notifyHeartbeatTimeout' },
-              { guard: 'isServerDriven', target: '#connection.failed', actions: 'notifyHeartbeatTimeout' },
+              { guard: 'isServerDriven', target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordGivingUp'] },
               { target: 'ackPending' },
             ],
           },
@@ -132,7 +145,7 @@ export const connectionMachine = setup({
           after: {
             heartbeatTimeout: [
               { guard: 'wasSuspended', target: 'probing' },
-              ...retry.map((t) => ({ ...t, actions: 'notifyHeartbeatTimeout' as const })),
+              ...heartbeatTimedOut,
             ],
           },
         },
@@ -143,7 +156,7 @@ export const connectionMachine = setup({
             'heartbeat.proof': { target: 'waiting', actions: ['notifyProof', 'resetAttempts'] },
           },
           after: {
-            probeTimeout: retry.map((t) => ({ ...t, actions: 'notifyHeartbeatTimeout' as const })),
+            probeTimeout: heartbeatTimedOut,
           },
         },
         unmonitored: {},

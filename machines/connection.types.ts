@@ -37,7 +37,12 @@ export interface ConnectionContext extends ConnectionInput {
   attempt: number
   /** Delay of the pending backoff, chosen on entry to `backoff`. */
   retryDelay: number
+  /** Why the machine last gave up, chosen by the transition into `failed`. */
+  failure: FailureReason
 }
+
+/** Why a connection gave up: retries ran out, or a close (or `reconnect: false`) said not to retry. */
+export type FailureReason = 'max-attempts' | 'not-retried'
 
 /** What a socket reported when it closed. */
 export interface CloseInfo {

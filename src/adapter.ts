@@ -6,10 +6,11 @@ import { LifelineError, messageOf } from './errors.js'
 import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './options.js'
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ProtocolError } from './reliable/protocol.js'
-import { ReliableSession } from './reliable/session.js'
+import { ReliableSession, type Discarded } from './reliable/session.js'
 import type { LatenessClock } from './clock.js'
 import type { LiveActor } from './live-machine.js'
-import { listen, terminate, type SocketOwner } from './socket.js'
+import { closeSocket, listen, terminate, type SocketOwner } from './socket.js'
+import { fitCloseReason } from './utf8.js'
 import type {
   CloseInfo,
   ConnectionEventMap,
@@ -44,6 +45,8 @@ export class SocketAdapter implements SocketOwner {
   state: ConnectionStateName = 'idle'
   url = ''
   pingSentAt = 0
+  /** Set first thing by `dispose()`: every effect still queued in the machine's step does nothing. */
+  disposed = false
   private socket: WebSocketLike | undefined
   private detach: (() => void) | undefined
   // Each attempt gets a number; a late result (an async url, a socket event)
@@ -51,13 +54,17 @@ export class SocketAdapter implements SocketOwner {
   private generation = 0
   private lastProofAt = 0
 
+  /**
+   * @param maxPayload the largest frame the socket accepts, when known (announced to a reliable server)
+   */
   constructor(
     private readonly options: ResolvedOptions,
     private readonly WebSocket: WebSocketConstructor,
     private readonly clock: LatenessClock,
+    maxPayload?: number,
   ) {
     const { buffer } = options
-    this.session = options.delivery === 'reliable' && buffer ? new ReliableSession(this.sessionTransport(), buffer.maxMessages) : undefined
+    this.session = options.delivery === 'reliable' && buffer ? new ReliableSession(this.sessionTransport(), buffer.maxMessages, maxPayload) : undefined
     this.buffer = buffer && !this.session ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
   }
 
@@ -67,24 +74,37 @@ export class SocketAdapter implements SocketOwner {
 
   private sessionTransport(): ConstructorParameters<typeof ReliableSession>[0] {
     return {
-      send: (frame) => this.socket?.send(frame),
+      // A frame that cannot go out now goes out again after the next welcome: reported, never lost.
+      send: (frame) => {
+        try {
+          if (this.socket?.readyState === 1) this.socket.send(frame)
+        } catch (error) {
+          this.report(error)
+        }
+      },
       fail: (error) => this.failProtocol(error),
+      welcomed: () => this.usable(),
       deliver: (data) => this.emitter.emit('message', data),
       sessionLost: (event) => this.emitter.emit('session-lost', event),
+      tooLarge: (messages, maxPayload) => this.emitter.report(new LifelineError(
+        'LIFELINE_MESSAGE_TOO_LARGE',
+        `The server accepts frames of at most ${maxPayload} bytes (its welcome said so); removed ${messages.length} queued message(s) whose frames would be larger, instead of sending them into a 1009 close again and again`,
+        { messages },
+      )),
       clock: this.clock,
     }
   }
 
-  // Browsers may close only with 1000 or 3000–4999: 1002/1007 become 4002/4007 there.
+  // The close frame carries only the error's fixed reason, never the peer's
+  // bytes. The socket counts as closed at once, with the error's code: a link
+  // that dies before the close handshake must not turn this into a
+  // retryable 1006, and a socket that refused to close is not left open.
   private failProtocol(error: ProtocolError): void {
-    this.report(new LifelineError('LIFELINE_PROTOCOL_ERROR', `${error.message}; closing with ${error.code}`, { cause: error }))
     const socket = this.socket
     if (socket === undefined) return
-    try {
-      socket.close(error.code, error.message.slice(0, 120))
-    } catch {
-      socket.close(error.code + 3000, error.message.slice(0, 120))
-    }
+    const code = closeSocket(socket, error.code, error.reason)
+    this.report(new LifelineError('LIFELINE_PROTOCOL_ERROR', `${error.message}; ${code === undefined ? 'terminated the socket' : `closed with ${code}`}`, { cause: error }))
+    this.socketClosed(socket, { code: code ?? error.code, reason: error.reason, wasClean: false })
   }
 
   // The inspector serialises context, which holds this adapter.
@@ -118,7 +138,7 @@ export class SocketAdapter implements SocketOwner {
   }
 
   private dial(target: unknown, generation: number): void {
-    if (generation !== this.generation) return
+    if (generation !== this.generation || this.disposed) return
     let socket: WebSocketLike
     try {
       this.url = checkUrl(target, 'url()')
@@ -135,8 +155,16 @@ export class SocketAdapter implements SocketOwner {
     this.detach = listen(socket, this)
   }
 
+  // In reliable mode the connection is usable only once the server welcomed
+  // the session: until then the machine stays in `connecting`, so
+  // `connectTimeout` is also the welcome's deadline.
   socketOpened(socket: WebSocketLike): void {
     if (this.socket !== socket) return
+    if (this.session !== undefined) return this.session.start()
+    this.usable()
+  }
+
+  private usable(): void {
     this.lastProofAt = this.now()
     this.actor.send(SOCKET_OPEN)
   }
@@ -156,11 +184,20 @@ export class SocketAdapter implements SocketOwner {
 
   // An attempt that could not even create a socket fails like a socket that
   // closed at once: an error, then the close that decides what happens next.
+  // Found inside the machine's own step (a url() that throws), its events
+  // would queue behind whatever a listener sent meanwhile, a reconnect() say,
+  // and then fail the newer attempt: so they are sent after the step, and
+  // only while no newer attempt began (a superseded failure is still reported).
   private failAttempt(cause: unknown, generation: number, code: 'LIFELINE_URL_FAILED' | 'LIFELINE_SOCKET_ERROR'): void {
     if (generation !== this.generation) return
     const error = new LifelineError(code, `Could not start a connection attempt: ${messageOf(cause)}`, { cause })
-    this.actor.send({ type: 'socket.error', error })
-    this.actor.send({ type: 'socket.close', code: 1006, reason: error.message.slice(0, 123), wasClean: false })
+    queueMicrotask(() => {
+      if (this.disposed) return
+      if (generation !== this.generation) return this.notifyError(error)
+      this.actor.send({ type: 'socket.error', error })
+      if (generation !== this.generation) return // an error listener started another attempt
+      this.actor.send({ type: 'socket.close', code: 1006, reason: fitCloseReason(error.message), wasClean: false })
+    })
   }
 
   // The hot path: one call per inbound frame, no machine event unless a ping awaits its proof.
@@ -201,9 +238,9 @@ export class SocketAdapter implements SocketOwner {
   }
 
   closeSocket(event: MachineEvent): void {
-    const code = event.type === 'close' ? event.code : undefined
-    const reason = event.type === 'close' ? event.reason : undefined
-    this.socket?.close(code ?? 1000, reason ?? '')
+    const socket = this.socket
+    if (socket === undefined) return
+    closeSocket(socket, (event.type === 'close' ? event.code : undefined) ?? 1000, (event.type === 'close' ? event.reason : undefined) ?? '')
   }
 
   /** Ends the current socket at once, detached first so it can never affect a later one, and reports its close. */
@@ -211,12 +248,32 @@ export class SocketAdapter implements SocketOwner {
     this.generation++
     const socket = this.socket
     if (socket === undefined) return
+    // The socket opened, the hello went out, and connectTimeout passed without a welcome.
+    const unanswered = this.session?.awaitingWelcome === true && reasonOf(event) === 'connect-timeout'
     this.socket = undefined
     this.session?.stop()
     this.detach?.()
     this.detach = undefined
     terminate(socket)
     this.emitter.emit('close', close ?? closeInfoOf(event))
+    if (unanswered && !this.disposed) {
+      this.report(new LifelineError(
+        'LIFELINE_PROTOCOL_ERROR',
+        `No welcome within connectTimeout (${this.options.connectTimeout} ms) after the hello: is the server in reliable mode (delivery: 'reliable')?`,
+      ))
+    }
+  }
+
+  /**
+   * Ends everything the adapter holds, even from inside the machine's own
+   * step (`dispose()` from a listener): from here on every effect does
+   * nothing, so no socket is opened after this. Returns what it gave up on.
+   */
+  dispose(): Discarded {
+    this.disposed = true
+    this.state = 'idle'
+    this.dropSocket({ type: 'close' }, { code: 1001, reason: 'disposed', wasClean: false })
+    return this.session?.discard() ?? { unsent: this.buffer?.clear() ?? [], unacknowledged: [] }
   }
 
   sendPing(kind: 'ping' | 'probe'): void {
@@ -236,11 +293,19 @@ export class SocketAdapter implements SocketOwner {
   flushBuffer(): void {
     const socket = this.socket
     if (socket === undefined) return
-    if (this.session !== undefined) return this.session.start()
-    this.buffer?.drain((data) => socket.send(data))
+    if (this.session !== undefined) return this.session.flush()
+    this.buffer?.flush(
+      () => this.socket === socket && socket.readyState === 1,
+      (data) => socket.send(data),
+      (data, error) => this.emitter.report(new LifelineError(
+        'LIFELINE_SEND_FAILED',
+        `A buffered message could not be sent (${messageOf(error)}); the messages after it still went out`,
+        { cause: error, messages: [data] },
+      )),
+    )
   }
 
-  /** Sends `data` now if open, else buffers it. */
+  /** Sends `data` now if open, else buffers a copy of it. */
   send(data: SendData): void {
     if (this.session !== undefined) return this.session.send(data)
     const socket = this.socket
@@ -265,10 +330,7 @@ export class SocketAdapter implements SocketOwner {
   }
 
   notifyFailed(context: ConnectionContext): void {
-    // With attempts left, only a close that must not be retried leads here.
-    const attempts = context.attempt + 1
-    const reason = context.reconnect && attempts >= context.maxAttempts ? 'max-attempts' : 'not-retried'
-    this.emitter.emit('failed', { reason, attempts })
+    this.emitter.emit('failed', { reason: context.failure, attempts: context.attempt + 1 })
   }
 
   retryDelay(failures: number): number {

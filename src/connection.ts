@@ -5,7 +5,7 @@ import type { LiveActor } from './live-machine.js'
 import { describe, invalid, LifelineError } from './errors.js'
 import { browserEnvironment } from './environment.js'
 import { browserNetwork } from './network.js'
-import { isSendData, resolveOptions, type ResolvedOptions } from './options.js'
+import { isSendData, isShared, resolveOptions, type ResolvedOptions } from './options.js'
 import type {
   Connection,
   ConnectionEventMap,
@@ -21,6 +21,13 @@ const ONLINE = { type: 'network.online' } as const
 const WAKE = { type: 'environment.wake' } as const
 const NOTHING = (): void => {}
 const OFFLINE = { type: 'network.offline' } as const
+
+const EVENT_TYPES: ReadonlySet<string> = new Set<keyof ConnectionEventMap>([
+  'state', 'open', 'message', 'close', 'error', 'heartbeat', 'reconnect', 'failed', 'session-lost',
+])
+
+// The ws package's default maxPayload (100 MiB): the limit of a socket lifeline created with ws itself.
+const WS_MAX_PAYLOAD = 100 * 1024 * 1024
 
 function machineInput(options: ResolvedOptions, adapter: SocketAdapter): ConnectionInput {
   const { heartbeat, reconnect } = options
@@ -46,8 +53,8 @@ function checkCloseArguments(code: unknown, reason: unknown): void {
 
 class ManagedConnection implements Connection {
   private disposed = false
-  private readonly unsubscribeNetwork: () => void
-  private readonly unsubscribeEnvironment: () => void
+  private unsubscribeNetwork: () => void = NOTHING
+  private unsubscribeEnvironment: () => void = NOTHING
 
   constructor(
     private readonly adapter: SocketAdapter,
@@ -55,9 +62,15 @@ class ManagedConnection implements Connection {
     options: ResolvedOptions,
   ) {
     const { network, environment } = options
-    this.unsubscribeNetwork = network ? network.subscribe((online) => actor.send(online ? ONLINE : OFFLINE)) : NOTHING
-    // A hidden page only stretches the next interval (read when it is armed); showing it is a wake-up.
-    this.unsubscribeEnvironment = environment ? environment.subscribe((signal) => signal !== 'hidden' && actor.send(WAKE)) : NOTHING
+    // A source whose subscribe() throws leaves nothing behind: not the actor, not the other subscription.
+    try {
+      if (network) this.unsubscribeNetwork = network.subscribe((online) => actor.send(online ? ONLINE : OFFLINE))
+      // A hidden page only stretches the next interval (read when it is armed); showing it is a wake-up.
+      if (environment) this.unsubscribeEnvironment = environment.subscribe((signal) => signal !== 'hidden' && actor.send(WAKE))
+    } catch (error) {
+      this.dispose()
+      throw error
+    }
   }
 
   get state(): ConnectionStateName {
@@ -86,6 +99,9 @@ class ManagedConnection implements Connection {
 
   send(data: SendData): void {
     this.assertUsable('send')
+    if (isShared(data)) {
+      throw invalid('LIFELINE_INVALID_ARGUMENT', 'send() cannot send shared memory (a SharedArrayBuffer or a view over one): browsers refuse it; copy it into an ArrayBuffer first')
+    }
     if (!isSendData(data)) {
       throw invalid('LIFELINE_INVALID_ARGUMENT', `send() expects a string, ArrayBuffer, ArrayBufferView or Blob, got ${describe(data)}`)
     }
@@ -93,26 +109,38 @@ class ManagedConnection implements Connection {
   }
 
   on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void {
+    if (!EVENT_TYPES.has(type)) {
+      throw invalid('LIFELINE_INVALID_ARGUMENT', `on() expects one of ${[...EVENT_TYPES].join(', ')}, got ${describe(type)}`)
+    }
     if (typeof listener !== 'function') {
       throw invalid('LIFELINE_INVALID_ARGUMENT', `on('${String(type)}') expects a listener function, got ${describe(listener)}`)
     }
     return this.adapter.emitter.on(type, listener)
   }
 
+  // Safe from inside a listener, in the middle of the machine's step: the
+  // adapter is marked first, so the step's remaining effects do nothing, and
+  // the actor's stop, queued behind the step, cancels the timers it armed.
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
+    const adapter = this.adapter
+    const { unsent, unacknowledged } = adapter.dispose()
     this.unsubscribeNetwork()
     this.unsubscribeEnvironment()
     stopActor(this.actor)
-    const adapter = this.adapter
-    adapter.dropSocket({ type: 'close' }, { code: 1001, reason: 'disposed', wasClean: false })
-    const discarded: unknown[] = adapter.session?.discard() ?? adapter.buffer?.clear() ?? []
-    if (discarded.length > 0) {
+    if (unsent.length > 0) {
       adapter.emitter.report(new LifelineError(
         'LIFELINE_BUFFER_DISCARDED',
-        `dispose() discarded ${discarded.length} buffered message(s) that were never sent`,
-        { messages: discarded },
+        `dispose() discarded ${unsent.length} message(s) that were never sent: they can safely be sent again`,
+        { messages: unsent },
+      ))
+    }
+    if (unacknowledged.length > 0) {
+      adapter.emitter.report(new LifelineError(
+        'LIFELINE_UNACKNOWLEDGED_DISCARDED',
+        `dispose() discarded ${unacknowledged.length} message(s) sent without an acknowledgement: they may or may not have arrived`,
+        { messages: unacknowledged },
       ))
     }
     adapter.emitter.clear()
@@ -127,7 +155,7 @@ class ManagedConnection implements Connection {
  * Creates a managed connection. Options are validated at once; a bad one
  * throws a `TypeError` that names it. Connects at once unless `autoConnect` is false.
  *
- * @param fallbackWebSocket used when neither `options.WebSocket` nor a global `WebSocket` exists (the Node entry passes `ws`)
+ * @param fallbackWebSocket used when neither `options.WebSocket` nor a global `WebSocket` exists (the Node entry passes `ws`, whose sockets accept frames up to 100 MiB)
  */
 export function createConnection(options: ConnectionOptions, fallbackWebSocket?: WebSocketConstructor): Connection {
   const given = resolveOptions(options)
@@ -141,7 +169,8 @@ export function createConnection(options: ConnectionOptions, fallbackWebSocket?:
   if (WebSocket === undefined) {
     throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
   }
-  const adapter = new SocketAdapter(resolved, WebSocket, latenessClockFor(resolved.clock))
+  const maxPayload = WebSocket === fallbackWebSocket ? WS_MAX_PAYLOAD : undefined
+  const adapter = new SocketAdapter(resolved, WebSocket, latenessClockFor(resolved.clock), maxPayload)
   const actor = startActor(machineInput(resolved, adapter), resolved.clock, resolved.inspect)
   adapter.actor = actor
   const connection = new ManagedConnection(adapter, actor, resolved)

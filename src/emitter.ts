@@ -36,9 +36,12 @@ export class Emitter<Events extends { error: Error }> {
   }
 
   emit<K extends keyof Events>(type: K, event: Events[K]): void {
-    const list = this.listeners[type]
+    const listeners = this.listeners
+    const list = listeners[type]
     if (list === undefined) return
     for (const listener of list) {
+      // A listener that cleared the emitter (dispose() from a listener) silences the rest.
+      if (this.listeners !== listeners) return
       try {
         listener(event)
       } catch (thrown) {

@@ -9,9 +9,12 @@
  * - `LIFELINE_NOT_OPEN`: `send()` while not open with `buffer: false`.
  * - `LIFELINE_BUFFER_FULL`: `send()` while the buffer is full with `overflow: 'reject'`.
  * - `LIFELINE_BUFFER_OVERFLOW`: the oldest buffered message was dropped (`overflow: 'drop-oldest'`).
- * - `LIFELINE_BUFFER_DISCARDED`: `dispose()` discarded buffered messages.
+ * - `LIFELINE_BUFFER_DISCARDED`: `dispose()` discarded messages that were never sent (safe to send again).
+ * - `LIFELINE_UNACKNOWLEDGED_DISCARDED`: `dispose()` discarded messages sent without an acknowledgement (reliable delivery): they may or may not have arrived.
+ * - `LIFELINE_SEND_FAILED`: a buffered message could not be sent when the connection opened; the messages after it still went out.
+ * - `LIFELINE_MESSAGE_TOO_LARGE`: a message's reliable-delivery frame would exceed the server's `maxPayload`: refused by `send()`, or removed from the queue at the welcome that announced the limit.
  * - `LIFELINE_LISTENER_FAILED`: an event listener threw; the other listeners still ran.
- * - `LIFELINE_PROTOCOL_ERROR`: a frame broke the reliable-delivery protocol; the socket was closed with 1002 or 1007 (4002 or 4007 in browsers).
+ * - `LIFELINE_PROTOCOL_ERROR`: a frame broke the reliable-delivery protocol (the socket was closed with 1002 or 1007, 4002 or 4007 in browsers), or the server did not answer the hello within `connectTimeout`.
  * - `LIFELINE_DISPOSED`: the connection was used after `dispose()`.
  */
 export type LifelineErrorCode =
@@ -24,6 +27,9 @@ export type LifelineErrorCode =
   | 'LIFELINE_BUFFER_FULL'
   | 'LIFELINE_BUFFER_OVERFLOW'
   | 'LIFELINE_BUFFER_DISCARDED'
+  | 'LIFELINE_UNACKNOWLEDGED_DISCARDED'
+  | 'LIFELINE_SEND_FAILED'
+  | 'LIFELINE_MESSAGE_TOO_LARGE'
   | 'LIFELINE_LISTENER_FAILED'
   | 'LIFELINE_PROTOCOL_ERROR'
   | 'LIFELINE_DISPOSED'
@@ -31,7 +37,7 @@ export type LifelineErrorCode =
 /** An error raised by lifeline at run time. */
 export class LifelineError extends Error {
   override name = 'LifelineError'
-  /** Messages the error concerns (dropped or discarded ones). */
+  /** Messages the error concerns (dropped, discarded, refused or unsendable ones). */
   readonly messages: readonly unknown[]
 
   constructor(

@@ -8,13 +8,15 @@ const adapterOf = (context: ConnectionContext): SocketAdapter | undefined =>
 
 // Effects reach their connection through `context.adapter`, so the machine is
 // provided once for every connection: a `provide()` per connection copies the
-// whole state tree. An effect that throws is reported, never allowed to stop the actor.
+// whole state tree. An effect that throws is reported, never allowed to stop
+// the actor. After dispose() (which may come from a listener, in the middle of
+// a step) the step's remaining effects do nothing.
 function effect<A extends { context: ConnectionContext }, P = undefined>(
   run: (adapter: SocketAdapter, args: A, params: P) => void,
 ): (args: A, params: P) => void {
   return (args, params) => {
     const adapter = adapterOf(args.context)
-    if (adapter === undefined) return
+    if (adapter === undefined || adapter.disposed) return
     try {
       run(adapter, args, params)
     } catch (error) {

@@ -88,10 +88,10 @@ function fail(name: string, expected: string, value: unknown): never {
   throw invalid('LIFELINE_INVALID_OPTION', `${name} must be ${expected}, got ${describe(value)}`)
 }
 
-function milliseconds(name: string, value: unknown, fallback: number, allowZero = false): number {
+function milliseconds(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
-  const ok = typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0)
-  if (!ok) fail(name, allowZero ? 'a non-negative number of milliseconds' : 'a positive number of milliseconds', value)
+  const ok = typeof value === 'number' && Number.isFinite(value) && value > 0
+  if (!ok) fail(name, 'a positive number of milliseconds', value)
   if (value > MAX_DELAY) fail(name, `at most ${MAX_DELAY} milliseconds`, value)
   return value
 }
@@ -108,14 +108,19 @@ function fn<F>(name: string, value: unknown, fallback: F): F {
   return value as F
 }
 
-/** Whether a value is something `WebSocket.send()` accepts. */
+/** Whether a value is shared memory (a `SharedArrayBuffer` or a view over one), which browsers' `WebSocket.send()` refuses. */
+export function isShared(value: unknown): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' &&
+    (value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer))
+}
+
+/** Whether a value is something every `WebSocket.send()` accepts. */
 export function isSendData(value: unknown): value is SendData {
   return (
     typeof value === 'string' ||
     value instanceof ArrayBuffer ||
-    ArrayBuffer.isView(value) ||
-    (typeof Blob !== 'undefined' && value instanceof Blob) ||
-    (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
+    (ArrayBuffer.isView(value) && !isShared(value)) ||
+    (typeof Blob !== 'undefined' && value instanceof Blob)
   )
 }
 
@@ -161,6 +166,13 @@ function heartbeatOptions(value: unknown): ResolvedHeartbeat | false {
   const timeout = milliseconds('heartbeat.timeout', h.timeout, 10_000)
   const hiddenInterval = milliseconds('heartbeat.hiddenInterval', h.hiddenInterval, interval)
   if (hiddenInterval < interval) fail('heartbeat.hiddenInterval', `at least heartbeat.interval (${interval})`, hiddenInterval)
+  // Server mode waits interval + timeout for the server's ping: one timer, so the sum must fit.
+  if (mode === 'server') {
+    if (hiddenInterval + timeout > MAX_DELAY) {
+      const name = hiddenInterval === interval ? 'heartbeat.interval + heartbeat.timeout' : 'heartbeat.hiddenInterval + heartbeat.timeout'
+      fail(name, `at most ${MAX_DELAY} milliseconds with heartbeat.mode 'server' (the client waits that long for the server's ping)`, hiddenInterval + timeout)
+    }
+  }
   return {
     mode,
     interval,
@@ -181,8 +193,9 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
   if (typeof bag !== 'object' || bag === null) fail('reconnect', 'an object or false', value)
   const r = bag as Bag
   checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'shouldReconnect']), 'reconnect.')
-  const initialDelay = milliseconds('reconnect.initialDelay', r.initialDelay, 1_000, true)
-  const maxDelay = milliseconds('reconnect.maxDelay', r.maxDelay, Math.max(30_000, initialDelay), true)
+  // Not 0: every later delay grows from this one, so 0 would retry back to back for ever.
+  const initialDelay = milliseconds('reconnect.initialDelay', r.initialDelay, 1_000)
+  const maxDelay = milliseconds('reconnect.maxDelay', r.maxDelay, Math.max(30_000, initialDelay))
   if (maxDelay < initialDelay) fail('reconnect.maxDelay', `at least reconnect.initialDelay (${initialDelay})`, maxDelay)
   const factor = r.factor ?? 2
   if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) fail('reconnect.factor', 'a number ≥ 1', factor)

@@ -1,5 +1,6 @@
 import { LifelineError } from './errors.js'
 import type { CloseInfo, MessageData, WebSocketLike } from './types.js'
+import { fitCloseReason } from './utf8.js'
 
 /** What the adapter hears from a socket; `socket` says which one, so a replaced socket can be told apart. */
 export interface SocketOwner {
@@ -103,4 +104,32 @@ export function listen(socket: WebSocketLike, owner: SocketOwner): () => void {
 export function terminate(socket: WebSocketLike): void {
   if (isNodeEmitter(socket)) socket.terminate()
   else if (socket.readyState < 2) socket.close()
+}
+
+/**
+ * Closes `socket` with a close frame, and never throws. Every close lifeline
+ * makes goes through here. The reason is cut to 123 UTF-8 bytes on a
+ * character boundary. Browsers refuse to send codes other than 1000 and
+ * 3000–4999 (1002 and 1007 among them), so a refused code below 3000 is sent
+ * as code + 3000 (4002, 4007); if that fails too, the socket is terminated.
+ * Returns the code sent, or undefined when the socket had to be terminated.
+ */
+export function closeSocket(socket: WebSocketLike, code: number, reason: string): number | undefined {
+  const fitted = fitCloseReason(reason)
+  try {
+    socket.close(code, fitted)
+    return code
+  } catch {
+    // Refused: try the browser's stand-in, else end it without a handshake.
+  }
+  if (code !== 1000 && code < 3000) {
+    try {
+      socket.close(code + 3000, fitted)
+      return code + 3000
+    } catch {
+      // Refused again: nothing is left but terminating it.
+    }
+  }
+  terminate(socket)
+  return undefined
 }

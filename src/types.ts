@@ -91,7 +91,8 @@ export interface HeartbeatOptions {
    * (lifeline/server with `heartbeat.mode: 'server'`), the client answers and
    * declares the link dead when no proof arrives within `interval + timeout`.
    * Server timers are not throttled in background tabs; client mode works
-   * with any server.
+   * with any server. In server mode `interval + timeout` (and
+   * `hiddenInterval + timeout`) must be at most 2147483647 ms: it is one timer.
    * @default 'client'
    */
   mode?: 'client' | 'server' | undefined
@@ -149,7 +150,8 @@ export interface HeartbeatOptions {
 /** Reconnection settings (behaviours S5 and S7). */
 export interface ReconnectOptions {
   /**
-   * Ceiling of the first retry's delay, in milliseconds.
+   * Ceiling of the first retry's delay, in milliseconds; positive, since every
+   * later ceiling grows from it (with full jitter a retry may still come at once).
    * @default 1000
    */
   initialDelay?: number | undefined
@@ -192,6 +194,8 @@ export interface BufferOptions {
   /**
    * When full: drop the oldest message (reported as an `error` event with code
    * `LIFELINE_BUFFER_OVERFLOW`), or `'reject'` the new one (`send()` throws `LIFELINE_BUFFER_FULL`).
+   * A message whose send throws when the buffer is flushed is reported
+   * (`LIFELINE_SEND_FAILED`) and the ones after it still go out.
    * @default 'drop-oldest'
    */
   overflow?: 'drop-oldest' | 'reject' | undefined
@@ -214,7 +218,10 @@ export interface ConnectionOptions {
    */
   autoConnect?: boolean | undefined
   /**
-   * Milliseconds an attempt may take to open before it is abandoned and retried.
+   * Milliseconds an attempt may take to open before it is abandoned and
+   * retried. With `delivery: 'reliable'` the attempt lasts until the server's
+   * welcome: a hello left unanswered that long is reported as
+   * `LIFELINE_PROTOCOL_ERROR` (is the server in reliable mode?) and retried.
    * @default 10000
    */
   connectTimeout?: number | undefined
@@ -234,7 +241,10 @@ export interface ConnectionOptions {
    * order, across reconnects (sequence numbers, acknowledgements, session
    * resume; the server must use `delivery: 'reliable'` too). Messages wait
    * for acknowledgement in the buffer (`buffer.maxMessages` bounds them; a
-   * full buffer makes `send()` throw). `'plain'` works with any server.
+   * full buffer makes `send()` throw). The connection opens at the server's
+   * welcome, which also says the largest frame the server accepts: `send()`
+   * refuses a message whose frame would be larger (`LIFELINE_MESSAGE_TOO_LARGE`).
+   * `'plain'` works with any server.
    * @default 'plain'
    */
   delivery?: 'plain' | 'reliable' | undefined
@@ -288,7 +298,11 @@ export interface ReconnectEvent {
 
 /** Payload of the `failed` event. */
 export interface FailedEvent {
-  /** `'max-attempts'`: retries ran out; `'not-retried'`: `shouldReconnect` or `reconnect: false` said no. */
+  /**
+   * `'max-attempts'`: retries ran out; `'not-retried'`: `shouldReconnect` or
+   * `reconnect: false` said no. A close that must not be retried is
+   * `'not-retried'` even when it ended the last attempt allowed.
+   */
   reason: 'max-attempts' | 'not-retried'
   /** Attempts that failed in a row. */
   attempts: number
@@ -323,7 +337,7 @@ export interface ConnectionEventMap {
 
 /** A managed WebSocket connection. */
 export interface Connection {
-  /** The top-level state; heartbeat sub-states are in `actor.getSnapshot().value`. */
+  /** The top-level state; heartbeat sub-states are in `actor.getSnapshot().value`. `'idle'` after `dispose()`. */
   readonly state: ConnectionStateName
   /** Messages waiting in the buffer for the connection to open (reliable delivery: waiting for acknowledgement). */
   readonly buffered: number
@@ -335,10 +349,25 @@ export interface Connection {
   close(code?: number, reason?: string): void
   /** Drops the current socket, if any, and connects again at once. */
   reconnect(): void
-  /** Sends now when open; otherwise buffers (see `buffer`). */
+  /**
+   * Sends now when open; otherwise buffers (see `buffer`). Binary data is
+   * taken as it is at the call, as `WebSocket.send()` does: a buffered or
+   * reliably delivered message is a copy, so the caller may reuse its buffer.
+   * Shared memory (a `SharedArrayBuffer` or a view over one) is refused, as
+   * browsers refuse it.
+   */
   send(data: SendData): void
-  /** Adds a listener; returns a function that removes it. */
+  /** Adds a listener; returns a function that removes it. An unknown event name throws a `TypeError`. */
   on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void
-  /** Stops everything: the socket, timers, the network subscription and listeners. */
+  /**
+   * Stops everything: the socket, timers, the network and page subscriptions,
+   * and the listeners, after reporting the messages it gives up on (never
+   * sent: `LIFELINE_BUFFER_DISCARDED`; sent without an acknowledgement:
+   * `LIFELINE_UNACKNOWLEDGED_DISCARDED`). Safe from inside any listener:
+   * nothing of the connection runs afterwards. A connection dropped without
+   * `dispose()` is collected once it holds no socket and no timer, but the
+   * browser's default network and page sources keep it through their window
+   * listeners until `dispose()`.
+   */
   dispose(): void
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
-import type { Connection } from '../src/index.node.js'
+import type { Connection, ConnectionEventMap, WebSocketConstructor } from '../src/index.node.js'
 
 // The harness records every event, so it listens for errors; this strips its listeners.
 function createBareConnection(conn: Connection): Connection {
@@ -523,5 +523,147 @@ describe('server-driven heartbeat', () => {
     expect(conn.state).toBe('backoff')
     expect(of('heartbeat').at(-1)).toEqual({ type: 'timeout' })
     expect(of('state').at(-1)).toMatchObject({ reason: 'heartbeat-timeout' })
+  })
+})
+
+describe('dispose() from inside a listener (review 14)', () => {
+  // Each case drives the connection to the moment the listener fires.
+  const cases: { type: keyof ConnectionEventMap; drive: (h: ReturnType<typeof harness>) => void }[] = [
+    { type: 'state', drive: (h) => h.conn.reconnect() },
+    { type: 'close', drive: (h) => h.conn.reconnect() },
+    { type: 'open', drive: (h) => { h.conn.reconnect(); FakeWebSocket.last.serverOpen() } },
+    { type: 'heartbeat', drive: (h) => h.clock.advance(1_000) },
+    { type: 'reconnect', drive: () => FakeWebSocket.last.serverClose(1006) },
+    { type: 'failed', drive: () => FakeWebSocket.last.serverClose(1008) },
+    { type: 'message', drive: () => FakeWebSocket.last.serverMessage('hello') },
+    { type: 'error', drive: () => FakeWebSocket.last.serverError() },
+  ]
+
+  for (const { type, drive } of cases) {
+    it(`leaves no socket open and no timer pending when called from a '${type}' listener`, () => {
+      const h = opened()
+      const before = h.events.length
+      h.conn.on(type, () => h.conn.dispose())
+      drive(h)
+      const created = FakeWebSocket.instances.length
+      expect(FakeWebSocket.live(), 'live sockets').toEqual([])
+      expect(h.clock.pending, 'pending timers').toBe(0)
+      expect(h.conn.state).toBe('idle')
+      const after = h.events.length
+      h.clock.advance(120_000)
+      expect(FakeWebSocket.instances).toHaveLength(created)
+      expect(h.events.length, 'events after dispose').toBe(after)
+      expect(after).toBeGreaterThan(before)
+    })
+  }
+
+  it('reports the socket it dropped exactly once', () => {
+    const h = opened()
+    h.conn.on('close', () => h.conn.dispose())
+    h.conn.reconnect()
+    expect(h.of('close')).toEqual([{ code: 1006, reason: 'reconnect', wasClean: false }])
+  })
+})
+
+describe('failed attempts (review 21)', () => {
+  it("never lets a failed attempt's late events touch a newer attempt", async () => {
+    let calls = 0
+    const h = harness({
+      ...fast,
+      url: () => {
+        if (calls++ === 0) throw new Error('token service down')
+        return 'ws://test.invalid/fresh'
+      },
+    })
+    let kicked = false
+    h.conn.on('state', ({ state }) => {
+      if (state === 'connecting' && !kicked) {
+        kicked = true
+        h.conn.reconnect() // "token refreshed, try now"
+      }
+    })
+    h.conn.open()
+    await Promise.resolve()
+    expect(calls).toBe(2)
+    expect(h.conn.state).toBe('connecting')
+    expect(FakeWebSocket.live()).toEqual([FakeWebSocket.last])
+    FakeWebSocket.last.serverOpen()
+    expect(h.conn.state).toBe('open')
+    expect(h.of('close')).toEqual([])
+    expect(h.of('error')).toEqual([expect.objectContaining({ code: 'LIFELINE_URL_FAILED', message: expect.stringContaining('token service down') })])
+  })
+})
+
+describe('failed reason (review 29)', () => {
+  it('reports not-retried for a never-retried close on the last allowed attempt', () => {
+    const h = harness({ ...fast, reconnect: { ...fast.reconnect, maxAttempts: 3 } })
+    h.conn.open()
+    FakeWebSocket.last.serverClose(1011, 'try again', true)
+    h.clock.advance(h.clock.nextDue()!)
+    FakeWebSocket.last.serverClose(1011, 'try again', true)
+    h.clock.advance(h.clock.nextDue()!)
+    FakeWebSocket.last.serverClose(4409, 'replaced by a newer connection', true)
+    expect(h.conn.state).toBe('failed')
+    expect(h.of('failed')).toEqual([{ reason: 'not-retried', attempts: 3 }])
+    expect(h.of('close').at(-1)).toEqual({ code: 4409, reason: 'replaced by a newer connection', wasClean: true })
+  })
+
+  it('reports max-attempts when the last attempt times out', () => {
+    const h = harness({ ...fast, connectTimeout: 500, reconnect: { ...fast.reconnect, maxAttempts: 2 } })
+    h.conn.open()
+    h.clock.advance(500)
+    h.clock.advance(h.clock.nextDue()!)
+    h.clock.advance(500)
+    expect(h.of('failed')).toEqual([{ reason: 'max-attempts', attempts: 2 }])
+  })
+})
+
+class RefusingWebSocket extends FakeWebSocket {
+  override send(data: unknown): void {
+    if (data === 'refused') throw new TypeError("Failed to execute 'send' on 'WebSocket'")
+    super.send(data)
+  }
+}
+
+describe('flushing the buffer (review 20)', () => {
+  it('reports a message whose send throws, and still sends the rest in order', () => {
+    const h = harness({ ...fast, WebSocket: RefusingWebSocket as unknown as WebSocketConstructor })
+    for (const m of ['one', 'refused', 'three', 'four']) h.conn.send(m)
+    h.conn.open()
+    FakeWebSocket.last.serverOpen()
+    expect(FakeWebSocket.last.sent).toEqual(['one', 'three', 'four'])
+    expect(h.of('error')).toEqual([expect.objectContaining({ code: 'LIFELINE_SEND_FAILED', messages: ['refused'] })])
+    expect(h.conn.buffered).toBe(0)
+  })
+
+  it('refuses shared memory at send() with a clear error', () => {
+    const { conn } = harness(fast)
+    expect(() => conn.send(new SharedArrayBuffer(4))).toThrow(expect.objectContaining({ code: 'LIFELINE_INVALID_ARGUMENT', message: expect.stringMatching(/cannot send shared memory/) }))
+    expect(() => conn.send(new Uint8Array(new SharedArrayBuffer(4)))).toThrow(/cannot send shared memory/)
+    expect(conn.buffered).toBe(0)
+  })
+})
+
+describe('binary data is taken at send() (review 15)', () => {
+  it('sends the bytes as they were at send(), not as the caller changed them later', () => {
+    const { conn } = harness(fast)
+    const bytes = new Uint8Array([1, 2, 3])
+    const raw = new Uint8Array([7, 8]).buffer
+    conn.send(bytes)
+    conn.send(raw)
+    bytes[0] = 99
+    new Uint8Array(raw)[0] = 99
+    conn.open()
+    FakeWebSocket.last.serverOpen()
+    const [first, second] = FakeWebSocket.last.sent as [Uint8Array, ArrayBuffer]
+    expect([...first]).toEqual([1, 2, 3])
+    expect([...new Uint8Array(second)]).toEqual([7, 8])
+  })
+
+  it('hands a message sent while open straight to the socket, which copies it itself', () => {
+    const { conn } = opened()
+    const bytes = new Uint8Array([1])
+    conn.send(bytes)
+    expect(FakeWebSocket.last.sent[0]).toBe(bytes)
   })
 })

@@ -244,7 +244,11 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
     if (state === 'backoff' && previousState !== 'backoff') {
       expect(emitted, `${where}: reconnect event`).toContainEqual(['reconnect', expect.objectContaining({ attempt: expected.context.attempt })])
     }
-    if (state === 'failed' && previousState !== 'failed') expect(types, `${where}: failed event`).toContain('failed')
+    if (state === 'failed' && previousState !== 'failed') {
+      // The transition says why: a close that must not be retried, or retries used up (even on the last attempt).
+      const reason = event.type === 'socket.close' && event.code === 1008 ? 'not-retried' : 'max-attempts'
+      expect(emitted, `${where}: failed event`).toContainEqual(['failed', { reason, attempts: expected.context.attempt + 1 }])
+    }
     if (state === 'open' && previousState !== 'open') {
       expect(types, `${where}: open event`).toContain('open')
       // Messages sent while not open arrive first, in order (buffer flush).

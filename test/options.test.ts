@@ -35,7 +35,10 @@ describe('options', () => {
     [{ autoConnect: 'no' }, /autoConnect must be true or false, got "no"/],
     [{ protocols: [1] }, /protocols must be a string or an array of strings, got an array/],
     [{ WebSocket: {} }, /WebSocket must be a function, got an object/],
-    [{ reconnect: { initialDelay: -5 } }, /reconnect.initialDelay must be a non-negative number of milliseconds, got -5/],
+    [{ reconnect: { initialDelay: -5 } }, /reconnect.initialDelay must be a positive number of milliseconds, got -5/],
+    [{ reconnect: { initialDelay: 0 } }, /reconnect.initialDelay must be a positive number of milliseconds, got 0/],
+    [{ heartbeat: { mode: 'server', interval: 2_147_483_000, timeout: 10_000 } }, /heartbeat.interval \+ heartbeat.timeout must be at most 2147483647 milliseconds with heartbeat.mode 'server'.*got 2147493000/],
+    [{ heartbeat: { mode: 'server', interval: 1_000, hiddenInterval: 2_147_483_000, timeout: 10_000 } }, /heartbeat.hiddenInterval \+ heartbeat.timeout must be at most 2147483647 milliseconds/],
     [{ reconnect: { initialDelay: 500, maxDelay: 100 } }, /reconnect.maxDelay must be at least reconnect.initialDelay \(500\), got 100/],
     [{ reconnect: { factor: 0.5 } }, /reconnect.factor must be a number ≥ 1, got 0.5/],
     [{ reconnect: { jitter: 2 } }, /reconnect.jitter must be a number from 0 to 1, got 2/],
@@ -84,16 +87,44 @@ describe('method arguments', () => {
     expect(() => conn.close(4000, 'fine')).not.toThrow()
   })
 
+  it('on() rejects an event name it does not know', () => {
+    const { conn } = harness()
+    expect(() => conn.on('mesage' as 'message', () => {})).toThrow(
+      expect.objectContaining({ code: 'LIFELINE_INVALID_ARGUMENT', message: 'on() expects one of state, open, message, close, error, heartbeat, reconnect, failed, session-lost, got "mesage"' }),
+    )
+  })
+
   it('on() requires a function', () => {
     const { conn } = harness()
     expect(() => conn.on('open', 'nope' as unknown as () => void)).toThrow(/on\('open'\) expects a listener function, got "nope"/)
   })
 
-  it('a url() that returns garbage is an error event and a failed attempt, not a crash', () => {
+  it('a url() that returns garbage is an error event and a failed attempt, not a crash', async () => {
     const { conn, of } = harness({ url: () => 'garbage', reconnect: { maxAttempts: 1 } })
     conn.open()
+    await Promise.resolve() // the failure is delivered after the machine's step
     expect(of('error')[0]).toMatchObject({ code: 'LIFELINE_URL_FAILED', message: expect.stringMatching(/url\(\) must be an absolute/) })
     expect(conn.state).toBe('failed')
+  })
+
+  it('leaves no actor, subscription or timer behind when a source throws in createConnection', () => {
+    let networkListeners = 0
+    const network = {
+      isOnline: () => true,
+      subscribe: () => {
+        networkListeners++
+        return () => networkListeners--
+      },
+    }
+    const environment = { isVisible: () => true, subscribe: () => { throw new Error('no document today') } }
+    const actors: { getSnapshot(): { status: string } }[] = []
+    const inspect = (event: { type: string; actorRef: { getSnapshot(): { status: string } } }) => {
+      if (event.type === '@xstate.actor') actors.push(event.actorRef)
+    }
+    expect(make({ network, environment, inspect, autoConnect: true })).toThrow('no document today')
+    expect(networkListeners).toBe(0)
+    expect(actors.length).toBeGreaterThan(0)
+    expect(actors.map((a) => a.getSnapshot().status)).toEqual(actors.map(() => 'stopped'))
   })
 
   it('throws LIFELINE_NO_WEBSOCKET when no implementation exists', async () => {

@@ -1,6 +1,6 @@
-import { LifelineError } from '../errors.js'
+import { invalid, LifelineError } from '../errors.js'
 import type { Clock, MessageData, SendData } from '../types.js'
-import { decodeFrame, encodeAck, encodeData, encodeHello, newSessionId, ProtocolError } from './protocol.js'
+import { decodeFrame, encodeAck, encodeData, encodeHello, envelopeBytes, fitsPayload, newSessionId, ProtocolError } from './protocol.js'
 import { Inbox, Outbox } from './sequence.js'
 
 /** How long a received message may wait for a frame to carry its acknowledgement. */
@@ -12,19 +12,32 @@ export interface SessionTransport {
   send(frame: string | Uint8Array): void
   /** The frame broke the protocol: report it and close the socket. */
   fail(error: ProtocolError): void
+  /** The server welcomed the session: the connection is usable. */
+  welcomed(): void
   deliver(data: MessageData): void
   sessionLost(event: { lost: number; messages: SendData[] }): void
+  /** Messages removed because their frames would exceed the server's `maxPayload`. */
+  tooLarge(messages: SendData[], maxPayload: number): void
   clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>
 }
 
 type Outbound = string | Uint8Array
 
+/** Messages a session gave up on at `dispose()`, told apart by what is known of them. */
+export interface Discarded {
+  /** Never sent on any socket: safe to send again. */
+  unsent: SendData[]
+  /** Sent without an acknowledgement: they may or may not have arrived. */
+  unacknowledged: SendData[]
+}
+
+// A copy, taken at send(): what goes out (and what a resend repeats) is what
+// the caller passed, even if it reuses its buffer afterwards.
 function toOutbound(data: SendData): Outbound {
   if (typeof data === 'string') return data
-  if (data instanceof Uint8Array) return data
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)) return new Uint8Array(data)
-  throw Object.assign(new TypeError('send() with delivery: reliable takes a string, ArrayBuffer or typed array, not a Blob (read it with blob.arrayBuffer() first)'), { code: 'LIFELINE_INVALID_ARGUMENT' })
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice()
+  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0))
+  throw invalid('LIFELINE_INVALID_ARGUMENT', 'send() with delivery: reliable takes a string, ArrayBuffer or typed array, not a Blob (read it with blob.arrayBuffer() first)')
 }
 
 /**
@@ -45,10 +58,17 @@ export class ReliableSession {
   private readonly inbox = new Inbox()
   private acknowledged = 0
   private ackTimer: unknown
+  // The largest frame the server accepts, as its last welcome said; undefined: not known.
+  private peerMaxPayload: number | undefined
 
+  /**
+   * @param maxUnacknowledged most messages held until acknowledged
+   * @param maxPayload the largest frame this side accepts, announced in the hello when known
+   */
   constructor(
     private readonly transport: SessionTransport,
     maxUnacknowledged: number,
+    private readonly maxPayload?: number,
   ) {
     this.outbox = new Outbox(maxUnacknowledged)
   }
@@ -58,11 +78,16 @@ export class ReliableSession {
     return this.outbox.size
   }
 
+  /** Whether the hello went out and the welcome has not come. */
+  get awaitingWelcome(): boolean {
+    return this.phase === 'greeting'
+  }
+
   /** A socket opened: greet the server. */
   start(): void {
     this.phase = 'greeting'
-    this.transport.send(encodeHello(this.id, this.inbox.delivered))
     this.acknowledged = this.inbox.delivered
+    this.transport.send(encodeHello(this.id, this.inbox.delivered, this.maxPayload))
   }
 
   /** The socket is gone. */
@@ -73,10 +98,22 @@ export class ReliableSession {
 
   send(data: SendData): void {
     const outbound = toOutbound(data)
+    if (!fitsPayload(outbound, this.peerMaxPayload)) {
+      throw new LifelineError(
+        'LIFELINE_MESSAGE_TOO_LARGE',
+        `send() refused the message: its reliable-delivery frame would take ${envelopeBytes(outbound)} bytes, over the server's maxPayload of ${this.peerMaxPayload}`,
+        { messages: [data] },
+      )
+    }
     if (!this.outbox.accepts(outbound)) {
       throw new LifelineError('LIFELINE_BUFFER_FULL', `send() refused the message: ${this.outbox.size} messages await acknowledgement, the most buffer.maxMessages allows`, { messages: [data] })
     }
     this.outbox.push(outbound)
+    if (this.phase === 'ready') this.pump()
+  }
+
+  /** Sends what waits, if the session is ready. */
+  flush(): void {
     if (this.phase === 'ready') this.pump()
   }
 
@@ -99,18 +136,18 @@ export class ReliableSession {
     }
   }
 
-  /** Everything unacknowledged, for `dispose()` to report. */
-  discard(): Outbound[] {
+  /** Empties the session for `dispose()`: what never went out, and what went out unacknowledged. */
+  discard(): Discarded {
     this.stop()
     const { sent, unsent } = this.outbox.clear()
-    return [...sent, ...unsent]
+    return { unsent, unacknowledged: sent }
   }
 
   private handle(frame: ReturnType<typeof decodeFrame>): void {
     switch (frame.type) {
       case 'welcome':
         if (this.phase !== 'greeting') throw new ProtocolError('Unexpected welcome frame')
-        return this.welcome(frame.session, frame.resumed, frame.ack)
+        return this.welcome(frame.session, frame.resumed, frame.ack, frame.maxPayload)
       case 'data':
         if (this.phase !== 'ready') throw new ProtocolError('Data frame before the welcome')
         this.acknowledge(frame.ack)
@@ -120,6 +157,7 @@ export class ReliableSession {
           throw new ProtocolError((gap as Error).message)
         }
         this.transport.deliver(typeof frame.data === 'string' ? frame.data : frame.data.slice().buffer)
+        if (this.phase !== 'ready') return // a listener dropped the socket
         this.ackTimer ??= this.transport.clock.setTimeout(() => this.flushAck(), ACK_DELAY_MS)
         return
       case 'ack':
@@ -130,7 +168,8 @@ export class ReliableSession {
     }
   }
 
-  private welcome(session: string, resumed: boolean, ack: number): void {
+  private welcome(session: string, resumed: boolean, ack: number, maxPayload: number | undefined): void {
+    // Both ids are 16–64 printable ASCII characters (checked when decoded): safe to quote.
     if (session !== this.id) throw new ProtocolError(`The server welcomed session ${session}, not ${this.id}`)
     if (resumed) {
       this.acknowledge(ack)
@@ -141,10 +180,21 @@ export class ReliableSession {
       this.inbox.reset()
       this.acknowledged = 0
       this.transport.sessionLost({ lost: unsure.length, messages: unsure })
+      if (this.phase !== 'greeting') return // a listener dropped the socket
     }
     this.established = true
+    this.peerMaxPayload = maxPayload
+    // Right after a welcome the server holds exactly what it acknowledged, so
+    // what remains may be renumbered: a message queued before the limit was
+    // known that cannot fit is taken out, never sent into a 1009 again and again.
+    if (maxPayload !== undefined) {
+      const removed = this.outbox.drop((data) => !fitsPayload(data, maxPayload))
+      if (removed.length > 0) this.transport.tooLarge(removed, maxPayload)
+      if (this.phase !== 'greeting') return
+    }
     this.phase = 'ready'
     this.pump()
+    this.transport.welcomed()
   }
 
   private acknowledge(ack: number): void {

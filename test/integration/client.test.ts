@@ -201,3 +201,49 @@ describe('WebSocket ping frames from the server (Node)', () => {
     expect(conn.state).toBe('open')
   })
 })
+
+describe('client lifecycle on loopback', () => {
+  it('leaves no socket open on the server after dispose() from a state or close listener (review 14)', async () => {
+    let live = 0
+    const s = await server((socket) => {
+      live++
+      socket.on('close', () => live--)
+      echo(socket)
+    })
+    for (const type of ['state', 'close'] as const) {
+      const { conn } = connect({ url: `ws://127.0.0.1:${s.port}/?name=${type}`, ...quick })
+      await until(() => conn.state === 'open' && live === 1, 2_000, 'open')
+      conn.on(type, () => conn.dispose())
+      conn.reconnect()
+      expect(conn.state).toBe('idle')
+      await until(() => live === 0, 2_000, 'the server to see the socket go')
+      await new Promise((r) => setTimeout(r, 200))
+      expect(live).toBe(0)
+    }
+    expect(s.accepted).toBe(2)
+  })
+
+  it('reports a never-retried close from the server truthfully, even on the last attempt (review 29)', async () => {
+    let n = 0
+    const s = await server((socket) => {
+      n++
+      socket.close(n < 3 ? 1011 : 4409, n < 3 ? 'try again' : 'replaced by a newer connection')
+    })
+    const { conn, of } = connect({ url: `ws://127.0.0.1:${s.port}/`, reconnect: { initialDelay: 10, maxDelay: 10, maxAttempts: 3 } })
+    await until(() => conn.state === 'failed', 3_000, 'failed')
+    expect(of('close').map((c) => c.code)).toEqual([1011, 1011, 4409])
+    expect(of('close').at(-1)).toEqual({ code: 4409, reason: 'replaced by a newer connection', wasClean: true })
+    expect(of('failed')).toEqual([{ reason: 'not-retried', attempts: 3 }])
+  })
+
+  it('sends buffered bytes as they were at send() (review 15)', async () => {
+    const got: number[][] = []
+    const s = await server((socket) => socket.on('message', (data, isBinary) => isBinary && got.push([...(data as Buffer)])))
+    const { conn } = connect({ url: `ws://127.0.0.1:${s.port}/`, ...quick })
+    const bytes = new Uint8Array([1, 2, 3])
+    conn.send(bytes) // connecting: buffered
+    bytes[0] = 99 // the caller reuses its buffer
+    await until(() => got.length === 1, 2_000, 'delivery')
+    expect(got).toEqual([[1, 2, 3]])
+  })
+})

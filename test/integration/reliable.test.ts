@@ -4,9 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createConnection, type SessionLostEvent } from '../../src/index.node.js'
+import { createConnection, type CloseInfo, type ConnectionOptions, type LifelineError, type SessionLostEvent, type WebSocketConstructor } from '../../src/index.node.js'
+import { encodeWelcome } from '../../src/reliable/protocol.js'
 import { createHeartbeatServer, nameFromQuery, type HeartbeatServer, type SessionLostEvent as ServerSessionLost } from '../../src/server/index.js'
 import { runChaos } from '../helpers/chaos.js'
+import { onHello, startRawServer, welcoming, type RawServer } from '../helpers/raw-server.js'
 import { echo, startProxy, startServer, until } from '../helpers/servers.js'
 
 const cleanup: (() => unknown)[] = []
@@ -125,5 +127,95 @@ describe('reliable delivery', () => {
     const reliable = await run('reliable')
     console.log(`throughput, ${N} messages one way: plain ${plain.toFixed(0)}/s, reliable ${reliable.toFixed(0)}/s, ratio ${(reliable / plain).toFixed(2)}x`)
     expect(reliable).toBeGreaterThan(0)
+  })
+})
+
+describe('reliable client against servers that misbehave', () => {
+  async function raw(...args: Parameters<typeof startRawServer>): Promise<RawServer> {
+    const s = await startRawServer(...args)
+    cleanup.push(() => s.close())
+    return s
+  }
+
+  function client(url: string, options: Partial<ConnectionOptions> = {}) {
+    const conn = createConnection({ url, delivery: 'reliable', ...quick, ...options })
+    cleanup.push(() => conn.dispose())
+    const errors: LifelineError[] = []
+    const closes: CloseInfo[] = []
+    const failed: unknown[] = []
+    const reconnects: unknown[] = []
+    conn.on('error', (error) => errors.push(error as LifelineError))
+    conn.on('close', (close) => closes.push(close))
+    conn.on('failed', (event) => failed.push(event))
+    conn.on('reconnect', (event) => reconnects.push(event))
+    return { conn, errors, closes, failed, reconnects }
+  }
+
+  it('survives a server that answers the hello with multi-byte garbage, and closes with a fixed reason (review 2)', async () => {
+    const s = await raw((socket) => onHello(socket, () => socket.send('ü'.repeat(40))))
+    const { conn, errors, closes, failed } = client(s.url)
+    await until(() => conn.state === 'failed', 3_000, 'failed')
+    expect(errors.map((e) => e.code)).toEqual(['LIFELINE_PROTOCOL_ERROR'])
+    expect(closes).toEqual([{ code: 1007, reason: 'not a reliable-delivery frame', wasClean: false }])
+    expect(failed).toEqual([{ reason: 'not-retried', attempts: 1 }])
+    await until(() => s.closes.length === 1, 2_000, 'the server to see the close')
+    expect(s.closes).toEqual([{ code: 1007, reason: 'not a reliable-delivery frame' }])
+  })
+
+  it('reports a server that never answers the hello within connectTimeout, and retries (review 25)', async () => {
+    const plain = createHeartbeatServer({ port: 0 })
+    cleanup.push(() => plain.close())
+    const { port } = await plain.listening
+    const seen: unknown[] = []
+    plain.on('message', ({ data }) => seen.push(data))
+    const { conn, errors, reconnects } = client(`ws://127.0.0.1:${port}/?name=r`, { connectTimeout: 300 })
+    conn.send('waiting for a welcome')
+    await until(() => reconnects.length >= 1, 3_000, 'a retry')
+    expect(conn.state).not.toBe('open')
+    expect(errors[0]).toMatchObject({ code: 'LIFELINE_PROTOCOL_ERROR', message: expect.stringMatching(/No welcome within connectTimeout \(300 ms\).*reliable mode/) })
+    expect(seen.every((frame) => String(frame).startsWith('["hello"'))).toBe(true)
+    expect(conn.buffered).toBe(1)
+  })
+
+  it('learns the server\'s maxPayload from the welcome: a poison message is reported once, never resent into 1009 (review 10)', async () => {
+    const received: (string | Uint8Array)[] = []
+    const s = await raw(welcoming(received, 1_024), { maxPayload: 1_024 })
+    const { conn, errors, reconnects } = client(s.url)
+    const poison = '"'.repeat(600) // 600 bytes as text, over 1,200 as a frame
+    conn.send(poison)
+    conn.send('small message after it')
+    await until(() => received.length === 1, 3_000, 'delivery')
+    expect(received).toEqual(['small message after it'])
+    expect(errors).toEqual([expect.objectContaining({ code: 'LIFELINE_MESSAGE_TOO_LARGE', messages: [poison] })])
+    expect(() => conn.send(poison)).toThrow(expect.objectContaining({ code: 'LIFELINE_MESSAGE_TOO_LARGE' }))
+    await new Promise((r) => setTimeout(r, 200))
+    expect(s.closes).toEqual([])
+    expect(reconnects).toEqual([])
+  })
+
+  it("announces ws's 100 MiB limit in the hello when it created the ws socket itself, and none for a given WebSocket", async () => {
+    const hellos: (number | undefined)[] = []
+    const s = await raw((socket) => onHello(socket, (hello) => hellos.push(hello.maxPayload)))
+    client(s.url)
+    await until(() => hellos.length === 1, 2_000, 'the first hello')
+    client(s.url, { WebSocket: class extends WebSocket {} as unknown as WebSocketConstructor })
+    await until(() => hellos.length === 2, 2_000, 'the second hello')
+    expect(hellos).toEqual([104_857_600, undefined])
+  })
+
+  it('reports unacknowledged and never-sent messages apart at dispose() (review 22)', async () => {
+    const got: string[] = []
+    const s = await raw((socket) => onHello(socket, (hello) => {
+      socket.send(encodeWelcome(hello.session, false, 0))
+      socket.on('message', (data) => got.push(data.toString())) // never acknowledges
+    }))
+    const { conn, errors } = client(s.url)
+    await until(() => conn.state === 'open', 2_000, 'open')
+    conn.send('order #1')
+    await until(() => got.some((f) => f.includes('order #1')), 2_000, 'the server to receive it')
+    conn.dispose()
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'LIFELINE_UNACKNOWLEDGED_DISCARDED', messages: ['order #1'], message: expect.stringMatching(/may or may not have arrived/) }),
+    ])
   })
 })
