@@ -155,9 +155,11 @@ class ManagedConnection implements Connection {
  * Creates a managed connection. Options are validated at once; a bad one
  * throws a `TypeError` that names it. Connects at once unless `autoConnect` is false.
  *
- * @param fallbackWebSocket used when neither `options.WebSocket` nor a global `WebSocket` exists (the Node entry passes `ws`, whose sockets accept frames up to 100 MiB)
+ * @param platformWebSocket used unless `options.WebSocket` is given, before any global `WebSocket`: the Node
+ *   entry passes `ws`, which can end a dead link without a close handshake and shows the server's ping
+ *   frames (Node 22's global WebSocket does neither); its sockets accept frames up to 100 MiB
  */
-export function createConnection(options: ConnectionOptions, fallbackWebSocket?: WebSocketConstructor): Connection {
+export function createConnection(options: ConnectionOptions, platformWebSocket?: WebSocketConstructor): Connection {
   const given = resolveOptions(options)
   // The page's own sources unless told otherwise; the adapter and the subscriptions share them.
   const resolved: ResolvedOptions = {
@@ -165,11 +167,11 @@ export function createConnection(options: ConnectionOptions, fallbackWebSocket?:
     network: given.network === undefined ? browserNetwork() ?? false : given.network,
     environment: given.environment === undefined ? browserEnvironment() ?? false : given.environment,
   }
-  const WebSocket = resolved.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? fallbackWebSocket
+  const WebSocket = resolved.WebSocket ?? platformWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   if (WebSocket === undefined) {
     throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
   }
-  const maxPayload = WebSocket === fallbackWebSocket ? WS_MAX_PAYLOAD : undefined
+  const maxPayload = WebSocket === platformWebSocket ? WS_MAX_PAYLOAD : undefined
   const adapter = new SocketAdapter(resolved, WebSocket, latenessClockFor(resolved.clock), maxPayload)
   const actor = startActor(machineInput(resolved, adapter), resolved.clock, resolved.inspect)
   adapter.actor = actor
