@@ -19,6 +19,8 @@ export class Client {
     readonly name: string,
     readonly socket: WebSocket,
     readonly request: IncomingMessage,
+    /** Unique in this process: tells this connection from a later one under the same name. */
+    readonly connection: string,
   ) {}
 
   /** Records an answer to a probe. An arrow, so it can be a socket listener as is. */

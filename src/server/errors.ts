@@ -13,6 +13,8 @@
  * - `LIFELINE_MESSAGE_TOO_LARGE`: a reliable message would make a frame bigger than its client accepts (thrown by `send()`, reported by `broadcast()`).
  * - `LIFELINE_STORE_FAILED`: the `sessionStore` threw, rejected or did not settle within `sessionStoreTimeout`; the session it concerned is lost.
  * - `LIFELINE_SESSION_INVALID`: the `sessionStore` returned something that is not a valid session for the client; it is treated as lost.
+ * - `LIFELINE_CLUSTER_FAILED`: a cluster operation failed (Redis unreachable, a command that failed or timed out); the node serves its own clients meanwhile.
+ * - `LIFELINE_NOT_DELIVERED`: a message handed to the cluster found no client or session of that name on any node, or could not be stored; it was dropped.
  */
 export type HeartbeatServerErrorCode =
   | 'LIFELINE_SOCKET_ERROR'
@@ -24,6 +26,8 @@ export type HeartbeatServerErrorCode =
   | 'LIFELINE_MESSAGE_TOO_LARGE'
   | 'LIFELINE_STORE_FAILED'
   | 'LIFELINE_SESSION_INVALID'
+  | 'LIFELINE_CLUSTER_FAILED'
+  | 'LIFELINE_NOT_DELIVERED'
 
 /** An error a heartbeat server reports without stopping. */
 export class HeartbeatServerError extends Error {

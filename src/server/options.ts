@@ -9,6 +9,7 @@ import type {
   SessionStore,
   VerifyClient,
 } from './types.js'
+import type { ServerCluster } from './cluster.js'
 
 /** Heartbeat settings with every default filled in. */
 export interface ResolvedServerHeartbeat {
@@ -43,6 +44,7 @@ export interface ResolvedServerOptions {
   sessionStoreTimeout: number
   maxUnacknowledged: number
   maxUnacknowledgedBytes: number
+  cluster: ServerCluster | undefined
 }
 
 // setTimeout wraps delays above 2^31 - 1 ms to 1 ms.
@@ -51,7 +53,7 @@ const MAX_DELAY = 2_147_483_647
 const OPTION_KEYS = new Set<string>([
   'server', 'port', 'host', 'path', 'identify', 'verify', 'upgradeTimeout', 'maxPendingUpgrades', 'duplicate',
   'heartbeat', 'maxPayload', 'maxBufferedBytes', 'closeTimeout',
-  'delivery', 'sessionTtl', 'sessionStore', 'sessionStoreTimeout', 'maxUnacknowledged', 'maxUnacknowledgedBytes',
+  'delivery', 'sessionTtl', 'sessionStore', 'sessionStoreTimeout', 'maxUnacknowledged', 'maxUnacknowledgedBytes', 'cluster',
 ])
 const HEARTBEAT_KEYS = new Set<string>(['mode', 'interval', 'timeout', 'isPing', 'pong', 'ping', 'isPong'])
 
@@ -176,6 +178,19 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.load !== 'function' || typeof store.save !== 'function' || typeof store.delete !== 'function')) {
     fail('sessionStore', 'an object with load(), save() and delete()', store)
   }
+  const cluster = o.cluster as Partial<ServerCluster> | undefined
+  if (cluster !== undefined) {
+    const methods = ['join', 'leave', 'claim', 'release', 'send', 'broadcast'] as const
+    if (typeof cluster !== 'object' || cluster === null || methods.some((m) => typeof cluster[m] !== 'function')) {
+      fail('cluster', `an object with ${methods.join('(), ')}() (for example redisCluster() from lifeline-ws/redis)`, cluster)
+    }
+    if (delivery === 'reliable' && store !== undefined) {
+      throw invalid('LIFELINE_INVALID_OPTION', 'Pass either cluster or sessionStore with delivery: reliable, not both: the cluster keeps the sessions')
+    }
+    if (delivery === 'reliable' && typeof cluster.reliable !== 'function') {
+      fail('cluster', 'a cluster that keeps reliable sessions (reliable()) with delivery: reliable', cluster)
+    }
+  }
   return {
     server: listen === undefined ? (o.server as HttpServer | HttpsServer) : undefined,
     listen,
@@ -195,5 +210,6 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
     sessionStoreTimeout: milliseconds('sessionStoreTimeout', o.sessionStoreTimeout, 5_000),
     maxUnacknowledged: count('maxUnacknowledged', o.maxUnacknowledged, 10_000),
     maxUnacknowledgedBytes: count('maxUnacknowledgedBytes', o.maxUnacknowledgedBytes, 8_388_608, ' (bytes)'),
+    cluster: cluster as ServerCluster | undefined,
   }
 }

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { decodeFrame, encodeWelcome, fitsPayload, ProtocolError, type Frame } from '../reliable/protocol.js'
-import { Outbox } from '../reliable/sequence.js'
 import { ACK_DELAY_MS } from '../reliable/session.js'
 import type { Client } from './client.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import type { ConnectionHook } from './hooks.js'
-import { ServerSession, sizeOf, type Outbound, type SessionLimits } from './session.js'
+import { Greetings } from './greetings.js'
+import { ServerSession, type Outbound, type SessionLimits } from './session.js'
 import { sessionKey, sessionStateProblem } from './session-state.js'
 import { callStore } from './store.js'
-import type { InboundData, SessionLostEvent, SessionLostReason, SessionState, SessionStore } from './types.js'
+import type { DisconnectReason, InboundData, SessionLostEvent, SessionLostReason, SessionState, SessionStore } from './types.js'
 
 /** What the reliable hook needs from its server. */
 export interface ReliableContext {
@@ -19,11 +19,14 @@ export interface ReliableContext {
   maxPayload: number
   store: SessionStore | undefined
   storeTimeout: number
-  deliver(client: Client, data: InboundData): void
+  /** A message from the client, numbered `seq` in its session `session`. */
+  deliver(client: Client, data: InboundData, seq: number, session: string): void
   /** The client broke the protocol: report it and close the socket. */
   fail(client: Client, error: ProtocolError): void
   /** The client cannot keep up: close it as a slow consumer. */
   slow(client: Client, why: string): void
+  /** Lets go of a client for a reason of the session's (it moved to another node, or is gone). */
+  drop(client: Client, reason: DisconnectReason, code: number, why: string): void
   report(error: HeartbeatServerError): void
   /** A session ended with messages its client may not have received. */
   lost(event: SessionLostEvent): void
@@ -49,10 +52,7 @@ export class ReliableDelivery implements ConnectionHook {
   // Sessions held here: connected, away (without a store), or away with their save in flight.
   private readonly byName = new Map<string, ServerSession>()
   private readonly linked = new WeakMap<Client, ServerSession>()
-  // Admitted clients that have not said hello yet...
-  private readonly greeting = new WeakSet<Client>()
-  // ...and what was sent to them meanwhile, merged into their session at the welcome.
-  private readonly early = new WeakMap<Client, Outbox<Outbound>>()
+  private readonly greetings: Greetings
   // Sessions this process saved: expired at their deadline if the store still holds that revision.
   private readonly parked = new Map<string, { revision: string; timer: NodeJS.Timeout }>()
   private readonly saves = new Set<Promise<void>>()
@@ -61,11 +61,11 @@ export class ReliableDelivery implements ConnectionHook {
 
   constructor(private readonly context: ReliableContext) {
     this.storeGrace = context.storeTimeout * 2 + 1_000
+    this.greetings = new Greetings(context.limits)
   }
 
   attach(client: Client): void {
-    this.greeting.add(client)
-    this.early.set(client, new Outbox(this.context.limits.maxMessages, this.context.limits.maxBytes, sizeOf))
+    this.greetings.attach(client)
   }
 
   receive(client: Client, data: InboundData): boolean {
@@ -73,7 +73,7 @@ export class ReliableDelivery implements ConnectionHook {
       const frame = decodeFrame(data)
       const session = this.linked.get(client)
       if (frame.type === 'hello') {
-        if (!this.greeting.delete(client)) throw new ProtocolError('A second hello on the same socket')
+        if (!this.greetings.hello(client)) throw new ProtocolError('A second hello on the same socket')
         this.welcome(client, frame).catch((error: unknown) => this.crashed(client, error))
       } else if (session?.client !== client) {
         throw new ProtocolError(`A ${frame.type} frame before the welcome`)
@@ -91,10 +91,7 @@ export class ReliableDelivery implements ConnectionHook {
   }
 
   detach(client: Client): void {
-    this.greeting.delete(client)
-    const early = this.early.get(client)
-    this.early.delete(client)
-    if (early !== undefined) this.report(client.name, early.clear().unsent, 'no-hello')
+    this.report(client.name, this.greetings.take(client), 'no-hello')
     const session = this.linked.get(client)
     if (session === undefined || session.client !== client) return
     session.client = undefined
@@ -124,11 +121,8 @@ export class ReliableDelivery implements ConnectionHook {
   send(name: string, data: Outbound, client: Client | undefined): Delivery {
     const session = this.byName.get(name)
     if (session === undefined || session.ended || (session.client === undefined && this.context.store !== undefined)) {
-      const queue = client === undefined ? undefined : this.early.get(client)
-      if (queue === undefined) return 'none'
-      if (!queue.accepts(data)) return 'full'
-      queue.push(data)
-      return 'sent'
+      const queued = this.greetings.queue(client, data)
+      return queued === 'queued' ? 'sent' : queued
     }
     if (!fitsPayload(data, session.peerMaxPayload)) return 'too-large'
     if (!session.outbox.accepts(data)) {
@@ -201,8 +195,7 @@ export class ReliableDelivery implements ConnectionHook {
   }
 
   private mergeEarly(client: Client, session: ServerSession, tooLarge: Outbound[]): void {
-    const early = this.early.get(client)?.clear().unsent ?? []
-    this.early.delete(client)
+    const early = this.greetings.take(client)
     const full: Outbound[] = []
     for (const data of early) {
       if (!fitsPayload(data, session.peerMaxPayload)) tooLarge.push(data)
@@ -361,6 +354,6 @@ export class ReliableDelivery implements ConnectionHook {
       throw new ProtocolError((gap as Error).message)
     }
     session.ackTimer ??= setTimeout(() => session.flushAck(), ACK_DELAY_MS).unref()
-    this.context.deliver(client, typeof data === 'string' ? data : Buffer.from(data))
+    this.context.deliver(client, typeof data === 'string' ? data : Buffer.from(data), seq, session.id)
   }
 }

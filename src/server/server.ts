@@ -12,7 +12,8 @@ import { createServerEmitter } from './events.js'
 import { answerPings, HeartbeatMonitor, PLAIN_PINGS, sendApplicationPing, sendPingFrame } from './heartbeat.js'
 import type { ConnectionHook } from './hooks.js'
 import { resolveServerOptions, type ResolvedServerOptions } from './options.js'
-import { ReliableDelivery, type Delivery } from './reliable.js'
+import type { ClusterMember, ReliableHook } from './cluster.js'
+import { ReliableDelivery, type Delivery, type ReliableContext } from './reliable.js'
 import { ClientRegistry } from './registry.js'
 import type { Outbound } from './session.js'
 import type {
@@ -61,7 +62,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
   private readonly registry = new ClientRegistry()
   private readonly emitter = createServerEmitter()
   private readonly hooks: readonly ConnectionHook[]
-  private readonly reliable: ReliableDelivery | undefined
+  private readonly reliable: ReliableHook | undefined
   private readonly receivers: readonly ConnectionHook[]
   // Every admitted socket until its 'close', registered or not: close() waits for all.
   private readonly sockets = new Set<WebSocket>()
@@ -70,25 +71,33 @@ class NodeHeartbeatServer implements HeartbeatServer {
     handleUpgrade(this.upgrades, request, socket, head)
   private closed: Promise<void> | undefined
   private allSocketsClosed: (() => void) | undefined
+  private connections = 0
+  private readonly joined: Promise<void>
 
   constructor(private readonly options: ResolvedServerOptions) {
     this.ownsHttp = options.server === undefined
     this.http = options.server ?? createServer(upgradeRequired)
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxPayload })
     if (options.delivery === 'reliable') {
-      this.reliable = new ReliableDelivery({
+      const context: ReliableContext = {
         ttl: options.sessionTtl,
         limits: { maxMessages: options.maxUnacknowledged, maxBytes: options.maxUnacknowledgedBytes },
         maxBufferedBytes: options.maxBufferedBytes,
         maxPayload: options.maxPayload,
         store: options.sessionStore,
         storeTimeout: options.sessionStoreTimeout,
-        deliver: (client, data) => this.emitter.emit('message', { name: client.name, data, socket: client.socket }),
+        deliver: (client, data, seq, session) => this.emitter.emit('message', { name: client.name, data, socket: client.socket, seq, session }),
         fail: (client, error) => this.failProtocol(client, error),
         slow: (client, why) => this.slowConsumer(client, why),
+        drop: (client, reason, code, why) => {
+          this.emitter.report(new HeartbeatServerError('LIFELINE_CLUSTER_FAILED', `Client "${client.name}" was let go: ${why}`, { client: client.name }), false)
+          this.release(client, reason, code)
+          this.closeWithin(client.socket, code, reason)
+        },
         report: (error) => this.emitter.report(error),
         lost: (event) => this.emitter.emit('session-lost', event),
-      })
+      }
+      this.reliable = options.cluster?.reliable?.(context) ?? new ReliableDelivery(context)
     }
     this.hooks = this.createHooks()
     this.receivers = this.hooks.filter((hook) => hook.receive !== undefined)
@@ -99,9 +108,13 @@ class NodeHeartbeatServer implements HeartbeatServer {
       isClosing: () => this.closed !== undefined,
       isConnected: (name) => this.registry.has(name),
       sharesUpgrades: () => this.http.listenerCount('upgrade') > 1,
-      admit: (name, socket, request) => this.admit(name, socket, request),
+      connectionId: () => String(++this.connections),
+      claim: options.cluster === undefined ? undefined : (name, connection) => this.joined.then(() => options.cluster!.claim(name, connection, options.duplicate)),
+      unclaim: (name, connection) => options.cluster?.release(name, connection),
+      admit: (name, socket, request, connection) => this.admit(name, socket, request, connection),
       report: (error) => this.emitter.report(error),
     }
+    this.joined = options.cluster === undefined ? Promise.resolve() : options.cluster.join(this.member())
     this.http.on('upgrade', this.onUpgrade)
     this.listening = this.listen()
   }
@@ -124,7 +137,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
       return delivery === 'sent'
     }
     const client = this.registry.get(name)
-    return client !== undefined && this.sendPlain(client, data)
+    if (client !== undefined) return this.sendPlain(client, data)
+    return this.options.cluster?.send(name, toOutbound(data)) ?? false
   }
 
   broadcast(data: ServerSendData, filter?: (name: string, socket: WebSocket | undefined) => boolean): number {
@@ -133,6 +147,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       throw invalid('LIFELINE_INVALID_ARGUMENT', `broadcast() filter must be a function, got ${describe(filter)}`)
     }
     let sent = 0
+    if (this.reliable?.broadcast !== undefined && filter === undefined) return this.reliable.broadcast(toOutbound(data))
     if (this.reliable) {
       const outbound = toOutbound(data)
       const names = new Set(this.reliable.names())
@@ -156,10 +171,32 @@ class NodeHeartbeatServer implements HeartbeatServer {
       if (filter !== undefined && !filter(client.name, client.socket)) continue
       if (this.sendPlain(client, data)) sent++
     }
+    // A filter is a function: it cannot travel to other nodes.
+    if (filter === undefined) this.options.cluster?.broadcast(toOutbound(data))
     return sent
   }
 
-  private sendPlain(client: Client, data: ServerSendData): boolean {
+  /** What this server offers the cluster it joins. */
+  private member(): ClusterMember {
+    return {
+      deliver: (name, data) => {
+        const client = this.registry.get(name)
+        if (client !== undefined) this.sendPlain(client, data)
+      },
+      broadcast: (data) => {
+        for (const client of [...this.registry.values()]) this.sendPlain(client, data)
+      },
+      evict: (name, connection) => {
+        const client = this.registry.get(name)
+        if (client === undefined || client.connection !== connection) return
+        this.release(client, 'replaced', CLOSE_REPLACED)
+        this.closeWithin(client.socket, CLOSE_REPLACED, 'replaced')
+      },
+      report: (error) => this.emitter.report(error),
+    }
+  }
+
+  private sendPlain(client: Client, data: ServerSendData | Outbound): boolean {
     const socket = client.socket
     if (socket.readyState !== WebSocket.OPEN) return false
     socket.send(data)
@@ -227,8 +264,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
     return listening
   }
 
-  private admit(name: string, socket: WebSocket, request: IncomingMessage): void {
-    const client = new Client(name, socket, request)
+  private admit(name: string, socket: WebSocket, request: IncomingMessage, connection: string): void {
+    const client = new Client(name, socket, request, connection)
     this.sockets.add(socket)
     socket.on('message', (data, isBinary) => this.receive(client, data, isBinary))
     socket.on('error', (error) => this.fail(client, error))
@@ -290,6 +327,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
     if (client.endedBy !== undefined) return
     client.endedBy = reason
     this.registry.remove(client)
+    this.options.cluster?.release(client.name, client.connection)
     for (const hook of this.hooks) hook.detach?.(client, reason)
     this.emitter.emit('disconnect', { name: client.name, socket: client.socket, code, reason })
   }
@@ -324,6 +362,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
     }
     await Promise.all(this.hooks.map((hook) => hook.stop?.()))
     if (this.sockets.size > 0) await new Promise<void>((resolve) => (this.allSocketsClosed = resolve))
+    await this.joined
+    await this.options.cluster?.leave()
     this.wss.close()
     if (!this.ownsHttp) return
     const bound = await this.listening.then(() => true, () => false)

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type WebSocket from 'ws'
+import type { ServerCluster } from './cluster.js'
 import type { HeartbeatServerError } from './errors.js'
 
 /** Data `send()` and `broadcast()` accept: a string goes out as a text frame, the rest as binary. */
@@ -210,6 +211,14 @@ export interface HeartbeatServerOptions {
    */
   maxBufferedBytes?: number | undefined
   /**
+   * Several server processes as one (for example `redisCluster()` from
+   * `lifeline-ws/redis`): names are cluster-wide, `send()` and `broadcast()`
+   * reach clients on every node, and in reliable mode sessions live in the
+   * cluster (no `sessionStore` then).
+   * @default none: this process alone
+   */
+  cluster?: ServerCluster | undefined
+  /**
    * Milliseconds a socket the server closes (on `close()`, replacement or a
    * protocol error) may take to finish the close handshake before it is terminated.
    * @default 1000
@@ -287,6 +296,14 @@ export interface ClientMessageEvent {
   /** A string for text frames, a `Buffer` for binary ones. */
   data: InboundData
   socket: WebSocket
+  /**
+   * Reliable delivery: the message's number in its session (1, 2, 3…) and
+   * the session's id. Together they name the message: with a cluster, a
+   * message delivered by a node that then died may be delivered again by the
+   * node the client resumes on, with the same `session` and `seq`.
+   */
+  seq?: number | undefined
+  session?: string | undefined
 }
 
 /** Payload of the `disconnect` event, emitted exactly once per admitted client. */

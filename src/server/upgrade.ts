@@ -15,11 +15,17 @@ export interface UpgradeContext {
   isConnected(name: string): boolean
   /** Whether another `upgrade` listener may take a request for another path. */
   sharesUpgrades(): boolean
-  admit(name: string, socket: WebSocket, request: IncomingMessage): void
+  /** A new connection's id: unique in this process. */
+  connectionId(): string
+  /** With a cluster: claims the name across nodes for the connection (false: refuse with 409). */
+  claim: ((name: string, connection: string) => Promise<boolean>) | undefined
+  /** Gives back a claim whose upgrade did not complete. */
+  unclaim(name: string, connection: string): void
+  admit(name: string, socket: WebSocket, request: IncomingMessage, connection: string): void
   report(error: HeartbeatServerError): void
 }
 
-type Verdict = { name: string } | { status: 401 | 403 | 503 }
+type Verdict = { name: string } | { status: 401 | 403 | 409 | 503 }
 
 // Node's HTTP server stops listening for errors on a socket it hands to
 // 'upgrade'; one error while a hook runs would otherwise crash the process.
@@ -101,18 +107,30 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
       resolve({ status: 503 })
     }, upgradeTimeout).unref()
   })
-  Promise.race([decide(context, request, url), deadline]).then((verdict) => {
+  const connection = context.connectionId()
+  const claim = new Claim(context, connection)
+  Promise.race([decide(context, request, url).then((verdict) => claim.take(verdict)), deadline]).then((verdict) => {
     clearTimeout(timer)
     socket.off('close', gone)
     socket.off('end', gone)
+    claim.settled = true
     // Gone from `pending`: close() already answered it, or the client left.
-    if (!context.pending.delete(socket)) return
-    if ('status' in verdict) return refuse(socket, verdict.status)
+    if (!context.pending.delete(socket)) return claim.giveBack()
+    if ('status' in verdict) {
+      claim.giveBack()
+      return refuse(socket, verdict.status)
+    }
     // Checked here, not before the hooks: the registry is read and written in
-    // the same tick, so two upgrades for one name cannot both pass.
-    if (context.options.duplicate === 'reject' && context.isConnected(verdict.name)) return refuse(socket, 409)
+    // the same tick, so two upgrades for one name cannot both pass. (A
+    // cluster's claim is atomic across nodes, this one's included.)
+    if (context.claim === undefined && context.options.duplicate === 'reject' && context.isConnected(verdict.name)) return refuse(socket, 409)
+    let admitted = false
+    socket.once('close', () => admitted || claim.giveBack())
     // ws answers a malformed handshake with 400 itself, and destroys a socket the client already closed.
-    context.wss.handleUpgrade(request, socket, head, (ws) => context.admit(verdict.name, ws, request))
+    context.wss.handleUpgrade(request, socket, head, (ws) => {
+      admitted = true
+      context.admit(verdict.name, ws, request, connection)
+    })
     socket.off('error', ignore)
   }).catch((thrown: unknown) => {
     // Reached only through a bug in admit() or a listener ws could not catch.
@@ -120,6 +138,33 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
     context.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `Upgrade failed: ${messageOf(thrown)}`, { cause: thrown }))
     socket.destroy()
   })
+}
+
+/** A cluster-wide claim on the name, given back if the upgrade does not complete. */
+class Claim {
+  settled = false
+  private name: string | undefined
+
+  constructor(
+    private readonly context: UpgradeContext,
+    private readonly connection: string,
+  ) {}
+
+  async take(verdict: Verdict): Promise<Verdict> {
+    if ('status' in verdict || this.context.claim === undefined) return verdict
+    const claimed = await this.context.claim(verdict.name, this.connection)
+    if (!claimed) return { status: 409 }
+    this.name = verdict.name
+    // Answered meanwhile (the deadline, or close()): nothing will use the claim.
+    if (this.settled) this.giveBack()
+    return verdict
+  }
+
+  giveBack(): void {
+    if (this.name === undefined) return
+    this.context.unclaim(this.name, this.connection)
+    this.name = undefined
+  }
 }
 
 async function decide(context: UpgradeContext, request: IncomingMessage, url: URL): Promise<Verdict> {
