@@ -51,14 +51,14 @@ export async function startNode(settings: { redis: RedisClusterOptions; server?:
   let next = 0
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the cluster node did not listen within 15 s')), 15_000)
-    child.on('message', (message: { type: string; port?: number; id?: number; value?: unknown } & NodeEvent) => {
+    child.on('message', (message: Omit<NodeEvent, 'type'> & { type: NodeEvent['type'] | 'listening' | 'result'; port?: number; id?: number; value?: unknown }) => {
       if (message.type === 'listening') {
         clearTimeout(timer)
         resolve(message.port!)
       } else if (message.type === 'result') {
         results.get(message.id!)?.(message.value)
         results.delete(message.id!)
-      } else events.push(message)
+      } else events.push(message as NodeEvent)
     })
     child.once('exit', (code) => reject(new Error(`the cluster node exited with ${code} before listening`)))
   })
