@@ -28,6 +28,8 @@ export class RedisCluster implements ServerCluster {
   private beats: NodeJS.Timeout | undefined
   private linkDown = false
   private leaving = false
+  // Subscribed on the current subscriber connection: only then can other nodes reach this one.
+  private subscribed = false
   private sessions: RedisSessions | undefined
 
   constructor(private readonly options: ResolvedRedisOptions) {
@@ -37,26 +39,30 @@ export class RedisCluster implements ServerCluster {
     const common = { commandTimeout: options.commandTimeout, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (times: number) => Math.min(50 * 2 ** times, 1_000) }
     // Commands fail at once while the link is down instead of waiting in a queue: a failure must be visible.
     this.command = new Redis(options.url, { ...common, enableOfflineQueue: false })
-    this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true, autoResubscribe: true })
-    for (const redis of [this.command, this.subscriber]) redis.on('error', () => this.lost())
+    // ioredis resubscribes only after it says 'ready'; this node subscribes itself and knows when it is done.
+    this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true, autoResubscribe: false })
+    for (const [role, redis] of [['commands', this.command], ['subscriptions', this.subscriber]] as const) {
+      redis.on('error', (error: unknown) => this.lost(`${role}: ${messageOf(error)}`))
+      // A closed connection is a lost link even before a command fails on it.
+      redis.on('close', () => this.lost(`${role}: the connection closed`))
+    }
+    this.subscriber.on('close', () => (this.subscribed = false))
   }
 
   get ready(): boolean {
-    return this.command.status === 'ready'
+    return this.command.status === 'ready' && this.subscribed
   }
 
   async join(member: ClusterMember): Promise<void> {
     this.member = member
     this.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.heard(message))
+    this.subscriber.on('ready', () => void this.subscribe())
     this.command.on('ready', () => void this.arrived())
     this.beats = setInterval(() => void this.beat(), this.options.beatInterval).unref()
-    const connecting = Promise.all([
-      this.command.connect(),
-      this.subscriber.connect().then(() => this.subscriber.subscribe(this.keys.channel, this.keys.broadcast)),
-    ])
+    const connecting = Promise.all([this.command.connect(), this.subscriber.connect()]).then(() => this.subscribe())
     // A node that cannot reach Redis at start serves alone until it can.
     const ok = await within(connecting, this.options.commandTimeout * 2)
-    if (!ok) this.lost()
+    if (!ok) this.lost('no answer at start')
   }
 
   async leave(): Promise<void> {
@@ -127,7 +133,7 @@ export class RedisCluster implements ServerCluster {
 
   /** Reports a failed cluster operation (the link being down is reported once, when it goes). */
   failed(what: string, error: unknown): void {
-    if (!this.ready) return this.lost()
+    if (!this.ready) return this.lost(messageOf(error))
     this.member?.report(new HeartbeatServerError('LIFELINE_CLUSTER_FAILED', `Cluster node ${this.node} ${what}: ${messageOf(error)}`, { cause: error }))
   }
 
@@ -166,13 +172,21 @@ export class RedisCluster implements ServerCluster {
     }
   }
 
-  /** Connected (again): beat at once, and claim again every name this node holds. */
-  private async arrived(): Promise<void> {
-    if (this.leaving) return
-    if (this.linkDown) {
-      this.linkDown = false
-      this.member?.report(new HeartbeatServerError('LIFELINE_CLUSTER_FAILED', `Cluster node ${this.node} reached Redis again; claiming its ${this.held.size} name(s) anew`))
+  private async subscribe(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.keys.channel, this.keys.broadcast)
+      this.subscribed = true
+      await this.arrived()
+    } catch (error) {
+      this.failed('could not subscribe to its channels', error)
     }
+  }
+
+  /** Connected (again), both ways: beat at once, and claim again every name this node holds. */
+  private async arrived(): Promise<void> {
+    if (this.leaving || !this.ready) return
+    const returned = this.linkDown
+    this.linkDown = false
     await this.beat()
     for (const [name, connection] of [...this.held]) {
       try {
@@ -187,14 +201,17 @@ export class RedisCluster implements ServerCluster {
       }
     }
     await this.sessions?.arrived()
+    if (returned) {
+      this.member?.report(new HeartbeatServerError('LIFELINE_CLUSTER_FAILED', `Cluster node ${this.node} reached Redis again and claimed its ${this.held.size} name(s) anew`))
+    }
   }
 
-  private lost(): void {
+  private lost(why: string): void {
     if (this.linkDown || this.leaving) return
     this.linkDown = true
     this.member?.report(new HeartbeatServerError(
       'LIFELINE_CLUSTER_FAILED',
-      `Cluster node ${this.node} lost Redis (${this.options.url}): it serves its own clients alone; sends to other nodes return false until Redis is back`,
+      `Cluster node ${this.node} lost Redis (${this.options.url}; ${why}): it serves its own clients alone; sends to other nodes return false until Redis is back`,
     ))
   }
 }

@@ -164,6 +164,8 @@ export class RedisSessions implements ReliableHook {
 
   /** Ends sessions that expired (and parks those of dead nodes); reports what they held. */
   async sweep(): Promise<void> {
+    // What a failed write left unrecorded is tried again on every beat.
+    for (const session of this.byKey.values()) this.record(session)
     const reply = (await SWEEP_SESSIONS.runBuffer(this.cluster.command, [], [this.options.prefix, this.options.nodeTtl])) as (Buffer | number)[]
     for (let i = 0; i < reply.length;) {
       const name = String(reply[i])
@@ -174,12 +176,17 @@ export class RedisSessions implements ReliableHook {
     }
   }
 
-  /** Redis is reachable again: park what left meanwhile. */
+  /**
+   * Redis is reachable again: park what left meanwhile, and write down what
+   * the connected sessions did, which also finds out whether Redis still
+   * knows them (after a restart it may not: their clients must start over).
+   */
   async arrived(): Promise<void> {
     for (const [key, epoch] of [...this.toPark]) {
       this.toPark.delete(key)
       this.park(key, epoch)
     }
+    for (const session of [...this.byKey.values()]) this.record(session, true)
   }
 
   private async welcome(client: Client, hello: Hello): Promise<void> {
@@ -329,9 +336,9 @@ export class RedisSessions implements ReliableHook {
   }
 
   /** Writes what changed (the client's acknowledgement, what was delivered), one write in flight per session. */
-  private record(session: Attached): void {
+  private record(session: Attached, always = false): void {
     if (session.recording || session.ended) return
-    if (session.clientAck === session.recordedAck && session.delivered === session.recorded) return
+    if (!always && session.clientAck === session.recordedAck && session.delivered === session.recorded) return
     session.recording = true
     const ack = session.clientAck
     const delivered = session.delivered

@@ -116,7 +116,9 @@ class NodeHeartbeatServer implements HeartbeatServer {
     }
     this.joined = options.cluster === undefined ? Promise.resolve() : options.cluster.join(this.member())
     this.http.on('upgrade', this.onUpgrade)
-    this.listening = this.listen()
+    // A node is ready once it also joined its cluster: before that it could not reach other nodes' clients.
+    this.listening = Promise.all([this.listen(), this.joined]).then(([address]) => address)
+    this.listening.catch(() => {})
   }
 
   get clients(): ReadonlyMap<string, WebSocket> {

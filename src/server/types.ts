@@ -356,7 +356,7 @@ export interface HeartbeatServerEventMap {
 export interface HeartbeatServer {
   /** Connected clients by name: a read-only, live view. */
   readonly clients: ReadonlyMap<string, WebSocket>
-  /** Resolves once the HTTP server listens; rejects if the server it created cannot. */
+  /** Resolves once the HTTP server listens (and, with a cluster, the node has joined it); rejects if the server it created cannot listen. */
   readonly listening: Promise<ServerAddress>
   /** Where the HTTP server listens, or `null` before it does (or on a pipe). */
   address(): ServerAddress | null

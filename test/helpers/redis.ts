@@ -30,18 +30,25 @@ async function freePort(): Promise<number> {
   return port
 }
 
-function ready(port: number, ms: number): Promise<void> {
+/**
+ * Resolves once the redis-server with process id `pid` answers on `port`;
+ * rejects when another process holds the port (two test files picked the
+ * same free port at once) or nothing answers in time.
+ */
+function ready(port: number, pid: number | undefined, ms: number): Promise<void> {
   const deadline = Date.now() + ms
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
       const socket = net.connect(port, '127.0.0.1')
-      socket.once('connect', () => {
-        socket.write('PING\r\n')
-        socket.once('data', (chunk) => {
-          socket.destroy()
-          if (chunk.toString().startsWith('+PONG')) resolve()
-          else retry()
-        })
+      let text = ''
+      socket.once('connect', () => socket.write('INFO server\r\n'))
+      socket.on('data', (chunk) => {
+        text += chunk.toString()
+        const match = /process_id:(\d+)/.exec(text)
+        if (match === null) return
+        socket.destroy()
+        if (Number(match[1]) === pid) resolve()
+        else reject(new Error(`port ${port} is held by another redis-server`))
       })
       socket.once('error', () => retry())
     }
@@ -58,12 +65,12 @@ export async function startRedis(): Promise<TestRedis> {
   if (!existsSync(REDIS_SERVER)) {
     throw new Error(`${REDIS_SERVER} is missing: install it (Debian: apt-get install redis-server); the Redis tests never skip`)
   }
-  const port = await freePort()
+  let port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-redis-'))
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
     child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
-    await ready(port, 5_000)
+    await ready(port, child.pid, 5_000)
   }
   const kill = async (): Promise<void> => {
     const running = child
@@ -73,7 +80,16 @@ export async function startRedis(): Promise<TestRedis> {
     running.kill('SIGKILL')
     await exited
   }
-  await start()
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await start()
+      break
+    } catch (error) {
+      await kill()
+      if (attempt === 4) throw error
+      port = await freePort()
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
