@@ -12,6 +12,8 @@ export class Client {
   lastSeenAt = performance.now()
   /** A probe went out and no answer has come back since. */
   pingUnanswered = false
+  /** The payload of the last ping frame: the pong that proves life echoes it. */
+  pingNonce: Buffer | undefined
   /** Why the server let go of this client; `undefined` while it is registered. */
   endedBy: DisconnectReason | undefined
 
@@ -23,9 +25,14 @@ export class Client {
     readonly connection: string,
   ) {}
 
-  /** Records an answer to a probe. An arrow, so it can be a socket listener as is. */
-  readonly sawLife = (): void => {
+  /** Records an answer to a probe. */
+  sawLife(): void {
     this.lastSeenAt = performance.now()
     this.pingUnanswered = false
+  }
+
+  /** A WebSocket pong: proof of life only when it echoes the last ping. An arrow, so it can be a socket listener as is. */
+  readonly heardPong = (data: Buffer): void => {
+    if (this.pingNonce !== undefined && data.equals(this.pingNonce)) this.sawLife()
   }
 }

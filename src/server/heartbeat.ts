@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
 import type { Client } from './client.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
@@ -5,15 +6,29 @@ import type { ConnectionHook } from './hooks.js'
 import type { ResolvedServerHeartbeat } from './options.js'
 import type { InboundData } from './types.js'
 
-/** Sends a WebSocket ping frame: the default probe of {@link HeartbeatMonitor}. */
-export function sendPingFrame(client: Client): void {
-  client.socket.ping()
+/**
+ * Every write the server makes to a client, heartbeat frames included: one
+ * that leaves more than `maxBufferedBytes` unsent lets the client go as a
+ * slow consumer. Returns whether the client is still served.
+ */
+export type Write = (client: Client, data: string | Buffer) => boolean
+
+/**
+ * Sends a WebSocket ping frame with a fresh random payload: the default
+ * probe of {@link HeartbeatMonitor}. Only a pong that echoes it proves life,
+ * so a client cannot look alive by sending pongs it was never asked for.
+ */
+export function sendPingFrame(client: Client, checkBuffer: (client: Client) => boolean): boolean {
+  client.pingNonce = randomBytes(8)
+  client.socket.ping(client.pingNonce)
+  return checkBuffer(client)
 }
 
 /** The probe of server-driven mode: an application ping the client answers (and watches for). */
 export function sendApplicationPing(
   ping: ResolvedServerHeartbeat['ping'],
   report: (error: HeartbeatServerError) => void,
+  write: Write,
 ): (client: Client) => boolean {
   return (client) => {
     let frame: unknown
@@ -28,8 +43,7 @@ export function sendApplicationPing(
       report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `heartbeat.ping for client "${client.name}" returned ${typeof frame}; expected a string, a Buffer or null`, { client: client.name }))
       return false
     }
-    client.socket.send(frame)
-    return true
+    return write(client, frame)
   }
 }
 
@@ -50,11 +64,11 @@ export class HeartbeatMonitor implements ConnectionHook {
   constructor(
     private readonly settings: Pick<ResolvedServerHeartbeat, 'interval' | 'timeout'>,
     private readonly onDead: (client: Client) => void,
-    private readonly probe: (client: Client) => boolean | void = sendPingFrame,
+    private readonly probe: (client: Client) => boolean,
   ) {}
 
   attach(client: Client): void {
-    client.socket.on('pong', client.sawLife)
+    client.socket.on('pong', client.heardPong)
     this.clients.add(client)
     // The timer runs only while someone is connected; unref'd, since open
     // sockets keep the process alive anyway.
@@ -99,6 +113,7 @@ export const PLAIN_PINGS: Pick<ResolvedServerHeartbeat, 'isPing' | 'pong' | 'mod
 export function answerPings(
   dialect: Pick<ResolvedServerHeartbeat, 'isPing' | 'pong' | 'mode' | 'isPong'>,
   report: (error: HeartbeatServerError) => void,
+  write: Write,
 ): ConnectionHook {
   const { isPing, pong, mode, isPong } = dialect
   const failed = (hook: string, client: Client, thrown: unknown): void =>
@@ -108,9 +123,10 @@ export function answerPings(
     receive(client: Client, data: InboundData, isBinary: boolean): boolean {
       if (mode === 'server') {
         try {
-          // The answer to our own ping: the proof of life the monitor waits for.
+          // The answer to our own ping: the proof of life the monitor waits for
+          // (one per ping: pongs nobody asked for prove nothing).
           if (isPong(data, isBinary) === true) {
-            client.sawLife()
+            if (client.pingUnanswered) client.sawLife()
             return true
           }
         } catch (thrown) {
@@ -134,7 +150,7 @@ export function answerPings(
       if (typeof answer !== 'string' && !Buffer.isBuffer(answer)) {
         failed('pong', client, new TypeError(`expected a string, a Buffer or null, got ${typeof answer}`))
       } else if (client.socket.readyState === WebSocket.OPEN) {
-        client.socket.send(answer)
+        write(client, answer)
       }
       return true
     },

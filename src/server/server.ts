@@ -9,7 +9,7 @@ import { fitCloseReason } from '../utf8.js'
 import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, CLOSE_SLOW_CONSUMER, closeCodeOfSocketError } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import { createServerEmitter } from './events.js'
-import { answerPings, HeartbeatMonitor, PLAIN_PINGS, sendApplicationPing, sendPingFrame } from './heartbeat.js'
+import { answerPings, HeartbeatMonitor, PLAIN_PINGS, sendApplicationPing, sendPingFrame, type Write } from './heartbeat.js'
 import type { ConnectionHook } from './hooks.js'
 import { resolveServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClusterMember, ReliableHook } from './cluster.js'
@@ -198,14 +198,20 @@ class NodeHeartbeatServer implements HeartbeatServer {
     }
   }
 
+  /** Every write to a client outside reliable delivery: bounded by `maxBufferedBytes`. */
   private sendPlain(client: Client, data: ServerSendData | Outbound): boolean {
     const socket = client.socket
     if (socket.readyState !== WebSocket.OPEN) return false
     socket.send(data)
-    if (socket.bufferedAmount > this.options.maxBufferedBytes) {
-      this.slowConsumer(client, `its socket holds more than maxBufferedBytes (${this.options.maxBufferedBytes}) unsent`)
-    }
+    this.checkBuffer(client)
     return true
+  }
+
+  /** Lets a client go as a slow consumer once its socket holds more than `maxBufferedBytes`; false if it did. */
+  private checkBuffer(client: Client): boolean {
+    if (client.socket.bufferedAmount <= this.options.maxBufferedBytes) return true
+    this.slowConsumer(client, `its socket holds more than maxBufferedBytes (${this.options.maxBufferedBytes}) unsent`)
+    return false
   }
 
   private tooLarge(what: string, data: Outbound, limit: number | undefined): HeartbeatServerError {
@@ -235,13 +241,15 @@ class NodeHeartbeatServer implements HeartbeatServer {
     const reliable = this.reliable ? [this.reliable] : []
     const report = (error: HeartbeatServerError): void => this.emitter.report(error)
     // Heartbeat pings travel outside the reliable protocol: a reliable server answers them even when it watches nobody.
-    if (heartbeat === false) return this.reliable ? [answerPings(PLAIN_PINGS, report), this.reliable] : []
-    const probe = heartbeat.mode === 'server' ? sendApplicationPing(heartbeat.ping, report) : sendPingFrame
+    const write: Write = (client, data) => this.sendPlain(client, data)
+    if (heartbeat === false) return this.reliable ? [answerPings(PLAIN_PINGS, report, write), this.reliable] : []
+    const checkBuffer = (client: Client): boolean => this.checkBuffer(client)
+    const probe = heartbeat.mode === 'server' ? sendApplicationPing(heartbeat.ping, report, write) : (client: Client) => sendPingFrame(client, checkBuffer)
     const monitor = new HeartbeatMonitor(heartbeat, (client) => {
       this.release(client, 'heartbeat-timeout', CLOSE_ABNORMAL)
       client.socket.terminate()
     }, probe)
-    return [monitor, answerPings(heartbeat, report), ...reliable]
+    return [monitor, answerPings(heartbeat, report, write), ...reliable]
   }
 
   private listen(): Promise<ServerAddress> {

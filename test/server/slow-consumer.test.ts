@@ -5,6 +5,8 @@
  * at the TCP level, so the server's socket fills up for real.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import type { Client } from '../../src/server/client.js'
+import { answerPings, PLAIN_PINGS } from '../../src/server/heartbeat.js'
 import { nameFromQuery } from '../../src/server/index.js'
 import { cleanup, closeOf, connect, nextEvent, record, startServer, waitFor } from './helpers.js'
 
@@ -49,5 +51,38 @@ describe('heartbeat server: slow consumers', () => {
       clearInterval(ticking)
     }
     await waitFor(() => !server.clients.has('talker'), 1_000, 'the registry')
+  })
+
+  it.each([
+    { what: 'with the heartbeat on', options: { heartbeat: { interval: 100, timeout: 300 } } },
+    { what: 'in reliable mode', options: { delivery: 'reliable' as const, identify: nameFromQuery, heartbeat: { interval: 100, timeout: 300 } } },
+  ])('lets go of a client that never reads, floods pings and sends pongs nobody asked for ($what)', async ({ options }) => {
+    const maxBufferedBytes = 256 * 1024
+    const { server, url } = await startServer({ maxBufferedBytes, ...options })
+    server.on('error', () => {})
+    const socket = await connect(url('/', 'flooder'))
+    const gone = nextEvent(server, 'disconnect', () => true, 10_000)
+    ;(socket as unknown as { _socket: { pause(): void } })._socket.pause()
+    const pongs = setInterval(() => socket.pong(), 20)
+    let peak = 0
+    try {
+      for (let round = 0; round < 200 && server.clients.has('flooder'); round++) {
+        for (let i = 0; i < 2_000; i++) socket.send('ping')
+        peak = Math.max(peak, server.clients.get('flooder')?.bufferedAmount ?? 0)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      expect(['heartbeat-timeout', 'slow-consumer']).toContain((await gone).reason)
+      expect(peak).toBeLessThanOrEqual(maxBufferedBytes + 64)
+    } finally {
+      clearInterval(pongs)
+    }
+  })
+
+  it('answers pings through the bounded write, like every other frame it sends', () => {
+    const writes: unknown[] = []
+    const hook = answerPings(PLAIN_PINGS, () => {}, (_client, data) => (writes.push(data), true))
+    const client = { name: 'x', socket: { readyState: 1 } } as unknown as Client
+    expect(hook.receive?.(client, 'ping', false)).toBe(true)
+    expect(writes).toEqual(['pong'])
   })
 })
