@@ -101,7 +101,7 @@ return reply`)
  * ARGV: prefix, node, name, message, max messages, max bytes, frame bytes
  * of the message's envelope. Returns { seq, key, owner }, { 0 } for no
  * session, { -1, key, owner } when it is full, { -2, key, limit } when its
- * client cannot take a frame that large.
+ * client cannot take a frame that large, { -3 } when no session could hold it.
  */
 export const APPEND = new Script(`${NOW}${SESSION}
 local node, name, message, maxMessages, maxBytes, frame = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -118,6 +118,7 @@ local owner = redis.call('HGET', h, 'owner')
 local limit = field(key, 'limit')
 if limit > 0 and frame > limit then return { -2, key, limit } end
 local first, nxt, bytes = field(key, 'first'), field(key, 'next'), field(key, 'bytes')
+if #message > maxBytes then return { -3 } end
 if nxt - first + 1 > maxMessages or bytes + #message > maxBytes then return { -1, key, owner } end
 redis.call('RPUSH', out(key), message)
 redis.call('HSET', h, 'next', nxt + 1, 'bytes', bytes + #message)

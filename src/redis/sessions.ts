@@ -124,6 +124,7 @@ export class RedisSessions implements ReliableHook {
   }
 
   send(name: string, data: Outbound, client: Client | undefined): Delivery {
+    if (encodedSize(data) > this.context.limits.maxBytes) return 'oversized'
     const queued = this.greetings.queue(client, data)
     if (queued !== 'none') return queued === 'queued' ? 'sent' : 'full'
     const session = this.byName.get(name)
@@ -260,6 +261,8 @@ export class RedisSessions implements ReliableHook {
         this.undelivered(name, 'no client or session of that name on any node')
       } else if (seq === -1 && key !== undefined) {
         this.full(name, key)
+      } else if (seq === -3) {
+        this.context.report(new HeartbeatServerError('LIFELINE_MESSAGE_TOO_LARGE', `send() to "${name}" refused: the message is larger than maxUnacknowledgedBytes (${maxBytes}): no session can hold it`, { client: name }))
       } else if (seq === -2) {
         this.context.report(new HeartbeatServerError('LIFELINE_MESSAGE_TOO_LARGE', `send() to "${name}" refused: the message makes a ${envelopeBytes(data)}-byte reliable-delivery frame, and the client accepts at most ${String(third)} bytes`, { client: name }))
       }
@@ -396,6 +399,7 @@ export class RedisSessions implements ReliableHook {
   private supersede(session: Attached, why: string, claimed = false): void {
     if (session.ended) return
     this.forget(session)
+    this.context.report(new HeartbeatServerError('LIFELINE_CLUSTER_FAILED', `Client "${session.client.name}" was let go by node ${this.cluster.node}: ${why}`, { client: session.client.name }))
     if (claimed) this.context.drop(session.client, 'replaced', CLOSE_REPLACED, why)
     else this.context.drop(session.client, 'error', CLOSE_SERVICE_RESTART, why)
   }
@@ -428,6 +432,11 @@ export class RedisSessions implements ReliableHook {
     this.pending.add(promise)
     void promise.finally(() => this.pending.delete(promise))
   }
+}
+
+/** What a message takes in Redis, which is what `maxUnacknowledgedBytes` counts in a cluster. */
+function encodedSize(data: Outbound): number {
+  return 1 + (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength)
 }
 
 function decode(raw: Buffer | number): Outbound {

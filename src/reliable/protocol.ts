@@ -15,9 +15,9 @@
  *   binary: 0x64 'd', seq (float64 BE), ack (float64 BE), bytes   a binary message
  *
  * `maxPayload` is the largest frame, in bytes, the sender of the hello (or
- * welcome) accepts; the other side refuses to send a message whose data frame
- * would be larger, instead of sending it into a 1009 close again and again.
- * Left out, the limit is unknown.
+ * welcome) accepts, at least 1024; the other side refuses to send a message
+ * whose data frame would be larger, instead of sending it into a 1009 close
+ * again and again. Left out, the limit is unknown.
  */
 
 import { utf8Length } from '../utf8.js'
@@ -58,7 +58,14 @@ export class ProtocolError extends Error {
 }
 
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
-const isLimit = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0
+/**
+ * The smallest `maxPayload` a hello or welcome may announce: a peer that
+ * takes less cannot take the protocol's own frames, and a tiny limit would
+ * only let a peer refuse every message it is sent.
+ */
+export const MIN_MAX_PAYLOAD = 1024
+
+const isLimit = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= MIN_MAX_PAYLOAD
 const SESSION_ID = /^[\x21-\x7e]{16,64}$/
 
 /** Whether `value` can name a session: 16–64 printable ASCII characters, so it is safe in store keys and logs. */

@@ -8,6 +8,9 @@ export const CLOSE_REPLACED = 4409
  */
 export const CLOSE_SLOW_CONSUMER = 4008
 
+/** Close code sent when the server cannot serve a client now (its session store failed); clients retry it. */
+export const CLOSE_TRY_AGAIN_LATER = 1013
+
 /** Close code sent when a client must come back and start over (its session is gone); clients retry it. */
 export const CLOSE_SERVICE_RESTART = 1012
 

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { decodeFrame, encodeWelcome, fitsPayload, ProtocolError, type Frame } from '../reliable/protocol.js'
 import { ACK_DELAY_MS } from '../reliable/session.js'
 import type { Client } from './client.js'
+import { CLOSE_TRY_AGAIN_LATER } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import type { ConnectionHook } from './hooks.js'
 import { Greetings } from './greetings.js'
-import { ServerSession, type Outbound, type SessionLimits } from './session.js'
+import { ServerSession, sizeOf, type Outbound, type SessionLimits } from './session.js'
 import { sessionKey, sessionStateProblem } from './session-state.js'
 import { callStore } from './store.js'
 import type { DisconnectReason, InboundData, SessionLostEvent, SessionLostReason, SessionState, SessionStore } from './types.js'
@@ -25,17 +26,33 @@ export interface ReliableContext {
   fail(client: Client, error: ProtocolError): void
   /** The client cannot keep up: close it as a slow consumer. */
   slow(client: Client, why: string): void
-  /** Lets go of a client for a reason of the session's (it moved to another node, or is gone). */
+  /** Lets go of a client for a reason of its session's (already reported): it moved, is gone, or cannot be loaded now. */
   drop(client: Client, reason: DisconnectReason, code: number, why: string): void
   report(error: HeartbeatServerError): void
   /** A session ended with messages its client may not have received. */
   lost(event: SessionLostEvent): void
 }
 
-/** What became of a message handed to {@link ReliableDelivery.send}. */
-export type Delivery = 'sent' | 'none' | 'full' | 'too-large'
+/**
+ * What became of a message handed to {@link ReliableDelivery.send}:
+ * `'too-large'` for the client's frame limit, `'oversized'` for
+ * `maxUnacknowledgedBytes` (a message no session could hold).
+ */
+export type Delivery = 'sent' | 'none' | 'full' | 'too-large' | 'oversized'
 
 type Hello = Extract<Frame, { type: 'hello' }>
+
+/** What a store held for a hello. */
+type Loaded = { kind: 'none' } | { kind: 'found'; state: SessionState } | { kind: 'invalid' } | { kind: 'failed' }
+
+/** `expiresAt` of a session connected to a server process: not resumable elsewhere. */
+const ATTACHED = 0
+
+// setTimeout wraps delays above 2^31 - 1 ms to 1 ms.
+const MAX_DELAY = 2_147_483_647
+
+// How often a paused session looks whether its socket drained.
+const DRAIN_CHECK_MS = 10
 
 /**
  * Reliable delivery on the server: consumes the protocol frames of every
@@ -95,7 +112,7 @@ export class ReliableDelivery implements ConnectionHook {
     const session = this.linked.get(client)
     if (session === undefined || session.client !== client) return
     session.client = undefined
-    session.cancelAck()
+    session.stopTimers()
     if (session.ended) return
     session.expiresAt = Date.now() + this.context.ttl
     if (this.context.store === undefined) this.arm(session)
@@ -105,7 +122,7 @@ export class ReliableDelivery implements ConnectionHook {
   /** Ends every timer; waits for saves in flight; sessions only this process held are reported lost. */
   async stop(): Promise<void> {
     for (const session of this.byName.values()) {
-      session.cancelAck()
+      session.stopTimers()
       clearTimeout(session.expiryTimer)
     }
     await Promise.allSettled([...this.saves])
@@ -119,11 +136,13 @@ export class ReliableDelivery implements ConnectionHook {
    * client that has not said hello yet (`client`) gets it after its welcome.
    */
   send(name: string, data: Outbound, client: Client | undefined): Delivery {
+    // Larger than a whole session may hold: refused, and nobody's fault but the message's.
+    if (sizeOf(data) > this.context.limits.maxBytes) return 'oversized'
+    // A client that has not said hello yet gets it after its welcome, whichever session that continues.
+    const queued = this.greetings.queue(client, data)
+    if (queued !== 'none') return queued === 'queued' ? 'sent' : 'full'
     const session = this.byName.get(name)
-    if (session === undefined || session.ended || (session.client === undefined && this.context.store !== undefined)) {
-      const queued = this.greetings.queue(client, data)
-      return queued === 'queued' ? 'sent' : queued
-    }
+    if (session === undefined || session.ended || (session.client === undefined && this.context.store !== undefined)) return 'none'
     if (!fitsPayload(data, session.peerMaxPayload)) return 'too-large'
     if (!session.outbox.accepts(data)) {
       const connected = session.client
@@ -134,11 +153,28 @@ export class ReliableDelivery implements ConnectionHook {
       return 'full'
     }
     session.outbox.push(data)
-    const connected = session.client
-    if (connected !== undefined && !session.pump(this.context.maxBufferedBytes)) {
-      this.context.slow(connected, `its socket holds more than maxBufferedBytes (${this.context.maxBufferedBytes}) unsent`)
-    }
+    this.pump(session)
     return 'sent'
+  }
+
+  /**
+   * Sends what waits, as fast as the client reads: past `maxBufferedBytes`
+   * unsent, sending pauses until the socket drains (the outbox keeps the
+   * rest, within its bounds). A client that stops reading is found by the
+   * heartbeat, or fills its session.
+   */
+  private pump(session: ServerSession): void {
+    if (session.draining !== undefined || session.pump(this.context.maxBufferedBytes)) return
+    const wait = (): void => {
+      session.draining = setTimeout(() => {
+        session.draining = undefined
+        const socket = session.client?.socket
+        if (socket === undefined || session.ended) return
+        if (socket.bufferedAmount > this.context.maxBufferedBytes / 2) return wait()
+        if (!session.pump(this.context.maxBufferedBytes)) wait()
+      }, DRAIN_CHECK_MS).unref()
+    }
+    wait()
   }
 
   /** The largest frame `name`'s client accepts, when it said so. */
@@ -155,16 +191,23 @@ export class ReliableDelivery implements ConnectionHook {
     const { name } = client
     const key = sessionKey(name, hello.session)
     const store = this.context.store
-    let stored: ServerSession | undefined
-    if (store !== undefined && this.byName.get(name)?.id !== hello.session) {
-      stored = await this.load(store, key, name, hello.session)
-      // Gone meanwhile: the stored copy stays where it is, for a later resume.
+    const held = this.byName.get(name)
+    const same = held !== undefined && held.id === hello.session && !held.ended ? held : undefined
+    let session: ServerSession | undefined = store === undefined ? same : undefined
+    if (store !== undefined) {
+      // With a store, the store decides what this process's memory may serve (after this process's own saves landed).
+      await same?.saving
+      const stored = await this.load(store, key, name, hello.session)
       if (client.endedBy !== undefined) return
+      if (stored.kind === 'failed') {
+        // Nothing is known: better come back later than start over on a session that may exist.
+        return this.context.drop(client, 'error', CLOSE_TRY_AGAIN_LATER, 'its session could not be loaded from the sessionStore')
+      }
+      session = this.resumable(stored, same)
     }
     const current = this.byName.get(name)
-    let session = current !== undefined && current.id === hello.session && !current.ended ? current : stored
-    // The client started over: its old session is over.
-    if (current !== undefined && current !== session) this.end(current, 'restarted')
+    // The client started over (another id), or its session went on elsewhere (this copy is stale).
+    if (current !== undefined && current !== session) this.end(current, current.id === hello.session ? 'moved' : 'restarted')
     if (session !== undefined) {
       try {
         session.outbox.acknowledge(hello.ack)
@@ -175,7 +218,6 @@ export class ReliableDelivery implements ConnectionHook {
         session = undefined
       }
     }
-    if (session === stored && stored !== undefined && store !== undefined) this.unpark(store, key, name)
     const resumed = session !== undefined
     session ??= new ServerSession(hello.session, name, this.context.limits)
     clearTimeout(session.expiryTimer)
@@ -183,15 +225,31 @@ export class ReliableDelivery implements ConnectionHook {
     session.peerMaxPayload = hello.maxPayload
     this.linked.set(client, session)
     this.byName.set(name, session)
+    // The store learns at once that the session is connected here: a late save by a process that still thinks it holds it is refused.
+    if (store !== undefined) this.claim(session, store, key)
     // Right after the acknowledgement the client has delivered exactly that much: what is left may be renumbered.
     const tooLarge = session.outbox.drop((data) => !fitsPayload(data, hello.maxPayload))
     this.mergeEarly(client, session, tooLarge)
     client.socket.send(encodeWelcome(session.id, resumed, session.inbox.delivered, this.context.maxPayload))
     session.acknowledged = session.inbox.delivered
     session.outbox.rewind()
-    if (!session.pump(this.context.maxBufferedBytes)) {
-      this.context.slow(client, `its socket holds more than maxBufferedBytes (${this.context.maxBufferedBytes}) unsent`)
-    }
+    this.pump(session)
+  }
+
+  /**
+   * What a hello may resume, given the store's copy: this process's own
+   * copy if it wrote the revision the store holds (or the store holds
+   * nothing: its saves failed); else the store's, if it is away and not
+   * expired; else nothing (connected elsewhere, expired, invalid).
+   */
+  private resumable(stored: Loaded, same: ServerSession | undefined): ServerSession | undefined {
+    // The store never got this process's saves (they failed): its memory is the only copy.
+    if (stored.kind === 'none') return same
+    if (stored.kind !== 'found') return undefined
+    if (same !== undefined && same.revision === stored.state.revision) return same
+    const { expiresAt } = stored.state
+    if (expiresAt === ATTACHED || expiresAt <= Date.now()) return undefined
+    return ServerSession.from(stored.state, this.context.limits)
   }
 
   private mergeEarly(client: Client, session: ServerSession, tooLarge: Outbound[]): void {
@@ -206,51 +264,73 @@ export class ReliableDelivery implements ConnectionHook {
     this.report(session.name, full, 'full')
   }
 
-  /** Loads a stored session for `name`; whatever goes wrong is reported and means "none". */
-  private async load(store: SessionStore, key: string, name: string, id: string): Promise<ServerSession | undefined> {
+  /** Loads a stored session for `name`; what goes wrong is reported. */
+  private async load(store: SessionStore, key: string, name: string, id: string): Promise<Loaded> {
     let value: unknown
     try {
       value = await callStore(() => store.load(key), this.context.storeTimeout, 'sessionStore.load()')
     } catch (error) {
-      this.storeFailed(error, name, 'load', 'its session cannot be resumed')
-      this.report(name, [], 'store-failed')
-      return undefined
+      this.storeFailed(error, name, 'load', 'the client is asked to come back later')
+      return { kind: 'failed' }
     }
-    if (value === undefined || value === null) return undefined
+    if (value === undefined || value === null) return { kind: 'none' }
     const problem = sessionStateProblem(value, name, id, this.context.limits.maxMessages)
     if (problem !== undefined) {
       this.context.report(new HeartbeatServerError('LIFELINE_SESSION_INVALID', `sessionStore.load() returned an invalid session for client "${name}": ${problem}; starting a new one`, { client: name }))
-      const held = (value as { unacknowledged?: unknown }).unacknowledged
-      this.context.lost({ name, lost: Array.isArray(held) ? held.length : 0, messages: [], reason: 'invalid-state' })
-      this.forget(store, key, name)
-      return undefined
+      const messages = (value as { unacknowledged?: unknown }).unacknowledged
+      this.context.lost({ name, lost: Array.isArray(messages) ? messages.length : 0, messages: [], reason: 'invalid-state' })
+      return { kind: 'invalid' }
     }
-    const state = value as SessionState
-    // Past its expiry: its owner reports it.
-    if (state.expiresAt <= Date.now()) return undefined
-    return ServerSession.from(state, this.context.limits)
+    return { kind: 'found', state: value as SessionState }
   }
 
-  /** Saves a session whose client left; once saved, the store's copy is the only one. */
+  /** Marks the session connected here in the store (`expiresAt` 0), with a revision of this process's own. */
+  private claim(session: ServerSession, store: SessionStore, key: string): void {
+    const record = this.parked.get(key)
+    clearTimeout(record?.timer)
+    this.parked.delete(key)
+    session.expiresAt = ATTACHED
+    this.save(session, store, key, this.context.ttl, () => {})
+  }
+
+  /**
+   * Saves a session whose client left, unless the store shows that the
+   * session went on in another process since (then this copy is stale: what
+   * it held is reported lost). Once saved, the store's copy is the only one.
+   */
   private park(session: ServerSession, store: SessionStore): void {
     const key = sessionKey(session.name, session.id)
+    const claimed = session.revision
+    const parking: Promise<void> = (session.saving ?? Promise.resolve())
+      .then(() => this.load(store, key, session.name, session.id))
+      .then((stored) => {
+        if (session.ended || session.client !== undefined) return
+        if (stored.kind === 'found' && stored.state.revision !== claimed) return this.end(session, 'moved')
+        return this.save(session, store, key, Math.max(1, session.expiresAt - Date.now()), () => {
+          if (session.ended || session.client !== undefined) return
+          if (this.byName.get(session.name) === session) this.byName.delete(session.name)
+          this.track(key, session.revision!, session.name, session.expiresAt)
+        }, Promise.resolve())
+      })
+      .finally(() => this.saves.delete(parking))
+    session.saving = parking
+    this.saves.add(parking)
+  }
+
+  /**
+   * One save at a time per session (after `after`, the session's previous
+   * one), so they land in order; a failure keeps the session in this
+   * process's memory.
+   */
+  private save(session: ServerSession, store: SessionStore, key: string, ttl: number, saved: () => void, after = session.saving): Promise<void> {
     const revision = randomUUID()
     const state = session.toState(revision)
     session.revision = revision
-    const ttl = Math.max(1, session.expiresAt - Date.now()) + this.storeGrace
-    // One save at a time per session, so they land in order.
-    const saving: Promise<void> = (session.saving ?? Promise.resolve())
-      .then(() => callStore(() => store.save(key, state, ttl), this.context.storeTimeout, 'sessionStore.save()'))
+    const saving: Promise<void> = (after ?? Promise.resolve())
+      .then(() => callStore(() => store.save(key, state, Math.min(MAX_DELAY, ttl + this.storeGrace)), this.context.storeTimeout, 'sessionStore.save()'))
       .then(
         () => {
-          if (session.revision !== revision) return // a later save decides
-          if (session.ended || session.client !== undefined) {
-            // Resumed (or ended) here while the save was in flight: the stored copy is stale.
-            this.forget(store, key, session.name)
-            return
-          }
-          if (this.byName.get(session.name) === session) this.byName.delete(session.name)
-          this.track(key, revision, session.name, session.expiresAt)
+          if (session.revision === revision) saved() // a later save decides
         },
         (error: unknown) => {
           this.storeFailed(error, session.name, 'save', "its session is kept in this process's memory only")
@@ -260,22 +340,13 @@ export class ReliableDelivery implements ConnectionHook {
       .finally(() => this.saves.delete(saving))
     session.saving = saving
     this.saves.add(saving)
+    return saving
   }
 
   private track(key: string, revision: string, name: string, expiresAt: number): void {
     clearTimeout(this.parked.get(key)?.timer)
     const timer = setTimeout(() => void this.expireParked(key, revision, name), Math.max(0, expiresAt - Date.now())).unref()
     this.parked.set(key, { revision, timer })
-  }
-
-  /** A stored session is resumed here: the store no longer holds it, nor does this process expire it. */
-  private unpark(store: SessionStore, key: string, name: string): void {
-    const record = this.parked.get(key)
-    if (record !== undefined) {
-      clearTimeout(record.timer)
-      this.parked.delete(key)
-    }
-    this.forget(store, key, name)
   }
 
   private async expireParked(key: string, revision: string, name: string): Promise<void> {
@@ -316,7 +387,7 @@ export class ReliableDelivery implements ConnectionHook {
   private end(session: ServerSession, reason: SessionLostReason): void {
     if (session.ended) return
     session.ended = true
-    session.cancelAck()
+    session.stopTimers()
     clearTimeout(session.expiryTimer)
     if (this.byName.get(session.name) === session) this.byName.delete(session.name)
     this.report(session.name, session.messages(), reason)

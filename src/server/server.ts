@@ -15,7 +15,7 @@ import { resolveServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClusterMember, ReliableHook } from './cluster.js'
 import { ReliableDelivery, type Delivery, type ReliableContext } from './reliable.js'
 import { ClientRegistry } from './registry.js'
-import type { Outbound } from './session.js'
+import { sizeOf, type Outbound } from './session.js'
 import type {
   DisconnectReason,
   HeartbeatServer,
@@ -90,9 +90,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
         fail: (client, error) => this.failProtocol(client, error),
         slow: (client, why) => this.slowConsumer(client, why),
         drop: (client, reason, code, why) => {
-          this.emitter.report(new HeartbeatServerError('LIFELINE_CLUSTER_FAILED', `Client "${client.name}" was let go: ${why}`, { client: client.name }), false)
           this.release(client, reason, code)
-          this.closeWithin(client.socket, code, reason)
+          this.closeWithin(client.socket, code, why)
         },
         report: (error) => this.emitter.report(error),
         lost: (event) => this.emitter.emit('session-lost', event),
@@ -135,7 +134,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
     if (this.reliable) {
       const outbound = toOutbound(data)
       const delivery = this.reliable.send(name, outbound, this.registry.get(name))
-      if (delivery === 'too-large') throw this.tooLarge(`send() to "${name}"`, outbound, this.reliable.limitOf(name))
+      // The limit is the client's to say: refused and reported, never a throw into the application's code.
+      if (delivery === 'too-large' || delivery === 'oversized') this.emitter.report(this.refused(`send() to "${name}"`, outbound, delivery, this.reliable.limitOf(name), name))
       return delivery === 'sent'
     }
     const client = this.registry.get(name)
@@ -154,19 +154,21 @@ class NodeHeartbeatServer implements HeartbeatServer {
       const outbound = toOutbound(data)
       const names = new Set(this.reliable.names())
       for (const client of this.registry.values()) names.add(client.name)
-      let tooLarge = 0
+      let refused = 0
+      let why: Delivery = 'too-large'
       let limit: number | undefined
       for (const name of names) {
         const client = this.registry.get(name)
         if (filter !== undefined && !filter(name, client?.socket)) continue
         const delivery: Delivery = this.reliable.send(name, outbound, client)
         if (delivery === 'sent') sent++
-        else if (delivery === 'too-large') {
-          tooLarge++
+        else if (delivery === 'too-large' || delivery === 'oversized') {
+          refused++
+          why = delivery
           limit = Math.min(limit ?? Infinity, this.reliable.limitOf(name) ?? Infinity)
         }
       }
-      if (tooLarge > 0) this.emitter.report(this.tooLarge(`broadcast() to ${tooLarge} client(s)`, outbound, limit))
+      if (refused > 0) this.emitter.report(this.refused(`broadcast() to ${refused} client(s)`, outbound, why, limit, undefined))
       return sent
     }
     for (const client of [...this.registry.values()]) {
@@ -214,11 +216,11 @@ class NodeHeartbeatServer implements HeartbeatServer {
     return false
   }
 
-  private tooLarge(what: string, data: Outbound, limit: number | undefined): HeartbeatServerError {
-    return new HeartbeatServerError(
-      'LIFELINE_MESSAGE_TOO_LARGE',
-      `${what} refused: the message makes a ${envelopeBytes(data)}-byte reliable-delivery frame, and the client accepts at most ${limit ?? 'less'} bytes`,
-    )
+  private refused(what: string, data: Outbound, why: 'too-large' | 'oversized', limit: number | undefined, client: string | undefined): HeartbeatServerError {
+    const detail = why === 'oversized'
+      ? `the message (${sizeOf(data)} bytes) is larger than maxUnacknowledgedBytes (${this.options.maxUnacknowledgedBytes}): no session can hold it`
+      : `the message makes a ${envelopeBytes(data)}-byte reliable-delivery frame, and the client accepts at most ${limit ?? 'less'} bytes`
+    return new HeartbeatServerError('LIFELINE_MESSAGE_TOO_LARGE', `${what} refused: ${detail}`, { client })
   }
 
   on<K extends keyof HeartbeatServerEventMap>(type: K, listener: (event: HeartbeatServerEventMap[K]) => void): () => void {

@@ -23,6 +23,8 @@ export class ServerSession {
   client: Client | undefined
   acknowledged = 0
   ackTimer: NodeJS.Timeout | undefined
+  /** Sending paused until the socket drains. */
+  draining: NodeJS.Timeout | undefined
   /** While the client is away: when the session expires (`Date.now()` ms), fixed when it left. */
   expiresAt = 0
   expiryTimer: NodeJS.Timeout | undefined
@@ -70,14 +72,15 @@ export class ServerSession {
   /**
    * Sends what has not gone out on the current socket, oldest first. Returns
    * false as soon as the socket holds more than `maxBuffered` bytes unsent:
-   * the client is a slow consumer, and what is left stays in the outbox.
+   * what is left stays in the outbox for when it drained.
    */
   pump(maxBuffered: number): boolean {
     const socket = this.client?.socket
     if (socket?.readyState !== WebSocket.OPEN) return true
     for (let entry = this.outbox.takeUnsent(); entry !== undefined; entry = this.outbox.takeUnsent()) {
       // Every data frame carries the acknowledgement.
-      this.cancelAck()
+      clearTimeout(this.ackTimer)
+      this.ackTimer = undefined
       this.acknowledged = this.inbox.delivered
       socket.send(encodeData(entry.seq, this.acknowledged, entry.data))
       if (socket.bufferedAmount > maxBuffered) return false
@@ -86,7 +89,8 @@ export class ServerSession {
   }
 
   flushAck(): void {
-    this.cancelAck()
+    clearTimeout(this.ackTimer)
+    this.ackTimer = undefined
     const socket = this.client?.socket
     if (this.inbox.delivered > this.acknowledged && socket?.readyState === WebSocket.OPEN) {
       this.acknowledged = this.inbox.delivered
@@ -94,8 +98,11 @@ export class ServerSession {
     }
   }
 
-  cancelAck(): void {
+  /** The client is gone (or the session over): no acknowledgement or paused send waits any more. */
+  stopTimers(): void {
     clearTimeout(this.ackTimer)
     this.ackTimer = undefined
+    clearTimeout(this.draining)
+    this.draining = undefined
   }
 }

@@ -15,7 +15,8 @@ export class MemorySessionStore implements SessionStore {
 
   save(key: string, state: SessionState, ttl: number): void {
     this.delete(key)
-    const timer = setTimeout(() => this.sessions.delete(key), ttl).unref()
+    // setTimeout wraps delays above 2^31 - 1 ms to 1 ms: a longer ttl is kept that long.
+    const timer = setTimeout(() => this.sessions.delete(key), Math.min(ttl, 2_147_483_647)).unref()
     this.sessions.set(key, { state, timer })
   }
 

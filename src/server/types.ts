@@ -323,6 +323,7 @@ export interface ClientDisconnectEvent {
  *
  * - `'expired'`: the client stayed away longer than `sessionTtl`.
  * - `'restarted'`: the client came back with a new session (it lost its own state).
+ * - `'moved'`: the session went on in another server process sharing the store; this process's copy was stale.
  * - `'full'`: it held `maxUnacknowledged` messages or `maxUnacknowledgedBytes` (a client that does not acknowledge).
  * - `'too-large'`: queued messages whose frame is bigger than the client accepts (learnt from its hello).
  * - `'no-hello'`: messages sent to an admitted client that left before it said hello.
@@ -330,7 +331,7 @@ export interface ClientDisconnectEvent {
  * - `'store-failed'`: the session store failed to keep or load it (see the `error` event).
  * - `'server-close'`: `close()` was called while the session, kept in memory, still held messages.
  */
-export type SessionLostReason = 'expired' | 'restarted' | 'full' | 'too-large' | 'no-hello' | 'invalid-state' | 'store-failed' | 'server-close'
+export type SessionLostReason = 'expired' | 'restarted' | 'moved' | 'full' | 'too-large' | 'no-hello' | 'invalid-state' | 'store-failed' | 'server-close'
 
 /** Payload of the server's `session-lost` event (reliable delivery). */
 export interface SessionLostEvent {

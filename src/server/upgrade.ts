@@ -94,13 +94,14 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
   // A hook that hangs, or upgrades arriving faster than it answers, must not exhaust sockets.
   if (context.pending.size >= context.options.maxPendingUpgrades) return refuse(socket, 503)
   context.pending.add(socket)
+  let timer: NodeJS.Timeout | undefined
   const gone = (): void => {
+    clearTimeout(timer)
     if (context.pending.delete(socket)) socket.destroy()
   }
   socket.once('close', gone)
   socket.once('end', gone)
   const { upgradeTimeout } = context.options
-  let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<Verdict>((resolve) => {
     timer = setTimeout(() => {
       context.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `identify and verify did not settle within upgradeTimeout (${upgradeTimeout} ms) for ${redactedUrl(url)}; refused with 503`))

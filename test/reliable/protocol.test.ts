@@ -9,6 +9,7 @@ describe('reliable-delivery protocol', () => {
     expect(newSessionId()).not.toBe(id)
     expect(decodeFrame(encodeHello(id, 42))).toEqual({ type: 'hello', session: id, ack: 42, maxPayload: undefined })
     expect(decodeFrame(encodeHello(id, 42, 1024))).toEqual({ type: 'hello', session: id, ack: 42, maxPayload: 1024 })
+    expect(() => decodeFrame(encodeHello(id, 42, 1023))).toThrow(ProtocolError)
     expect(decodeFrame(encodeWelcome(id, true, 7))).toEqual({ type: 'welcome', session: id, resumed: true, ack: 7, maxPayload: undefined })
     expect(decodeFrame(encodeWelcome(id, false, 0, 65_536))).toEqual({ type: 'welcome', session: id, resumed: false, ack: 0, maxPayload: 65_536 })
     expect(decodeFrame(encodeAck(9))).toEqual({ type: 'ack', ack: 9 })

@@ -63,18 +63,19 @@ describe('reliable server: hostile frames', () => {
     expect((await next.welcome())[0]).toBe('welcome')
   })
 
-  it('announces its maxPayload in the welcome and refuses to send a message too large for the client', async () => {
+  it('announces its maxPayload in the welcome and refuses (returns false, reports) a message too large for the client', async () => {
     const { server, url } = await reliable({ maxPayload: 4096 })
     const errors = record(server, 'error')
-    const small = await rawReliable(url('/', 'small'), { maxPayload: 100 })
+    const small = await rawReliable(url('/', 'small'), { maxPayload: 1024 })
     expect(await small.welcome()).toEqual(['welcome', 1, expect.any(String), false, 0, 4096])
     const large = await rawReliable(url('/', 'large'))
     await large.welcome()
-    const text = '"'.repeat(40) // 80 bytes escaped: over 100 with the envelope
-    expect(() => server.send('small', text)).toThrow(expect.objectContaining({ code: 'LIFELINE_MESSAGE_TOO_LARGE' }))
+    const text = '"'.repeat(500) // 1,000 bytes escaped: over 1,024 with the envelope
+    expect(server.send('small', text)).toBe(false)
+    expect(errors.map((e) => [e.code, e.client])).toEqual([['LIFELINE_MESSAGE_TOO_LARGE', 'small']])
     expect(server.send('small', 'fits')).toBe(true)
     expect(server.broadcast(text)).toBe(1)
-    expect(errors.map((e) => e.code)).toEqual(['LIFELINE_MESSAGE_TOO_LARGE'])
+    expect(errors.map((e) => e.code)).toEqual(['LIFELINE_MESSAGE_TOO_LARGE', 'LIFELINE_MESSAGE_TOO_LARGE'])
     await waitFor(() => large.data().length === 1 && small.data().length === 1, 1_000, 'the messages that fit')
     expect(small.data()).toEqual(['fits'])
     expect(large.data()).toEqual([text])
@@ -198,9 +199,10 @@ describe('reliable server: bounded sessions', () => {
     const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => rawReliable(url('/', `c${i}`))))
     await Promise.all(clients.map((c) => c.welcome()))
     for (const c of clients) c.socket.close()
-    await waitFor(() => server.clients.size === 0 && calls.save === 20, 2_000, 'every client to leave')
+    // One save when each arrives (claimed here), one when it leaves.
+    await waitFor(() => server.clients.size === 0 && calls.save === 40, 2_000, 'every client to leave')
     for (let i = 0; i < 100; i++) expect(server.broadcast(`b${i}`)).toBe(0) // away with a store: the store holds them
-    expect(calls.save).toBe(20) // one save per departure, none per message
+    expect(calls.save).toBe(40) // none per message
   })
 
   it('ends sessions it alone held when it closes, and reports what they held', async () => {
@@ -221,11 +223,12 @@ describe('reliable server: sessions in a store', () => {
     const { store, memory } = faultyStore()
     const { server, url } = await reliable({ sessionStore: store, sessionTtl: 100 })
     const lost = record(server, 'session-lost')
-    const left = await rawReliable(url('/', 'left'))
+    const id = '0123456789abcdef0123456789abcdef'
+    const left = await rawReliable(url('/', 'left'), { id })
     await left.welcome()
     expect(server.send('left', 'unread')).toBe(true)
     left.socket.close()
-    await waitFor(() => memory.size === 1, 1_000, 'the save')
+    await waitFor(() => (memory.load(sessionKey('left', id))?.expiresAt ?? 0) > 0, 1_000, 'the save as away')
     expect(server.send('left', 'while away')).toBe(false)
     expect(server.broadcast('to all')).toBe(0)
     await waitFor(() => lost.length === 1, 1_000, 'the expiry')
@@ -240,7 +243,8 @@ describe('reliable server: sessions in a store', () => {
     const at: Record<string, string[]> = { s1: [], s2: [] }
     s1.server.on('message', ({ data }) => at.s1!.push(String(data)))
     s2.server.on('message', ({ data }) => at.s2!.push(String(data)))
-    const errors = [...record(s1.server, 'error'), ...record(s2.server, 'error')]
+    const errors: unknown[] = []
+    for (const { server } of [s1, s2]) server.on('error', (error) => errors.push(error))
     let target = s1
     const conn = client(() => target.url('/', 'alice'))
     const received: unknown[] = []
@@ -281,8 +285,9 @@ describe('reliable server: sessions in a store', () => {
     server.send('alice', 'm1')
     await waitFor(() => first.data().length === 1, 1_000, 'm1')
     first.socket.close()
-    await waitFor(() => errors.length === 1, 1_000, 'the store error')
-    expect(errors[0]).toMatchObject({ code: 'LIFELINE_STORE_FAILED', client: 'alice' })
+    // Both saves fail: the claim at the welcome, and the departure.
+    await waitFor(() => errors.length === 2, 1_000, 'the store errors')
+    expect(errors.map((e) => [e.code, e.client])).toEqual([['LIFELINE_STORE_FAILED', 'alice'], ['LIFELINE_STORE_FAILED', 'alice']])
     const again = await rawReliable(url('/', 'alice'), { id, ack: 0 })
     expect((await again.welcome())[3]).toBe(true)
     await waitFor(() => again.data().length === 1, 1_000, 'the resend')
@@ -290,34 +295,56 @@ describe('reliable server: sessions in a store', () => {
   })
 
   it.each([
-    ['throws synchronously', () => { throw new Error('store down') }, 'LIFELINE_STORE_FAILED'],
-    ['rejects', () => Promise.reject(new Error('store down')), 'LIFELINE_STORE_FAILED'],
-    ['never settles', () => new Promise(() => {}), 'LIFELINE_STORE_FAILED'],
-    ['returns garbage', () => ({ id: 'x', name: 42 }), 'LIFELINE_SESSION_INVALID'],
-  ])('survives a load that %s: the client is told resumed false and the server reports it', async (_what, load, code) => {
-    const { store } = faultyStore({ load })
+    ['throws synchronously', () => { throw new Error('store down') }],
+    ['rejects', () => Promise.reject(new Error('store down'))],
+    ['never settles', () => new Promise(() => {})],
+  ])('survives a load that %s: the client is asked to come back later (1013), and no stored session is given up', async (_what, load) => {
+    const { store, memory } = faultyStore()
     const { server, url } = await reliable({ sessionStore: store, sessionStoreTimeout: 100 })
+    const errors = record(server, 'error')
+    const lost = record(server, 'session-lost')
+    const id = '0123456789abcdef0123456789abcdef'
+    const first = await rawReliable(url('/', 'alice'), { id })
+    await first.welcome()
+    server.send('alice', 'm1')
+    first.socket.close()
+    await waitFor(() => (memory.load(sessionKey('alice', id))?.expiresAt ?? 0) > 0, 1_000, 'the session saved as away')
+    const working = store.load
+    store.load = load as SessionStore['load']
+    const refused = await rawReliable(url('/', 'alice'), { id })
+    expect((await closeOf(refused.socket)).code).toBe(1013)
+    expect(errors.map((e) => e.code)).toEqual(['LIFELINE_STORE_FAILED'])
+    expect(lost).toEqual([])
+    store.load = working
+    const again = await rawReliable(url('/', 'alice'), { id })
+    expect((await again.welcome())[3]).toBe(true)
+    await waitFor(() => again.data().length === 1, 1_000, 'the resend')
+    expect(again.data()).toEqual(['m1'])
+  })
+
+  it('survives a load that returns garbage: the client is told resumed false and the server reports it', async () => {
+    const { store } = faultyStore({ load: () => ({ id: 'x', name: 42 }) })
+    const { server, url } = await reliable({ sessionStore: store })
     const errors = record(server, 'error')
     const lost = record(server, 'session-lost')
     const raw = await rawReliable(url('/', 'alice'))
     expect((await raw.welcome())[3]).toBe(false)
-    expect(errors.map((e) => e.code)).toEqual([code])
-    expect(lost).toEqual([expect.objectContaining({ name: 'alice', reason: code === 'LIFELINE_STORE_FAILED' ? 'store-failed' : 'invalid-state' })])
+    expect(errors.map((e) => e.code)).toEqual(['LIFELINE_SESSION_INVALID'])
+    expect(lost).toEqual([expect.objectContaining({ name: 'alice', reason: 'invalid-state' })])
   })
 
-  it('survives a delete that throws when a session resumes', async () => {
-    const { store, memory } = faultyStore({ delete: () => { throw new Error('read-only') } })
-    const { server, url } = await reliable({ sessionStore: store })
+  it('survives a delete that throws when it expires a session: reported, and the session still reported lost', async () => {
+    const { store } = faultyStore({ delete: () => { throw new Error('read-only') } })
+    const { server, url } = await reliable({ sessionStore: store, sessionTtl: 100 })
     const errors = record(server, 'error')
-    const id = '0123456789abcdef0123456789abcdef'
-    const first = await rawReliable(url('/', 'alice'), { id })
+    const lost = record(server, 'session-lost')
+    const first = await rawReliable(url('/', 'alice'))
     await first.welcome()
+    server.send('alice', 'unread')
     first.socket.close()
-    await waitFor(() => memory.size === 1, 1_000, 'the save')
-    const again = await rawReliable(url('/', 'alice'), { id })
-    expect((await again.welcome())[3]).toBe(true)
-    await waitFor(() => errors.length === 1, 1_000, 'the delete error')
+    await waitFor(() => lost.length === 1 && errors.length === 1, 2_000, 'the expiry')
     expect(errors[0]).toMatchObject({ code: 'LIFELINE_STORE_FAILED' })
+    expect(lost[0]).toMatchObject({ name: 'alice', reason: 'expired', messages: ['unread'] })
   })
 
   it('treats a JSON store that lost binary messages as an invalid session, and resumes one that encodes them', async () => {
@@ -356,9 +383,142 @@ describe('reliable server: sessions in a store', () => {
     }
   })
 
+  it('keeps a session for the longest sessionTtl there is, in a store too (no timer overflow)', async () => {
+    const { server, url } = await reliable({ sessionStore: new MemorySessionStore(), sessionTtl: 2_147_483_647 })
+    const id = '0123456789abcdef0123456789abcdef'
+    const first = await rawReliable(url('/', 'alice'), { id })
+    await first.welcome()
+    server.send('alice', 'kept')
+    first.socket.close()
+    await waitFor(() => !server.clients.has('alice'), 1_000, 'alice to leave')
+    await delay(50)
+    const back = await rawReliable(url('/', 'alice'), { id })
+    expect((await back.welcome())[3]).toBe(true)
+    await waitFor(() => back.data().length === 1, 1_000, 'the kept message')
+  })
+
   it('keys stored sessions by name and id', () => {
     expect(sessionKey('alice', 'abc')).not.toBe(sessionKey('bob', 'abc'))
     expect(sessionKey('a","b', 'c')).not.toBe(sessionKey('a', 'b","c'))
+  })
+})
+
+describe('reliable server: two processes sharing a store', () => {
+  it('never lets a process that still thinks it holds a session overwrite the newer one: its stale copy is reported lost', async () => {
+    const shared = new MemorySessionStore()
+    const s1 = await reliable({ sessionStore: shared, sessionTtl: 1_000 })
+    const s2 = await reliable({ sessionStore: shared, sessionTtl: 1_000 })
+    const lost: unknown[] = []
+    for (const { server } of [s1, s2]) server.on('session-lost', (event) => lost.push(event))
+    const id = '0123456789abcdef0123456789abcdef'
+    // The link to s1 dies silently: s1 sends into it and has not noticed yet.
+    const dead = await rawReliable(s1.url('/', 'alice'), { id })
+    await dead.welcome()
+    ;(dead.socket as unknown as { _socket: { pause(): void } })._socket.pause()
+    for (const m of ['m1', 'm2', 'm3']) s1.server.send('alice', m)
+    // The client goes on at s2 (which may not resume what s1 holds: it is connected there).
+    const moved = await rawReliable(s2.url('/', 'alice'), { id })
+    expect((await moved.welcome())[3]).toBe(false)
+    s2.server.send('alice', 'n1')
+    await waitFor(() => moved.data().length === 1, 1_000, 'n1')
+    moved.ack(1)
+    await delay(30)
+    moved.socket.close()
+    await waitFor(() => !s2.server.clients.has('alice'), 1_000, 'the client to leave s2')
+    await delay(50)
+    // Only now does s1 see its link die, and try to save its copy.
+    dead.socket.terminate()
+    await waitFor(() => lost.length === 1, 1_000, "s1's report")
+    expect(lost).toEqual([{ name: 'alice', lost: 3, messages: ['m1', 'm2', 'm3'], reason: 'moved' }])
+    const back = await rawReliable(s2.url('/', 'alice'), { id, ack: 1 })
+    expect((await back.welcome())[3]).toBe(true)
+    await delay(100)
+    expect(back.data()).toEqual([]) // nothing of s1's stale copy, nothing twice
+  })
+
+  it('resumes from the store, not from a copy kept in memory after a failed save, once the session went on elsewhere', async () => {
+    const shared = new MemorySessionStore()
+    let failing = true
+    const flaky: SessionStore = {
+      load: (key) => shared.load(key),
+      save: (key, state, ttl) => {
+        if (failing && state.expiresAt > 0) throw new Error('disk full')
+        shared.save(key, state, ttl)
+      },
+      delete: (key) => shared.delete(key),
+    }
+    const s1 = await reliable({ sessionStore: flaky })
+    const s2 = await reliable({ sessionStore: shared })
+    const id = '0123456789abcdef0123456789abcdef'
+    const first = await rawReliable(s1.url('/', 'alice'), { id })
+    await first.welcome()
+    s1.server.send('alice', 's1-1')
+    await waitFor(() => first.data().length === 1, 1_000, 's1-1')
+    first.ack(1)
+    await delay(20)
+    first.socket.close() // its save fails: s1 keeps the session in memory
+    await waitFor(() => !s1.server.clients.has('alice'), 1_000, 'the client to leave s1')
+    failing = false
+    const second = await rawReliable(s2.url('/', 'alice'), { id, ack: 1 })
+    // s1 never saved it as away: as far as the store knows it is connected to s1, so s2 starts over.
+    expect((await second.welcome())[3]).toBe(false)
+    s2.server.send('alice', 's2-1')
+    s2.server.send('alice', 's2-2')
+    await waitFor(() => second.data().length === 2, 1_000, 's2 messages')
+    second.ack(2)
+    await delay(20)
+    second.socket.close()
+    await waitFor(() => !s2.server.clients.has('alice') && (shared.load(sessionKey('alice', id))?.expiresAt ?? 0) > 0, 1_000, 'the client to leave s2')
+    const third = await rawReliable(s1.url('/', 'alice'), { id, ack: 2 })
+    expect((await third.welcome())[3]).toBe(true)
+    s1.server.send('alice', 's1-next')
+    await waitFor(() => third.data().length === 1, 1_000, 's1-next')
+    expect(third.frames).toContainEqual(['d', 3, 0, 's1-next']) // numbered after s2's messages, not after s1's stale copy
+  })
+})
+
+describe('reliable server: what the application sends', () => {
+  it('gives a greeting sent while a reloaded page has not said hello to the page, whatever session continues', async () => {
+    const { server, url } = await reliable()
+    const lost = record(server, 'session-lost')
+    let visit = 0
+    server.on('connection', ({ name }) => server.send(name, `hello ${name}, visit ${++visit}`))
+    const first = await rawReliable(url('/', 'alice'))
+    await waitFor(() => first.data().length === 1, 1_000, 'the first greeting')
+    first.socket.close()
+    await waitFor(() => !server.clients.has('alice'), 1_000, 'the page to go')
+    const reloaded = await rawReliable(url('/', 'alice')) // a new page: a new session id
+    await waitFor(() => reloaded.data().length === 1, 1_000, 'the second greeting')
+    expect(reloaded.data()).toEqual(['hello alice, visit 2'])
+    expect(lost.filter((e) => e.messages.includes('hello alice, visit 2'))).toEqual([])
+  })
+
+  it('refuses one message larger than a whole session may hold, without ending a healthy session', async () => {
+    const { server, url } = await reliable({ maxUnacknowledgedBytes: 1_000 })
+    const errors = record(server, 'error')
+    const lost = record(server, 'session-lost')
+    const alice = await rawReliable(url('/', 'alice'))
+    await alice.welcome()
+    expect(server.send('alice', 'x'.repeat(1_001))).toBe(false)
+    expect(errors.map((e) => e.code)).toEqual(['LIFELINE_MESSAGE_TOO_LARGE'])
+    expect(server.send('alice', 'still fine')).toBe(true)
+    await waitFor(() => alice.data().length === 1, 1_000, 'the next message')
+    expect(lost).toEqual([])
+    expect(server.clients.has('alice')).toBe(true)
+  })
+
+  it('resumes a backlog larger than maxBufferedBytes as fast as the client reads, without calling it slow', async () => {
+    const { server, url } = await reliable({ maxBufferedBytes: 64 * 1024 })
+    const disconnects = record(server, 'disconnect')
+    const id = '0123456789abcdef0123456789abcdef'
+    const first = await rawReliable(url('/', 'alice'), { id })
+    await first.welcome()
+    first.socket.close()
+    await waitFor(() => !server.clients.has('alice'), 1_000, 'alice to leave')
+    for (let i = 0; i < 40; i++) expect(server.send('alice', `${i}:${'y'.repeat(10_000)}`)).toBe(true) // 400 kB waiting
+    const back = await rawReliable(url('/', 'alice'), { id })
+    await waitFor(() => back.data().length === 40, 3_000, 'the whole backlog')
+    expect(disconnects.map((e) => e.reason)).toEqual(['closed'])
   })
 })
 

@@ -178,4 +178,15 @@ describe('heartbeat server upgrades', () => {
     const reported = await error
     expect(reported.message).toBe('verify threw "token rejected" for /?name=…&token=…')
   })
+
+  it('says nothing about the deadline of an upgrade whose client already left', async () => {
+    const { port, server } = await startServer({ verify: () => new Promise<boolean>(() => {}), upgradeTimeout: 150 })
+    const errors = record(server, 'error')
+    const socket = await tcp(port)
+    socket.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    await delay(30)
+    socket.resetAndDestroy()
+    await delay(300)
+    expect(errors).toEqual([])
+  })
 })
