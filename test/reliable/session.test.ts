@@ -176,11 +176,11 @@ describe("reliable client: the server's maxPayload (review 10)", () => {
     conn.open()
     welcome()
     conn.send('one')
-    conn.send('x'.repeat(900))
+    conn.send('x'.repeat(1_500))
     conn.send('three')
     FakeWebSocket.last.serverClose(1006)
     clock.advance(clock.nextDue()!)
-    const socket = welcome({ resumed: true, ack: 1, maxPayload: 512 })
+    const socket = welcome({ resumed: true, ack: 1, maxPayload: 1_024 })
     expect(dataFrames(socket).map((f) => f.type === 'data' && [f.seq, f.data])).toEqual([[2, 'three']])
   })
 
