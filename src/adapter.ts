@@ -243,6 +243,9 @@ export class SocketAdapter implements SocketOwner {
     closeSocket(socket, (event.type === 'close' ? event.code : undefined) ?? 1000, (event.type === 'close' ? event.reason : undefined) ?? '')
   }
 
+  /** True while the `close` of a socket dropped by `reconnect()` is being emitted. */
+  closingForReconnect = false
+
   /** Ends the current socket at once, detached first so it can never affect a later one, and reports its close. */
   dropSocket(event: MachineEvent, close?: CloseInfo): void {
     this.generation++
@@ -255,7 +258,13 @@ export class SocketAdapter implements SocketOwner {
     this.detach?.()
     this.detach = undefined
     terminate(socket)
-    this.emitter.emit('close', close ?? closeInfoOf(event))
+    // A reconnect() from this close's own listeners asks for what is already happening.
+    this.closingForReconnect = event.type === 'reconnect'
+    try {
+      this.emitter.emit('close', close ?? closeInfoOf(event))
+    } finally {
+      this.closingForReconnect = false
+    }
     if (unanswered && !this.disposed) {
       this.report(new LifelineError(
         'LIFELINE_PROTOCOL_ERROR',

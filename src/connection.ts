@@ -94,6 +94,9 @@ class ManagedConnection implements Connection {
 
   reconnect(): void {
     this.assertUsable('reconnect')
+    // Called from the close a reconnect() itself caused (a plain-WebSocket habit:
+    // reconnect on every unclean close): already reconnecting, and would loop forever.
+    if (this.adapter.closingForReconnect) return
     this.actor.send(RECONNECT)
   }
 

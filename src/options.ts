@@ -76,6 +76,9 @@ const OPTION_KEYS = new Set<string>([
 
 type Bag = Record<string, unknown>
 
+// RFC 6455 Sec-WebSocket-Protocol values are HTTP tokens (RFC 9110).
+const PROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
 function checkKeys(bag: Bag, known: ReadonlySet<string>, prefix: string): void {
   for (const key of Object.keys(bag)) {
     if (!known.has(key)) {
@@ -195,6 +198,8 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
   checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'shouldReconnect']), 'reconnect.')
   // Not 0: every later delay grows from this one, so 0 would retry back to back for ever.
   const initialDelay = milliseconds('reconnect.initialDelay', r.initialDelay, 1_000)
+  // A delay below a millisecond is attempts back to back (Node's timers round it to 1 ms at best).
+  if (initialDelay < 1) fail('reconnect.initialDelay', 'at least 1 millisecond', initialDelay)
   const maxDelay = milliseconds('reconnect.maxDelay', r.maxDelay, Math.max(30_000, initialDelay))
   if (maxDelay < initialDelay) fail('reconnect.maxDelay', `at least reconnect.initialDelay (${initialDelay})`, maxDelay)
   const factor = r.factor ?? 2
@@ -215,7 +220,7 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
   }
 }
 
-function bufferOptions(value: unknown): ResolvedOptions['buffer'] {
+function bufferOptions(value: unknown, reliable: boolean): ResolvedOptions['buffer'] {
   if (value === false) return false
   const bag = value === undefined || value === true ? {} : value
   if (typeof bag !== 'object' || bag === null) fail('buffer', 'an object or false', value)
@@ -225,8 +230,10 @@ function bufferOptions(value: unknown): ResolvedOptions['buffer'] {
   if (typeof maxMessages !== 'number' || !Number.isInteger(maxMessages) || maxMessages < 1) {
     fail('buffer.maxMessages', 'a positive integer', maxMessages)
   }
-  const overflow = b.overflow ?? 'drop-oldest'
+  const overflow = b.overflow ?? (reliable ? 'reject' : 'drop-oldest')
   if (overflow !== 'drop-oldest' && overflow !== 'reject') fail('buffer.overflow', `'drop-oldest' or 'reject'`, overflow)
+  // Dropping a message that waits for acknowledgement would break exactly-once: a full buffer refuses instead.
+  if (reliable && overflow !== 'reject') fail('buffer.overflow', `'reject' with delivery: reliable (a message waiting for acknowledgement is never dropped)`, overflow)
   return { maxMessages, overflow }
 }
 
@@ -268,9 +275,14 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (!(protocols === undefined || typeof protocols === 'string' || (Array.isArray(protocols) && protocols.every((p) => typeof p === 'string')))) {
     fail('protocols', 'a string or an array of strings', protocols)
   }
+  // Checked here, as the WebSocket constructor would: else every attempt would throw, and be retried forever.
+  const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols
+  const bad = offered.find((p) => !PROTOCOL_TOKEN.test(p))
+  if (bad !== undefined) fail('protocols', 'subprotocol names made of token characters (no spaces, commas or quotes)', bad)
+  if (new Set(offered).size !== offered.length) fail('protocols', 'subprotocol names without duplicates', protocols)
   const delivery = o.delivery ?? 'plain'
   if (delivery !== 'plain' && delivery !== 'reliable') fail('delivery', `'plain' or 'reliable'`, delivery)
-  const buffer = bufferOptions(o.buffer)
+  const buffer = bufferOptions(o.buffer, delivery === 'reliable')
   if (delivery === 'reliable' && buffer === false) fail('buffer', 'on with delivery: reliable (messages wait in it for acknowledgement)', false)
   return {
     url: o.url as UrlSource,

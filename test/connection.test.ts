@@ -667,3 +667,20 @@ describe('binary data is taken at send() (review 15)', () => {
     expect(FakeWebSocket.last.sent[0]).toBe(bytes)
   })
 })
+
+describe('connection: reconnect() from a close listener', () => {
+  it('does not loop when a close listener calls reconnect() on the close that reconnect() itself caused', () => {
+    const { conn, sockets } = harness()
+    conn.open()
+    sockets.last.serverOpen()
+    let closes = 0
+    conn.on('close', (event) => {
+      closes++
+      if (!event.wasClean && closes < 100) conn.reconnect() // the plain-WebSocket habit
+    })
+    conn.reconnect()
+    expect(closes).toBe(1)
+    expect(conn.state).toBe('connecting')
+    expect(sockets.live()).toHaveLength(1)
+  })
+})

@@ -47,6 +47,12 @@ describe('options', () => {
     [{ reconnect: { shouldReconnect: true } }, /reconnect.shouldReconnect must be a function, got true/],
     [{ buffer: { maxMessages: 0 } }, /buffer.maxMessages must be a positive integer, got 0/],
     [{ buffer: { overflow: 'drop-newest' } }, /buffer.overflow must be 'drop-oldest' or 'reject', got "drop-newest"/],
+    [{ delivery: 'reliable', buffer: { overflow: 'drop-oldest' } }, /buffer.overflow must be 'reject' with delivery: reliable \(a message waiting for acknowledgement is never dropped\), got "drop-oldest"/],
+    [{ reconnect: { initialDelay: 5e-324 } }, /reconnect.initialDelay must be at least 1 millisecond, got 5e-324/],
+    [{ reconnect: { initialDelay: 0.5 } }, /reconnect.initialDelay must be at least 1 millisecond, got 0.5/],
+    [{ protocols: ['chat', 'chat'] }, /protocols must be subprotocol names without duplicates/],
+    [{ protocols: 'two words' }, /protocols must be subprotocol names made of token characters \(no spaces, commas or quotes\), got "two words"/],
+    [{ protocols: [''] }, /protocols must be subprotocol names made of token characters/],
     [{ network: {} }, /network must be false or an object with isOnline\(\) and subscribe\(listener\)/],
     [{ clock: Date }, /clock must be an object with now\(\), setTimeout\(\) and clearTimeout\(\)/],
   ])('rejects %j with a TypeError naming the option', (options, message) => {
