@@ -1,0 +1,41 @@
+import type { ConnectionOptions } from '../types.js'
+
+/**
+ * Options of {@link ReconnectingWebSocket}: every {@link ConnectionOptions}
+ * option but `url` and `protocols`, which are the constructor's first two
+ * arguments as they are for `WebSocket`.
+ */
+export interface ReconnectingWebSocketOptions extends Omit<ConnectionOptions, 'url' | 'protocols' | 'heartbeat'> {
+  /**
+   * Heartbeat settings. Off unless given: a drop-in sends nothing the
+   * application did not send, and takes no frame the server sent for its own,
+   * so it works with any server. Pass `true` (or settings) to have lifeline
+   * ping, find dead links and swallow the pongs, as `createConnection` does by default.
+   * @default false
+   */
+  heartbeat?: ConnectionOptions['heartbeat']
+}
+
+/** `'blob'` or `'arraybuffer'`: how binary messages are delivered, as `WebSocket.binaryType` has it. */
+export type ReconnectingWebSocketBinaryType = 'blob' | 'arraybuffer'
+
+/**
+ * The `close` event: what `CloseEvent` carries. Browsers dispatch their own
+ * `CloseEvent`; where there is none (Node 20) an `Event` with these fields.
+ */
+export interface ReconnectingWebSocketCloseEvent extends Event {
+  /** The close code; 1006 when the link failed without a close frame. */
+  readonly code: number
+  /** The peer's close reason, or why lifeline ended the socket (`heartbeat-timeout`, `connect-timeout`...). */
+  readonly reason: string
+  /** Whether the close handshake completed. */
+  readonly wasClean: boolean
+}
+
+/** Events of a {@link ReconnectingWebSocket}, as `WebSocketEventMap` has them. */
+export interface ReconnectingWebSocketEventMap {
+  open: Event
+  message: MessageEvent
+  error: Event
+  close: ReconnectingWebSocketCloseEvent
+}
