@@ -9,7 +9,7 @@ const ARGUMENTS = { url: 'the URL as its first argument', protocols: 'the subpro
  */
 export function dropInOptions(options: unknown): ReconnectingWebSocketOptions {
   if (options === undefined || options === null) return {}
-  if (typeof options !== 'object') {
+  if (typeof options !== 'object' || Array.isArray(options)) {
     throw invalid('LIFELINE_INVALID_OPTION', `ReconnectingWebSocket options must be an object, got ${describe(options)}`)
   }
   for (const key of ['url', 'protocols'] as const) {
