@@ -3,7 +3,7 @@ import { LifelineError } from '../errors.js'
 import type { CloseInfo, Connection, ConnectionStateName, MessageData, SendData, StateChange, UrlSource, WebSocketConstructor, WebSocketLike } from '../types.js'
 import { closeEvent, EventHandlers } from './events.js'
 import { dropInOptions } from './options.js'
-import type { ReconnectingWebSocketBinaryType, ReconnectingWebSocketCloseEvent, ReconnectingWebSocketEventMap, ReconnectingWebSocketOptions } from './types.js'
+import type { ReconnectingWebSocketBinaryType, ReconnectingWebSocketCloseEvent, ReconnectingWebSocketEventMap, ReconnectingWebSocketOptions, WebSocketInterface } from './types.js'
 import { UnsentBytes } from './unsent.js'
 import { byteLength, closeArguments, sendData, webSocketProtocols, webSocketUrl } from './webidl.js'
 
@@ -17,10 +17,10 @@ export interface DropInPlatform {
 /** Where a subclass puts its {@link DropInPlatform}. */
 export const PLATFORM: unique symbol = Symbol('lifeline-ws drop-in platform')
 
-const CONNECTING = 0
-const OPEN = 1
-const CLOSING = 2
-const CLOSED = 3
+const CONNECTING = 0 as const
+const OPEN = 1 as const
+const CLOSING = 2 as const
+const CLOSED = 3 as const
 
 /**
  * What the application has been shown of the current socket. `between`: no
@@ -63,7 +63,7 @@ type Listener = Parameters<EventTarget['addEventListener']>[1]
 type AddOptions = Parameters<EventTarget['addEventListener']>[2]
 type RemoveOptions = Parameters<EventTarget['removeEventListener']>[2]
 
-function readyStateOf(state: ConnectionStateName): number {
+function readyStateOf(state: ConnectionStateName): 0 | 2 | 3 {
   if (state === 'idle' || state === 'failed') return CLOSED
   return state === 'closing' ? CLOSING : CONNECTING
 }
@@ -76,7 +76,7 @@ function readyStateOf(state: ConnectionStateName): number {
  * which ("Drop-in WebSocket"). Events are dispatched after the call or socket
  * event that caused them, in order, as the standard's tasks are.
  */
-export class ReconnectingWebSocket extends EventTarget {
+export class ReconnectingWebSocket extends EventTarget implements WebSocketInterface {
   declare static readonly CONNECTING: 0
   declare static readonly OPEN: 1
   declare static readonly CLOSING: 2
@@ -154,7 +154,7 @@ export class ReconnectingWebSocket extends EventTarget {
   }
 
   /** CONNECTING while connecting, waiting to retry or offline; OPEN; CLOSING from `close()` until its close event; CLOSED. */
-  get readyState(): number {
+  get readyState(): 0 | 1 | 2 | 3 {
     switch (this.#view) {
       case 'open':
         return OPEN
@@ -196,28 +196,28 @@ export class ReconnectingWebSocket extends EventTarget {
     if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value
   }
 
-  get onopen(): ((this: ReconnectingWebSocket, event: Event) => unknown) | null {
+  get onopen(): ((this: WebSocketInterface, event: Event) => unknown) | null {
     return this.#handlers.get('open')
   }
-  set onopen(handler: ((this: ReconnectingWebSocket, event: Event) => unknown) | null) {
+  set onopen(handler: ((this: WebSocketInterface, event: Event) => unknown) | null) {
     this.#handlers.set('open', handler)
   }
-  get onmessage(): ((this: ReconnectingWebSocket, event: MessageEvent) => unknown) | null {
+  get onmessage(): ((this: WebSocketInterface, event: MessageEvent) => unknown) | null {
     return this.#handlers.get('message')
   }
-  set onmessage(handler: ((this: ReconnectingWebSocket, event: MessageEvent) => unknown) | null) {
+  set onmessage(handler: ((this: WebSocketInterface, event: MessageEvent) => unknown) | null) {
     this.#handlers.set('message', handler)
   }
-  get onerror(): ((this: ReconnectingWebSocket, event: Event) => unknown) | null {
+  get onerror(): ((this: WebSocketInterface, event: Event) => unknown) | null {
     return this.#handlers.get('error')
   }
-  set onerror(handler: ((this: ReconnectingWebSocket, event: Event) => unknown) | null) {
+  set onerror(handler: ((this: WebSocketInterface, event: Event) => unknown) | null) {
     this.#handlers.set('error', handler)
   }
-  get onclose(): ((this: ReconnectingWebSocket, event: ReconnectingWebSocketCloseEvent) => unknown) | null {
+  get onclose(): ((this: WebSocketInterface, event: ReconnectingWebSocketCloseEvent) => unknown) | null {
     return this.#handlers.get('close')
   }
-  set onclose(handler: ((this: ReconnectingWebSocket, event: ReconnectingWebSocketCloseEvent) => unknown) | null) {
+  set onclose(handler: ((this: WebSocketInterface, event: ReconnectingWebSocketCloseEvent) => unknown) | null) {
     this.#handlers.set('close', handler)
   }
 
@@ -275,7 +275,7 @@ export class ReconnectingWebSocket extends EventTarget {
 
   override addEventListener<K extends keyof ReconnectingWebSocketEventMap>(
     type: K,
-    listener: ((this: ReconnectingWebSocket, event: ReconnectingWebSocketEventMap[K]) => unknown) | null,
+    listener: ((this: WebSocketInterface, event: ReconnectingWebSocketEventMap[K]) => unknown) | null,
     options?: AddOptions,
   ): void
   override addEventListener(type: string, listener: Listener, options?: AddOptions): void
@@ -285,7 +285,7 @@ export class ReconnectingWebSocket extends EventTarget {
 
   override removeEventListener<K extends keyof ReconnectingWebSocketEventMap>(
     type: K,
-    listener: ((this: ReconnectingWebSocket, event: ReconnectingWebSocketEventMap[K]) => unknown) | null,
+    listener: ((this: WebSocketInterface, event: ReconnectingWebSocketEventMap[K]) => unknown) | null,
     options?: RemoveOptions,
   ): void
   override removeEventListener(type: string, listener: Listener, options?: RemoveOptions): void

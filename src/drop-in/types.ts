@@ -39,3 +39,27 @@ export interface ReconnectingWebSocketEventMap {
   error: Event
   close: ReconnectingWebSocketCloseEvent
 }
+
+/**
+ * The standard WebSocket's interface, as `this` in event handlers: typed so,
+ * a ReconnectingWebSocket goes where a `WebSocket` is expected, and a
+ * handler written for one fits the other.
+ */
+export interface WebSocketInterface extends EventTarget {
+  readonly url: string
+  readonly readyState: 0 | 1 | 2 | 3
+  readonly bufferedAmount: number
+  readonly protocol: string
+  readonly extensions: string
+  binaryType: ReconnectingWebSocketBinaryType
+  onopen: ((this: WebSocketInterface, event: Event) => unknown) | null
+  onmessage: ((this: WebSocketInterface, event: MessageEvent) => unknown) | null
+  onerror: ((this: WebSocketInterface, event: Event) => unknown) | null
+  onclose: ((this: WebSocketInterface, event: ReconnectingWebSocketCloseEvent) => unknown) | null
+  send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void
+  close(code?: number, reason?: string): void
+  readonly CONNECTING: 0
+  readonly OPEN: 1
+  readonly CLOSING: 2
+  readonly CLOSED: 3
+}

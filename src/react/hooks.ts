@@ -16,8 +16,6 @@ const none = (): null => null
  * (a new `url`) close the old socket at once and open one for them.
  * During server rendering and hydration it is `null`.
  */
-export function useConnection(options: ConnectionOptions): Connection | null
-export function useConnection(options: ConnectionOptions | null): Connection | null
 export function useConnection(options: ConnectionOptions | null): Connection | null {
   const key = options === null ? null : connectionKey(options)
   const subscribe = useCallback((notify: () => void) => (key === null ? NOTHING : watch(key, notify)), [key])

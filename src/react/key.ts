@@ -10,63 +10,63 @@ function identity(value: object): string {
   return `#${id}`
 }
 
-const isPlainObject = (value: object): boolean => {
-  const prototype = Object.getPrototypeOf(value) as object | null
-  return prototype === Object.prototype || prototype === null
-}
-
+// The option groups compared member by member, and whose functions are callbacks.
+// Every other object (network, environment, clock, an inspector, binary ping
+// data) is the application's own thing: compared by identity, passed as it is.
+const GROUPS = new Set(['heartbeat', 'reconnect', 'buffer'])
 // Constructors are the implementation itself, not a callback to keep current.
 const BY_IDENTITY = new Set(['WebSocket'])
 
+const isGroup = (value: unknown, name: string): value is object =>
+  GROUPS.has(name) && typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
+
 function describe(value: unknown, name: string): unknown {
   if (typeof value === 'function') return BY_IDENTITY.has(name) ? identity(value) : 'ƒ'
-  if (typeof value !== 'object' || value === null) {
-    return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol' ? `${typeof value}:${String(value)}` : value
-  }
-  if (value instanceof URL) return `url:${value.href}`
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol') return `${typeof value}:${String(value)}`
+  if (typeof value !== 'object' || value === null) return value
+  if (value instanceof URL) return value.href
   if (Array.isArray(value)) return value.map((item) => describe(item, name))
-  if (!isPlainObject(value)) return identity(value)
-  const entries = Object.keys(value)
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .sort()
-    .map((key) => [key, describe((value as Record<string, unknown>)[key], key)])
-  return Object.fromEntries(entries)
+  if (!isGroup(value, name)) return identity(value)
+  return describeMembers(value)
+}
+
+function describeMembers(bag: object): Record<string, unknown> {
+  const members = Object.entries(bag).filter(([, value]) => value !== undefined)
+  members.sort(([a], [b]) => (a < b ? -1 : 1))
+  return Object.fromEntries(members.map(([key, value]) => [key, describe(value, key)]))
 }
 
 /**
  * What makes one connection different from another: every option by value,
- * except functions (callbacks: the newest is always called, so an inline
- * `url: () => …` or `shouldReconnect` does not make a new socket per render),
- * objects that are not plain (network, environment, clock: by identity) and
- * the `WebSocket` constructor (by identity).
+ * except callbacks (the newest is always called, so an inline `url: () => …`
+ * or `shouldReconnect` does not make a new socket per render), the
+ * `WebSocket` constructor and objects such as `network`, `environment` and
+ * `clock` (by identity: make them once, not per render).
  */
 export function connectionKey(options: ConnectionOptions): string {
-  return JSON.stringify(describe(options, ''))
+  return JSON.stringify(describeMembers(options))
 }
 
-type Path = readonly string[]
-
-function at(options: unknown, path: Path): unknown {
-  let value = options
-  for (const key of path) value = (value as Record<string, unknown> | undefined)?.[key]
-  return value
+/** Calls the function at `path` of `current()` (the latest render's options), or `original` if there is none now. */
+function latestAt(original: (...args: unknown[]) => unknown, path: readonly string[], current: () => ConnectionOptions) {
+  return (...args: unknown[]): unknown => {
+    let value: unknown = current()
+    for (const key of path) value = (value as Record<string, unknown> | undefined)?.[key]
+    return (typeof value === 'function' ? (value as typeof original) : original)(...args)
+  }
 }
 
 /**
- * `options` with each callback replaced by one that calls the callback at the
- * same place in `current()`: the options of the latest render.
+ * `options` with each callback (a function at the top level or in
+ * `heartbeat`, `reconnect`, `buffer`, but not `WebSocket`) replaced by one
+ * that calls the callback at the same place in `current()`.
  */
 export function withLatestCallbacks(options: ConnectionOptions, current: () => ConnectionOptions): ConnectionOptions {
-  const wrap = (value: unknown, path: Path): unknown => {
-    if (typeof value === 'function') {
-      if (BY_IDENTITY.has(path.at(-1) ?? '')) return value
-      return (...args: unknown[]) => {
-        const latest = at(current(), path)
-        return (typeof latest === 'function' ? latest : value)(...args)
-      }
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !isPlainObject(value)) return value
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, wrap(item, [...path, key])]))
-  }
-  return wrap(options, []) as ConnectionOptions
+  const wrap = (bag: object, path: readonly string[]): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(bag).map(([key, value]: [string, unknown]) => {
+      if (typeof value === 'function' && !BY_IDENTITY.has(key)) return [key, latestAt(value as (...args: unknown[]) => unknown, [...path, key], current)]
+      if (path.length === 0 && isGroup(value, key)) return [key, wrap(value, [key])]
+      return [key, value]
+    }))
+  return Object.assign({}, options, wrap(options, []))
 }
