@@ -76,7 +76,7 @@ function readyStateOf(state: ConnectionStateName): 0 | 2 | 3 {
  * which ("Drop-in WebSocket"). Events are dispatched after the call or socket
  * event that caused them, in order, as the standard's tasks are.
  */
-export class ReconnectingWebSocket extends EventTarget implements WebSocketInterface {
+export class ReconnectingWebSocket extends EventTarget {
   declare static readonly CONNECTING: 0
   declare static readonly OPEN: 1
   declare static readonly CLOSING: 2

@@ -41,21 +41,18 @@ export interface ReconnectingWebSocketEventMap {
 }
 
 /**
- * The standard WebSocket's interface, as `this` in event handlers: typed so,
- * a ReconnectingWebSocket goes where a `WebSocket` is expected, and a
- * handler written for one fits the other.
+ * The members every WebSocket has, as `this` in event handlers: typed so,
+ * a ReconnectingWebSocket goes where a `WebSocket` is expected, and a handler
+ * written for either fits the other. (The handlers themselves are left out,
+ * so that the DOM's `WebSocket` of every TypeScript version fits it.)
  */
 export interface WebSocketInterface extends EventTarget {
   readonly url: string
-  readonly readyState: 0 | 1 | 2 | 3
+  readonly readyState: number
   readonly bufferedAmount: number
   readonly protocol: string
   readonly extensions: string
-  binaryType: ReconnectingWebSocketBinaryType
-  onopen: ((this: WebSocketInterface, event: Event) => unknown) | null
-  onmessage: ((this: WebSocketInterface, event: MessageEvent) => unknown) | null
-  onerror: ((this: WebSocketInterface, event: Event) => unknown) | null
-  onclose: ((this: WebSocketInterface, event: ReconnectingWebSocketCloseEvent) => unknown) | null
+  binaryType: string
   send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void
   close(code?: number, reason?: string): void
   readonly CONNECTING: 0
