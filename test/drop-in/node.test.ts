@@ -5,11 +5,13 @@
  * lifeline's own server (reliable delivery) underneath.
  */
 import { execFile } from 'node:child_process'
+import { once } from 'node:events'
+import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import WsWebSocket from 'ws'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ReconnectingWebSocket as BrowserEntryDropIn } from '../../src/index.js'
-import { LifelineError, ReconnectingWebSocket, type WebSocketConstructor } from '../../src/index.node.js'
+import { createManualNetwork, LifelineError, ReconnectingWebSocket, type WebSocketConstructor } from '../../src/index.node.js'
 import { createHeartbeatServer, nameFromQuery } from '../../src/server/index.js'
 import { startBehaviourServer, type BehaviourServer } from '../helpers/behaviour-server.js'
 import { until } from '../helpers/servers.js'
@@ -81,6 +83,40 @@ describe('ReconnectingWebSocket in Node', () => {
     await until(() => heard.length === 2, 5_000, 'both echoes')
     expect(heard).toEqual(['ping', 'pong'])
     expect(server.sockets('/echo').find((s) => s.query.has('nothing-of-its-own'))!.received).toEqual(['ping', 'pong'])
+  })
+
+  it('reads CONNECTING while offline: error and close 1006 offline when the network goes, a new open when it comes back', async () => {
+    const network = createManualNetwork(true)
+    const ws = open('/echo?offline', { network })
+    const seen: string[] = []
+    ws.onopen = () => seen.push('open')
+    ws.onerror = () => seen.push('error')
+    ws.onclose = (e) => seen.push(`close ${e.code} ${e.reason} ${e.wasClean}`)
+    await opened(ws)
+    network.set(false)
+    await until(() => seen.length === 3, 5_000, 'the close')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(ws.readyState).toBe(ws.CONNECTING)
+    network.set(true)
+    await until(() => seen.length === 4, 5_000, 'the open')
+    expect(seen).toEqual(['open', 'error', 'close 1006 offline false', 'open'])
+  })
+
+  it('gives up on an attempt that does not open within connectTimeout: error, then close 1006 connect-timeout', async () => {
+    const silent = net.createServer((socket) => socket.on('error', () => {}))
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    const ws = new ReconnectingWebSocket(`ws://127.0.0.1:${(silent.address() as net.AddressInfo).port}/`, undefined, { connectTimeout: 50, reconnect: { maxAttempts: 1 } })
+    const seen: string[] = []
+    ws.onerror = () => seen.push('error')
+    ws.onclose = (e) => seen.push(`close ${e.code} ${e.reason} ${e.wasClean}`)
+    try {
+      await until(() => seen.length === 2, 5_000, 'the timeout')
+      expect(seen).toEqual(['error', 'close 1006 connect-timeout false'])
+      expect(ws.readyState).toBe(ws.CLOSED)
+    } finally {
+      silent.close()
+    }
   })
 
   it('rethrows from the constructor what the first socket\'s constructor threw, and leaves no connection behind', () => {
