@@ -1,8 +1,9 @@
 import { createConnection } from '../connection.js'
 import { LifelineError } from '../errors.js'
-import type { CloseInfo, Connection, ConnectionStateName, MessageData, SendData, StateChange, UrlSource, WebSocketConstructor, WebSocketLike } from '../types.js'
-import { closeEvent, EventHandlers } from './events.js'
+import type { Connection, SendData, UrlSource, WebSocketConstructor } from '../types.js'
+import { EventHandlers } from './events.js'
 import { dropInOptions } from './options.js'
+import { CLOSED, CLOSING, CONNECTING, OPEN, SocketView } from './socket-view.js'
 import type { ReconnectingWebSocketBinaryType, ReconnectingWebSocketCloseEvent, ReconnectingWebSocketEventMap, ReconnectingWebSocketOptions, WebSocketInterface } from './types.js'
 import { UnsentBytes } from './unsent.js'
 import { byteLength, closeArguments, sendData, webSocketProtocols, webSocketUrl } from './webidl.js'
@@ -17,31 +18,6 @@ export interface DropInPlatform {
 /** Where a subclass puts its {@link DropInPlatform}. */
 export const PLATFORM: unique symbol = Symbol('lifeline-ws drop-in platform')
 
-const CONNECTING = 0 as const
-const OPEN = 1 as const
-const CLOSING = 2 as const
-const CLOSED = 3 as const
-
-/**
- * What the application has been shown of the current socket. `between`: no
- * socket shown open, readyState follows the connection (CONNECTING while it
- * connects, waits to retry or is offline); `ended`: its close event is being
- * dispatched; `closed`: the application's close() completed, for good.
- */
-type View = 'between' | 'open' | 'closing' | 'reconnecting' | 'ended' | 'closed'
-
-/** A socket's end, queued in order; whether it failed is known once the connection says where it went. */
-interface Ending {
-  info: CloseInfo
-  failure: boolean | undefined
-}
-
-const ABORTED: CloseInfo = { code: 1006, reason: '', wasClean: false }
-
-type RawSocket = WebSocketLike & { protocol?: unknown; extensions?: unknown; bufferedAmount?: unknown }
-
-const text = (value: unknown): string => (typeof value === 'string' ? value : '')
-
 /** The readyState constants, read-only on the class and its prototype, as WebIDL defines constants. */
 export function defineConstants(target: { prototype: object }): void {
   for (const [name, value] of [['CONNECTING', CONNECTING], ['OPEN', OPEN], ['CLOSING', CLOSING], ['CLOSED', CLOSED]] as const) {
@@ -50,23 +26,10 @@ export function defineConstants(target: { prototype: object }): void {
   }
 }
 
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin
-  } catch {
-    return ''
-  }
-}
-
 // Typed from EventTarget itself: the DOM library and Node's types name these differently.
 type Listener = Parameters<EventTarget['addEventListener']>[1]
 type AddOptions = Parameters<EventTarget['addEventListener']>[2]
 type RemoveOptions = Parameters<EventTarget['removeEventListener']>[2]
-
-function readyStateOf(state: ConnectionStateName): 0 | 2 | 3 {
-  if (state === 'idle' || state === 'failed') return CLOSED
-  return state === 'closing' ? CLOSING : CONNECTING
-}
 
 /**
  * A `WebSocket` that reconnects: the standard interface (an `EventTarget` with
@@ -99,20 +62,10 @@ export class ReconnectingWebSocket extends EventTarget {
   readonly #platform: DropInPlatform
   readonly #handlers = new EventHandlers(this)
   readonly #unsent = new UnsentBytes()
+  readonly #view: SocketView
   #connection: Connection
   #released = false
-  #view: View = 'between'
   #binaryType: ReconnectingWebSocketBinaryType
-  #socket: RawSocket | undefined
-  #socketUrl: string
-  #origin = ''
-  #protocol = ''
-  #extensions = ''
-  #queue: (() => void)[] = []
-  #flushing = false
-  #ending: Ending | undefined
-  #pendingEndings = 0
-  #thrown: unknown
 
   /**
    * @param url as `WebSocket` takes it (`http(s):` becomes `ws(s):`), or a
@@ -129,17 +82,28 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#url = typeof url === 'function' ? url : webSocketUrl(url)
     this.#protocols = webSocketProtocols(protocols)
     this.#options = dropInOptions(options)
-    this.#socketUrl = typeof this.#url === 'string' ? this.#url : ''
     this.#binaryType = this.#platform.binaryType
+    const self = this
+    this.#view = new SocketView({
+      target: this,
+      get binaryType() {
+        return self.#binaryType
+      },
+      get connection() {
+        return self.#connection
+      },
+      opened: () => this.#unsent.clear(),
+      rest: () => this.#release(),
+    }, typeof this.#url === 'string' ? this.#url : '')
     this.#connection = this.#connect()
     if (this.#options.autoConnect === false) return
     this.#connection.open()
     // The first socket is created within open() for a URL given as it is: what
     // its constructor refuses (a blocked port...) the standard's constructor throws.
-    if (this.#thrown !== undefined) {
-      this.#queue = []
+    if (this.#view.thrown !== undefined) {
+      this.#view.discard()
       this.#release()
-      throw this.#thrown
+      throw this.#view.thrown
     }
   }
 
@@ -150,41 +114,28 @@ export class ReconnectingWebSocket extends EventTarget {
 
   /** The URL of the current (or last) socket; for a function URL, `''` until the first attempt. */
   get url(): string {
-    return this.#socketUrl
+    return this.#view.url
   }
 
   /** CONNECTING while connecting, waiting to retry or offline; OPEN; CLOSING from `close()` until its close event; CLOSED. */
   get readyState(): 0 | 1 | 2 | 3 {
-    switch (this.#view) {
-      case 'open':
-        return OPEN
-      case 'closing':
-      case 'reconnecting':
-        return CLOSING
-      case 'ended':
-      case 'closed':
-        return CLOSED
-      case 'between':
-        // A queued close event says the socket the application knows of has not ended yet.
-        return this.#pendingEndings > 0 ? CONNECTING : readyStateOf(this.#connection.state)
-    }
+    return this.#view.readyState
   }
 
   /** Bytes sent while not open and still waiting, plus what the open socket has not yet transmitted. */
   get bufferedAmount(): number {
     if (!this.#released) this.#unsent.keepNewest(this.#connection.buffered)
-    const inSocket = this.#view === 'open' && typeof this.#socket?.bufferedAmount === 'number' ? this.#socket.bufferedAmount : 0
-    return this.#unsent.bytes + inSocket
+    return this.#unsent.bytes + this.#view.socketBuffered
   }
 
   /** The subprotocol the server chose for the last socket that opened. */
   get protocol(): string {
-    return this.#protocol
+    return this.#view.protocol
   }
 
   /** The extensions the server chose for the last socket that opened. */
   get extensions(): string {
-    return this.#extensions
+    return this.#view.extensions
   }
 
   /** `'blob'` (browsers) or `'arraybuffer'` (Node): what binary messages are. Other values are ignored, as `WebSocket` ignores them. */
@@ -252,24 +203,25 @@ export class ReconnectingWebSocket extends EventTarget {
   close(code?: number, reason?: string): void {
     const checked = closeArguments(code, reason)
     const state = this.readyState
-    if (state === CLOSED) return this.#stopRetrying()
-    if (state === CLOSING && this.#view === 'closing') return
-    this.#view = 'closing'
+    if (state === CLOSED) return this.#view.stopRetrying()
+    if (state === CLOSING && this.#view.phase === 'closing') return
+    this.#view.phase = 'closing'
     if (this.#connection.state === 'open') this.#connection.close(checked.code, checked.reason)
     else this.#connection.close()
   }
 
   /** Drops the current socket, if any (its close event says code 1006, reason `reconnect`), and connects again at once; also after `close()`. */
   reconnect(): void {
+    const view = this.#view
     if (this.#released) {
       this.#released = false
-      this.#view = 'between'
+      view.phase = 'between'
       this.#connection = this.#connect()
       this.#connection.open()
       return
     }
-    if (this.#view === 'open') this.#view = 'reconnecting'
-    else if (this.#view !== 'reconnecting') this.#view = 'between'
+    if (view.phase === 'open') view.phase = 'reconnecting'
+    else if (view.phase !== 'reconnecting') view.phase = 'between'
     this.#connection.reconnect()
   }
 
@@ -303,155 +255,17 @@ export class ReconnectingWebSocket extends EventTarget {
       heartbeat: heartbeat ?? false,
       autoConnect: false,
       // A bad WebSocket option goes through as it is, for createConnection to refuse.
-      ...(typeof Base === 'function' ? { WebSocket: this.#tracking(Base) } : given === undefined ? {} : { WebSocket: given }),
+      ...(typeof Base === 'function' ? { WebSocket: this.#view.tracking(Base) } : given === undefined ? {} : { WebSocket: given }),
     }, this.#platform.fallbackWebSocket)
-    connection.on('state', (change) => this.#changed(change))
-    connection.on('close', (info) => this.#closed(info))
-    connection.on('message', (data) => this.#received(data))
+    this.#view.attach(connection)
     return connection
   }
 
-  /** `Base`, with each socket it makes noted: its protocol, extensions and bufferedAmount are the drop-in's. */
-  #tracking(Base: WebSocketConstructor): WebSocketConstructor {
-    const adopt = (url: string, socket: RawSocket): void => this.#adopt(url, socket)
-    const refused = (error: unknown): void => void (this.#thrown = error)
-    interface TrackedSocket extends WebSocketLike {}
-    class TrackedSocket {
-      constructor(url: string, protocols?: string | string[]) {
-        let socket: WebSocketLike
-        try {
-          socket = new Base(url, protocols)
-        } catch (error) {
-          refused(error)
-          throw error
-        }
-        adopt(url, socket)
-        return socket
-      }
-    }
-    return TrackedSocket
-  }
-
-  #adopt(url: string, socket: RawSocket): void {
-    this.#socket = socket
-    this.#socketUrl = url
-    // A close the connection reported with no state change after it (reconnect() while connecting) was asked for.
-    if (this.#ending !== undefined) {
-      this.#ending.failure ??= false
-      this.#ending = undefined
-    }
-  }
-
-  #changed({ state: next, previous, reason }: StateChange): void {
-    if (next === 'open') {
-      this.#unsent.clear()
-      return this.#enqueue(() => this.#dispatchOpen())
-    }
-    if (next === 'closing') return this.#enqueue(() => void (this.#view === 'open' && (this.#view = 'closing')))
-    const live = previous === 'connecting' || previous === 'open' || previous === 'closing'
-    const stopped = next === 'idle' && (previous === 'backoff' || previous === 'offline')
-    if (!live && !stopped) return
-    // No close reported: no socket existed (its URL was pending or failed, or the connection was waiting to retry).
-    const ending = this.#ending ?? this.#enqueueEnding(ABORTED)
-    this.#ending = undefined
-    if (reason === 'close' && previous !== 'open' && previous !== 'closing') {
-      // close() while CONNECTING fails the connection, as the standard has it.
-      ending.info = ABORTED
-      ending.failure = true
-    } else {
-      const asked = reason === 'close' || reason === 'reconnect' || reason === 'open' || previous === 'closing'
-      ending.failure = !ending.info.wasClean && !asked
-    }
-  }
-
-  #closed(info: CloseInfo): void {
-    if (this.#ending !== undefined) this.#ending.failure ??= !this.#ending.info.wasClean
-    this.#socket = undefined
-    this.#ending = this.#enqueueEnding(info)
-  }
-
-  #received(data: MessageData): void {
-    if (this.#queue.length > 0) this.#enqueue(() => this.#deliver(data))
-    else this.#deliver(data)
-  }
-
-  #enqueueEnding(info: CloseInfo): Ending {
-    const ending: Ending = { info, failure: undefined }
-    this.#pendingEndings++
-    this.#enqueue(() => this.#dispatchEnding(ending))
-    return ending
-  }
-
-  #enqueue(task: () => void): void {
-    this.#queue.push(task)
-    if (this.#queue.length === 1 && !this.#flushing) queueMicrotask(this.#flush)
-  }
-
-  // Tasks queued while flushing (by listeners calling close() or reconnect()) run after the earlier ones, in order.
-  readonly #flush = (): void => {
-    this.#flushing = true
-    try {
-      for (let i = 0; i < this.#queue.length; i++) this.#queue[i]!()
-    } finally {
-      this.#queue = []
-      this.#flushing = false
-    }
-  }
-
-  #dispatchOpen(): void {
-    // close() came before the application saw the socket open: it never does.
-    if (this.#view !== 'between') return
-    const socket = this.#socket
-    this.#view = 'open'
-    this.#protocol = text(socket?.protocol)
-    this.#extensions = text(socket?.extensions)
-    this.#origin = originOf(this.#socketUrl)
-    this.dispatchEvent(new Event('open'))
-  }
-
-  #deliver(data: MessageData): void {
-    // As the standard has it: a message that arrives once close() was called is not delivered.
-    if (this.#view !== 'open') return
-    const payload = typeof data === 'string' || this.#binaryType === 'arraybuffer' ? data : new Blob([data])
-    this.dispatchEvent(new MessageEvent('message', { data: payload, origin: this.#origin }))
-  }
-
-  #dispatchEnding(ending: Ending): void {
-    this.#pendingEndings--
-    if (this.#ending === ending) this.#ending = undefined
-    const before = this.#view
-    if (before !== 'closed') {
-      this.#view = 'ended'
-      if (ending.failure ?? false) this.dispatchEvent(new Event('error'))
-      this.dispatchEvent(closeEvent(ending.info))
-      // A listener may have called close() or reconnect(), which decide the view themselves.
-      if (this.#view === 'ended') this.#view = before === 'closing' ? 'closed' : 'between'
-    }
-    this.#releaseAtRest()
-  }
-
-  #stopRetrying(): void {
-    this.#view = 'closed'
-    if (this.#released) return
-    const state = this.#connection.state
-    if (state !== 'idle' && state !== 'failed') this.#connection.close()
-    else this.#releaseAtRest()
-  }
-
-  // Closed for good (the application's close(), or the connection gave up):
-  // nothing of it stays behind. reconnect() starts a new connection.
-  #releaseAtRest(): void {
-    if (this.#released || this.#pendingEndings > 0) return
-    const state = this.#connection.state
-    if (state !== 'idle' && state !== 'failed') return
-    if (this.#view === 'between' || this.#view === 'closed') this.#release()
-  }
-
   #release(): void {
+    if (this.#released) return
     this.#released = true
-    this.#view = 'closed'
+    this.#view.phase = 'closed'
     this.#unsent.clear()
     this.#connection.dispose()
   }
 }
-
