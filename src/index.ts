@@ -6,3 +6,5 @@ export { browserEnvironment, createManualEnvironment, type ManualEnvironment } f
 export { LifelineError, type LifelineErrorCode } from './errors.js'
 export { connectionMachine } from '../machines/connection.machine.js'
 export type * from './types.js'
+export { ReconnectingWebSocket } from './drop-in/reconnecting-websocket.js'
+export type * from './drop-in/types.js'

@@ -40,7 +40,7 @@ function run(file: string, env: Record<string, string> = {}, ms = 15_000): Run {
 }
 
 describe('examples', () => {
-  it.each(['server.ts', 'client.ts', 'machine.ts'])('README shows examples/%s as it is', (file) => {
+  it.each(['server.ts', 'client.ts', 'machine.ts', 'drop-in.ts', 'react-room.tsx'])('README shows examples/%s as it is', (file) => {
     expect(shown(`example:examples/${file}`)).toBe(readFileSync(new URL(`examples/${file}`, root), 'utf8'))
   })
 
@@ -58,6 +58,17 @@ describe('examples', () => {
     server.child.kill('SIGINT')
     expect(await server.exited).toBe(0)
     expect(server.output().replace(`:${port}/`, ':8080/')).toBe(shown('output:examples/server.ts'))
+  })
+
+  it('examples/drop-in.ts prints what the README says against examples/server.ts, and exits by itself', async () => {
+    const server = run('server.ts', { PORT: '0' })
+    const listening = /listening on ws:\/\/127\.0\.0\.1:(\d+)\/live/
+    await until(() => listening.test(server.output()), 15_000, 'the example server')
+    const dropIn = run('drop-in.ts', { PORT: listening.exec(server.output())![1]! })
+    expect(await dropIn.exited).toBe(0)
+    expect(dropIn.output()).toBe(shown('output:examples/drop-in.ts'))
+    server.child.kill('SIGINT')
+    expect(await server.exited).toBe(0)
   })
 
   it('examples/machine.ts prints what the README says', async () => {

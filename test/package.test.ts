@@ -38,7 +38,7 @@ function filesUnder(base: string): string[] {
 describe('package', () => {
   it('packs dist/ with .js, .d.ts and source maps that resolve to shipped sources', () => {
     const packed = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((path) => path.replace(/^package\//, ''))
-    for (const entry of ['src/index', 'src/index.node', 'src/server/index', 'machines/index']) {
+    for (const entry of ['src/index', 'src/index.node', 'src/server/index', 'src/react/index', 'machines/index']) {
       expect(packed).toEqual(expect.arrayContaining([`dist/${entry}.js`, `dist/${entry}.js.map`, `dist/${entry}.d.ts`, `dist/${entry}.d.ts.map`]))
     }
     expect(packed).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'src/index.ts', 'machines/connection.machine.ts']))
@@ -100,7 +100,7 @@ describe('package', () => {
   it('loads every entry point with require() from CommonJS', async () => {
     const cjs = await node(['require.cjs'], nodeApp, 15_000)
     console.log(cjs.stdout.trim(), cjs.stderr.trim())
-    expect(cjs).toEqual({ code: 0, stdout: 'function function function connection\n', stderr: '' })
+    expect(cjs).toEqual({ code: 0, stdout: 'function function function connection function\n', stderr: '' })
   })
 
   it.each([
@@ -118,7 +118,7 @@ describe('package', () => {
     expect(result.code).toBe(0)
   })
 
-  it('builds a Vite page importing lifeline-ws without ws', async () => {
+  it('builds a Vite page importing lifeline-ws and lifeline-ws/react without ws', async () => {
     const build = await node([bin.vite, 'build', '--sourcemap', '--emptyOutDir', '--logLevel', 'warn'], webApp)
     expect(build).toMatchObject({ code: 0, stderr: '' })
     const assets = join(webApp, 'dist/assets')
@@ -126,7 +126,13 @@ describe('package', () => {
     const { sources } = JSON.parse(readFileSync(join(assets, map), 'utf8')) as { sources: string[] }
     const modules = sources.map((source) => source.replace(/^(\.\.\/)+/, ''))
     console.log(`vite bundled ${modules.length} modules: ${modules.filter((m) => !m.includes('/xstate/')).join(', ')} and xstate`)
-    expect(modules).toEqual(expect.arrayContaining(['node_modules/lifeline-ws/dist/src/connection.js', 'node_modules/lifeline-ws/dist/src/adapter.js', 'main.ts']))
+    expect(modules).toEqual(expect.arrayContaining([
+      'node_modules/lifeline-ws/dist/src/connection.js',
+      'node_modules/lifeline-ws/dist/src/adapter.js',
+      'node_modules/lifeline-ws/dist/src/drop-in/reconnecting-websocket.js',
+      'node_modules/lifeline-ws/dist/src/react/hooks.js',
+      'main.ts',
+    ]))
     expect(modules).toContain('node_modules/xstate/dist/xstate.esm.js')
     expect(modules.filter((m) => /node_modules\/(ws|@types)\//.test(m) || m.includes('index.node') || m.includes('/server/'))).toEqual([])
     const code = readFileSync(join(assets, map.replace(/\.map$/, '')), 'utf8')

@@ -19,9 +19,14 @@ function packageOf(path: string): string {
   return match?.[1] ?? 'lifeline'
 }
 
-export async function measureBundle(source: string): Promise<BundleSize> {
+/**
+ * Bundles `source` (an entry's exports) for the browser, minified; packages in
+ * `external` are left out (React, which the application brings anyway).
+ */
+export async function measureBundle(source: string, external: string[] = []): Promise<BundleSize> {
   const { build } = await import('esbuild')
   const result = await build({
+    external,
     stdin: { contents: source, resolveDir: ROOT, loader: 'ts', sourcefile: 'entry.ts' },
     bundle: true,
     platform: 'browser',
@@ -53,6 +58,12 @@ const CREATE_ONLY = "export { createConnection } from './src/index.ts'"
 // The floor of any design built on XState: the interpreter and the chart, nothing else.
 const MACHINE_ONLY = "export { createActor } from 'xstate'; export { connectionMachine } from './machines/connection.machine.ts'"
 const kb = (bytes: number): string => `${fmt(bytes / 1024)} KB`
+const REACT = ['react', 'react-dom']
+// lifeline-ws's entries as an application imports them (tree-shaken), and the peers' nearest equivalents.
+const DROP_IN_ONLY = "export { ReconnectingWebSocket } from './src/index.ts'"
+const REACT_ENTRY = "export * from './src/react/index.ts'"
+const PARTYSOCKET_REACT = "export * from 'partysocket/react'"
+const sized = (size: BundleSize): Cell => cell(size.gzip, `${kb(size.gzip)} gzip, ${kb(size.minified)} min (${size.gzip.toLocaleString('en-US')} B)`)
 
 export const bundle: Scenario = {
   name: 'bundle',
@@ -74,6 +85,10 @@ export const bundle: Scenario = {
     // What an application that imports only createConnection pays (tree-shaken).
     const minimal = await measureBundle(CREATE_ONLY)
     const machineOnly = await measureBundle(MACHINE_ONLY)
+    const dropIn = await measureBundle(DROP_IN_ONLY)
+    const reactEntry = await measureBundle(REACT_ENTRY, REACT)
+    const partysocketReact = await measureBundle(PARTYSOCKET_REACT, REACT)
+    log(`  bundle entries: ${JSON.stringify({ dropIn, reactEntry, partysocketReact })}`)
     const row = (key: 'minified' | 'gzip' | 'brotli'): Partial<Record<PeerName, Cell>> => Object.fromEntries(PEERS.map((peer) => {
       const entry = CATALOG[peer].bundle
       const size = sizes[peer]
@@ -85,12 +100,18 @@ export const bundle: Scenario = {
     const reference: Partial<Record<PeerName, Cell>> = Object.fromEntries(PEERS.map((p) => [p, cell(null, 'n/a')]))
     reference.lifeline = cell(xstate.gzip, `${kb(xstate.gzip)} gzip, ${kb(xstate.minified)} min, ${kb(xstate.brotli)} br`)
     const ownBytes = sizes.lifeline?.byPackage.lifeline
+    const none = (text: string): Partial<Record<PeerName, Cell>> => Object.fromEntries(PEERS.map((p) => [p, cell(null, text)]))
+    const dropInRow: Partial<Record<PeerName, Cell>> = { ...none('n/a'), lifeline: sized(dropIn) }
+    for (const peer of ['reconnecting-websocket', 'partysocket'] as const) if (sizes[peer] !== undefined) dropInRow[peer] = sized(sizes[peer]!)
+    const reactRow: Partial<Record<PeerName, Cell>> = { ...none('no React binding'), lifeline: sized(reactEntry), partysocket: sized(partysocketReact) }
     return {
       rows: [
         { metric: 'browser bundle, minified (esbuild, ESM, all of the entry\'s exports)', cells: row('minified') },
         { metric: 'browser bundle, gzip -9', cells: gzip, bar: { text: '≤ 15 KB gzip', pass: lifelineGzip === null ? null : lifelineGzip <= 15 * 1024 } },
         { metric: 'browser bundle, brotli -11', cells: row('brotli') },
         { metric: `reference: XState alone (${XSTATE_ALONE.replace('export ', '').replace(" from 'xstate'", '')})`, cells: reference },
+        { metric: 'entry: the drop-in ReconnectingWebSocket alone (lifeline: tree-shaken from lifeline-ws; peers: their entry, which is that class)', cells: dropInRow },
+        { metric: 'entry: the React binding (lifeline-ws/react; partysocket/react), React itself left out', cells: reactRow },
       ],
       notes: [
         `Entries: ${PEERS.map((p) => { const e = CATALOG[p].bundle; return `${p}: ${'source' in e ? `\`${e.source}\`` : e.none}` }).join('; ')}.`,
@@ -99,7 +120,7 @@ export const bundle: Scenario = {
         ...(ownBytes === undefined ? [] : [`lifeline's own code is ${kb(ownBytes)} of its ${kb(sizes.lifeline!.minified)} minified; the rest is ${Object.entries(sizes.lifeline!.byPackage).filter(([p]) => p !== 'lifeline').map(([p, b]) => `${p} ${kb(b)}`).join(', ')}.`]),
         ...errors,
       ],
-      raw: { sizes, xstate, createConnectionOnly: minimal },
+      raw: { sizes, xstate, createConnectionOnly: minimal, dropInOnly: dropIn, reactEntry, partysocketReact },
     }
   },
 }

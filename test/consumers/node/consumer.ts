@@ -1,7 +1,7 @@
 // A strict TypeScript consumer in Node (module: nodenext, no DOM library).
 // Each `@ts-expect-error` must meet an error, or tsc reports the directive.
 import WebSocket from 'ws'
-import { createConnection, LifelineError, type MessageData, type WebSocketConstructor } from 'lifeline-ws'
+import { createConnection, LifelineError, ReconnectingWebSocket, type MessageData, type WebSocketConstructor } from 'lifeline-ws'
 import { createHeartbeatServer, type HeartbeatServer } from 'lifeline-ws/server'
 import { connectionMachine, type ConnectionStateName } from 'lifeline-ws/machine'
 
@@ -33,6 +33,14 @@ server.on('connection', ({ socket, name }) => {
 })
 const exactClients: Equal<HeartbeatServer['clients'], ReadonlyMap<string, WebSocket>> = true
 
+// The drop-in is typed without the DOM library too: its events are Node's.
+const dropIn = new ReconnectingWebSocket('ws://127.0.0.1:8080/live', undefined, { autoConnect: false, WebSocket })
+dropIn.onmessage = (event) => console.log(event.data)
+dropIn.addEventListener('close', (event) => console.log(event.code, event.reason, event.wasClean))
+const ready: 0 | 1 | 2 | 3 = dropIn.readyState
+// @ts-expect-error binaryType is 'blob' or 'arraybuffer'
+dropIn.binaryType = 'nodebuffer'
+
 // Wrong options are type errors.
 // @ts-expect-error heartbeat.interval is milliseconds, not a string
 createConnection({ url: 'ws://x', heartbeat: { interval: '5s' } })
@@ -43,4 +51,4 @@ createConnection({ url: 'ws://x', WebSocket: Map })
 // @ts-expect-error duplicate is 'replace' or 'reject'
 createHeartbeatServer({ port: 0, duplicate: 'kick' })
 
-export { conn, ws, exactMessage, state, exactClients, connectionMachine }
+export { conn, ws, exactMessage, state, exactClients, connectionMachine, ready }

@@ -2,5 +2,6 @@
 const { createConnection, LifelineError } = require('lifeline-ws')
 const { createHeartbeatServer } = require('lifeline-ws/server')
 const { connectionMachine } = require('lifeline-ws/machine')
+const { useConnection } = require('lifeline-ws/react')
 
-console.log(typeof createConnection, typeof LifelineError, typeof createHeartbeatServer, connectionMachine.id)
+console.log(typeof createConnection, typeof LifelineError, typeof createHeartbeatServer, connectionMachine.id, typeof useConnection)
