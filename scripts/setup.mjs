@@ -10,13 +10,18 @@ if (!existsSync('node_modules/.bin/vitest') || !existsSync('node_modules/xstate'
   run(existsSync('package-lock.json') ? 'npm ci' : 'npm install')
 }
 
-const wantsBrowser = process.argv.includes('--browser')
-if (wantsBrowser && !existsSync('/usr/bin/chromium')) {
+// The tests need a browser and a Redis server of their own; with --browser (npm test) both are installed when missing.
+const wantsTestTools = process.argv.includes('--browser')
+const tools = [
+  { binary: '/usr/bin/chromium', pkg: 'chromium', why: 'the browser tests' },
+  { binary: '/usr/bin/redis-server', pkg: 'redis-server', why: 'the cluster tests' },
+].filter((tool) => wantsTestTools && !existsSync(tool.binary))
+if (tools.length > 0) {
   const root = typeof process.getuid === 'function' && process.getuid() === 0
   if (root && existsSync('/usr/bin/apt-get')) {
-    console.log("setup: installing Debian's chromium for the browser tests")
-    run('apt-get update && apt-get install -y chromium')
+    console.log(`setup: installing Debian's ${tools.map((t) => t.pkg).join(' and ')} for ${tools.map((t) => t.why).join(' and ')}`)
+    run(`apt-get update && apt-get install -y ${tools.map((t) => t.pkg).join(' ')}`)
   } else {
-    console.warn('setup: /usr/bin/chromium is missing; install it (Debian: apt-get install chromium) to run the browser tests')
+    for (const tool of tools) console.warn(`setup: ${tool.binary} is missing; install it (Debian: apt-get install ${tool.pkg}) to run ${tool.why}`)
   }
 }

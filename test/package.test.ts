@@ -100,7 +100,7 @@ describe('package', () => {
   it('loads every entry point with require() from CommonJS', async () => {
     const cjs = await node(['require.cjs'], nodeApp, 15_000)
     console.log(cjs.stdout.trim(), cjs.stderr.trim())
-    expect(cjs).toEqual({ code: 0, stdout: 'function function function connection function\n', stderr: '' })
+    expect(cjs).toEqual({ code: 0, stdout: 'function function function connection function function\n', stderr: '' })
   })
 
   it.each([

@@ -4,6 +4,7 @@ import WebSocket from 'ws'
 import { createConnection, LifelineError, ReconnectingWebSocket, type MessageData, type WebSocketConstructor } from 'lifeline-ws'
 import { createHeartbeatServer, type HeartbeatServer } from 'lifeline-ws/server'
 import { connectionMachine, type ConnectionStateName } from 'lifeline-ws/machine'
+import { redisCluster, type ServerCluster } from 'lifeline-ws/redis'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
 
@@ -50,5 +51,11 @@ createConnection({ url: 'ws://x', heartbeet: false })
 createConnection({ url: 'ws://x', WebSocket: Map })
 // @ts-expect-error duplicate is 'replace' or 'reject'
 createHeartbeatServer({ port: 0, duplicate: 'kick' })
+
+// Several processes as one: the cluster option takes what redisCluster() returns (ioredis is a peer dependency).
+const cluster: ServerCluster = redisCluster({ url: 'redis://127.0.0.1:6379', prefix: 'myapp' })
+createHeartbeatServer({ port: 0, cluster, delivery: 'reliable', identify: () => 'alice' })
+// @ts-expect-error beatInterval is milliseconds
+redisCluster({ beatInterval: 'often' })
 
 export { conn, ws, exactMessage, state, exactClients, connectionMachine, ready }

@@ -3,5 +3,6 @@ const { createConnection, LifelineError } = require('lifeline-ws')
 const { createHeartbeatServer } = require('lifeline-ws/server')
 const { connectionMachine } = require('lifeline-ws/machine')
 const { useConnection } = require('lifeline-ws/react')
+const { redisCluster } = require('lifeline-ws/redis')
 
-console.log(typeof createConnection, typeof LifelineError, typeof createHeartbeatServer, connectionMachine.id, typeof useConnection)
+console.log(typeof createConnection, typeof LifelineError, typeof createHeartbeatServer, connectionMachine.id, typeof useConnection, typeof redisCluster)
