@@ -2,7 +2,7 @@ import WebSocket from 'ws'
 import { decodeFrame, encodeAck, encodeData, encodeWelcome, envelopeBytes, fitsPayload, ProtocolError, type Frame } from '../reliable/protocol.js'
 import { ACK_DELAY_MS } from '../reliable/session.js'
 import type { Client } from '../server/client.js'
-import { CLOSE_REPLACED, CLOSE_SERVICE_RESTART } from '../server/codes.js'
+import { CLOSE_REPLACED, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER } from '../server/codes.js'
 import type { ReliableHook } from '../server/cluster.js'
 import { HeartbeatServerError, messageOf } from '../server/errors.js'
 import { Greetings } from '../server/greetings.js'
@@ -234,7 +234,7 @@ export class RedisSessions implements ReliableHook {
     } catch (error) {
       // Without Redis no session can be trusted: the client tries again later.
       this.cluster.failed(`could not claim the session of "${client.name}"; the client is asked to come back later`, error)
-      this.context.slow(client, 'its session cannot be reached (Redis is unreachable)')
+      this.context.drop(client, 'error', CLOSE_TRY_AGAIN_LATER, 'its session cannot be reached now')
       return undefined
     }
     const state = String(reply[0])
