@@ -108,6 +108,9 @@ export class RedisCluster implements ServerCluster {
       .then((routed) => {
         // The name is held here after all (a client that arrived meanwhile).
         if (routed === 2) this.member?.deliver(name, data)
+        else if (routed === 0) {
+          this.member?.report(new HeartbeatServerError('LIFELINE_NOT_DELIVERED', `A message for "${name}" was dropped: no live node holds that name`, { client: name }), false)
+        }
       })
       .catch((error: unknown) => this.failed(`could not send to "${name}" across the cluster`, error))
     return true

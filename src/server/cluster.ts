@@ -13,8 +13,12 @@ export interface ClusterMember {
   broadcast(data: Outbound): void
   /** Another node took `name`: the local client on `connection` must go (closed with 4409). */
   evict(name: string, connection: string): void
-  /** Something the cluster could not do, for the server's `error` event. */
-  report(error: HeartbeatServerError): void
+  /**
+   * Something the cluster could not do, for the server's `error` event;
+   * `surface: false` for what only concerns those listening (a message for
+   * a name nobody holds: plain `send()` returns false for those too).
+   */
+  report(error: HeartbeatServerError, surface?: boolean): void
 }
 
 /**

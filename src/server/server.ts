@@ -196,7 +196,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
         this.release(client, 'replaced', CLOSE_REPLACED)
         this.closeWithin(client.socket, CLOSE_REPLACED, 'replaced')
       },
-      report: (error) => this.emitter.report(error),
+      report: (error, surface) => this.emitter.report(error, surface),
     }
   }
 
