@@ -36,7 +36,7 @@ export const FULL: Sizes = {
   // 64 KiB messages for 3 s; bare ws stops at 256 MiB held, to stay safe on a shared machine.
   slowConsumer: { chunkBytes: 64 * 1024, floodMs: 3_000, capBytes: 256 * 1024 * 1024 },
   // The 1st thousand against the 10th; 1,000 connections close()d and dropped for the GC check.
-  createCost: { trials: 3, connections: 10_000, block: 1_000, warmup: 200, dropped: 1_000 },
+  createCost: { trials: 3, connections: 10_000, block: 1_000, warmup: 3_000, dropped: 1_000 },
 }
 
 /** `--quick`: every scenario tiny, only to prove it completes and yields figures (CI). */
