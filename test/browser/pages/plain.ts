@@ -1,0 +1,44 @@
+/**
+ * A plain page for the inspector tests: one lifeline connection to the demo
+ * server and the inspector mounted as an application would mount it (the
+ * floating panel, no target). `?replay` skips the connection: the test hands
+ * the page a trace to step through instead.
+ */
+import { createConnection, type Connection } from '../../../src/index.js'
+import { mountInspector, recordTrace, type MountedInspector, type Recording, type Trace } from '../../../src/inspector/index.js'
+
+const query = new URLSearchParams(location.search)
+const name = `plain-${Math.random().toString(36).slice(2, 7)}`
+const number = (key: string, fallback: number) => Number(query.get(key) ?? fallback)
+
+let conn: Connection | undefined
+let inspector: MountedInspector | undefined
+let recording: Recording | undefined
+
+if (!query.has('replay')) {
+  conn = createConnection({
+    url: `ws://${location.host}/ws?name=${name}`,
+    heartbeat: { interval: number('interval', 300), timeout: number('timeout', 300) },
+    reconnect: { initialDelay: number('initialDelay', 100), maxDelay: number('maxDelay', 200) },
+  })
+  inspector = mountInspector(conn)
+}
+
+;(window as unknown as { lifelinePage: unknown }).lifelinePage = {
+  name,
+  state: () => conn?.state,
+  record() {
+    recording = recordTrace(conn!)
+  },
+  stop(): Trace {
+    return recording!.stop()
+  },
+  replay(trace: Trace) {
+    inspector?.unmount()
+    inspector = mountInspector(trace)
+  },
+  unmount() {
+    inspector?.unmount()
+  },
+}
+document.body.dataset.ready = 'true'
