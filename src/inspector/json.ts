@@ -60,7 +60,7 @@ export function toJson(value: unknown, depth = 0, seen: Set<object> = new Set())
       }
     }
     if (Array.isArray(object)) {
-      const items = object.slice(0, MAX_ITEMS).map((item) => toJson(item, depth + 1, seen))
+      const items = Array.from({ length: Math.min(object.length, MAX_ITEMS) }, (_, i) => toJson(object[i], depth + 1, seen))
       if (object.length > MAX_ITEMS) items.push(`[${object.length - MAX_ITEMS} more]`)
       return items
     }

@@ -151,7 +151,19 @@ export function traceActor(actor: AnyActorRef, maxSteps: number, onStep?: (step:
     }
     onStep?.(step, trace)
   })
-  const subscription = actor.system.inspect((event) => assembler.observe(event))
+  // Inspection runs inside the actor's step: a failure here must not reach the connection.
+  let failed = false
+  const subscription = actor.system.inspect((event) => {
+    try {
+      assembler.observe(event)
+    } catch (error) {
+      if (failed) return
+      failed = true
+      setTimeout(() => {
+        throw error
+      })
+    }
+  })
   return { trace, stop: () => subscription.unsubscribe() }
 }
 

@@ -75,13 +75,14 @@ function fail(path: string, expected: string, got: unknown): never {
   throw invalid('LIFELINE_INVALID_ARGUMENT', `Not a lifeline trace: ${path} must be ${expected}, got ${describe(got)}`)
 }
 
-function checkValue(path: string, value: unknown): void {
+function checkValue(path: string, value: unknown, depth = 0): void {
   if (typeof value === 'string') return
-  if (!isObject(value)) fail(path, 'a state value (a string or an object of them)', value)
-  for (const [key, child] of Object.entries(value)) checkValue(`${path}.${key}`, child)
+  if (!isObject(value) || depth > 32) fail(path, 'a state value (a string or an object of them, at most 32 deep)', value)
+  for (const [key, child] of Object.entries(value)) checkValue(`${path}.${key.slice(0, 40)}`, child, depth + 1)
 }
 
-function checkStep(step: unknown, i: number): void {
+/** Throws unless `step` is a trace step (`i` names it in the message). */
+export function checkStep(step: unknown, i: number): void {
   const at = `steps[${i}]`
   if (!isObject(step)) fail(at, 'an object', step)
   if (!isNumber(step.at)) fail(`${at}.at`, 'a number of milliseconds', step.at)
