@@ -22,6 +22,8 @@ export interface MountOptions {
   title?: string
   /** What the picker calls this connection (or trace). @default 'this page' for a connection, the trace's start time for a trace */
   name?: string
+  /** What the panel says while it has nothing to show. */
+  empty?: string
 }
 
 /** A mounted panel. */
@@ -47,7 +49,8 @@ function resolveTarget(target: MountOptions['target']): Element | undefined {
 export function createPanel(options: MountOptions = {}, layout: ChartLayout = connectionChart): Panel {
   if (typeof document === 'undefined') throw invalid('LIFELINE_INVALID_ARGUMENT', 'mountInspector() needs a page (document is undefined); in Node use lifeline-ws/inspector/node and npx lifeline-ws inspect')
   const target = resolveTarget(options.target)
-  return new Panel(target ?? document.body, layout, { floating: target === undefined, title: options.title ?? 'lifeline inspector' })
+  const settings = { floating: target === undefined, title: options.title ?? 'lifeline inspector' }
+  return new Panel(target ?? document.body, layout, options.empty === undefined ? settings : { ...settings, empty: options.empty })
 }
 
 /**

@@ -13,7 +13,11 @@ const RETRY_MS = 1_000
 
 /** Follows the relay at `location` in a panel inside `target`. */
 export function followRelay(target: Element): { close(): void } {
-  const panel = createPanel({ target, title: 'lifeline inspector · Node processes' })
+  const panel = createPanel({
+    target,
+    title: 'lifeline inspector · Node processes',
+    empty: "No connection yet. In a Node process: createConnection({ url, inspect: inspector() }) with inspector from 'lifeline-ws/inspector/node'. Or load (or drop here) a trace file.",
+  })
   const sources = new Map<string, FedSource>()
   let socket: WebSocket | undefined
   let retry: ReturnType<typeof setTimeout> | undefined

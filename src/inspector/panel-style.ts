@@ -18,7 +18,7 @@ header .title b { color: #5fd39a; }
 .pill[data-top="backoff"] { background: #d98a00; }
 .pill[data-top="offline"], .pill[data-top="failed"] { background: #d64545; }
 header .spacer { flex: 1; }
-header select { max-width: 190px; }
+header select { max-width: min(340px, 45vw); }
 button, select { font: inherit; font-size: 12px; padding: 3px 8px; border-radius: 6px; border: 1px solid #3a4459; background: #1f2738; color: #e8ecf4; cursor: pointer; }
 button:hover:not(:disabled) { border-color: #7aa2ff; }
 button:disabled { opacity: .45; cursor: default; }
@@ -33,6 +33,7 @@ button.recording { background: #d64545; border-color: #d64545; }
 .chart.actual { overflow: auto; height: 340px; }
 :host(:not([data-floating])) .chart.actual, :host([data-expanded]) .chart.actual { height: 60vh; }
 .chart.actual svg { width: auto; max-width: none; }
+.chart:not(.actual) svg { max-height: 72vh; }
 :host([data-floating]:not([data-expanded])) .chart:not(.actual) svg { max-height: 42vh; }
 .timers { margin: 0; padding: 6px 10px; background: #f4f7fd; border-radius: 6px; font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace; color: #2f6fed; min-height: 1.5em; }
 .timers li { list-style: none; display: flex; align-items: center; gap: 6px; }

@@ -22,6 +22,8 @@ export interface PanelOptions {
   floating: boolean
   /** The title in the header. */
   title: string
+  /** What the panel says while it has nothing to show. */
+  empty?: string
 }
 
 const TICK = 100
@@ -72,7 +74,7 @@ export class Panel {
   private readonly ui: ReturnType<typeof buildUi>
   private readonly layoutGraph: Pick<ChartGraph, 'states' | 'edges'>
 
-  constructor(parent: Element, private readonly layout: ChartLayout, options: PanelOptions) {
+  constructor(parent: Element, private readonly layout: ChartLayout, private readonly options: PanelOptions) {
     this.host = h('div', { 'data-lifeline-inspector': true, 'data-state': '', 'data-floating': options.floating })
     this.shadow = this.host.attachShadow({ mode: 'open' })
     this.ui = buildUi(options)
@@ -97,6 +99,7 @@ export class Panel {
     parent.append(this.host)
     // A corner is too small for the whole chart: at actual size it follows the active state.
     this.zoom(options.floating)
+    this.clear()
     this.ticker = setInterval(() => this.tick(), TICK)
   }
 
@@ -206,7 +209,7 @@ export class Panel {
     this.ui.chart.classList.toggle('actual', actual)
     this.ui.zoom.textContent = actual ? 'Fit' : '100%'
     this.ui.zoom.title = actual ? 'Show the whole chart' : 'Show the chart at its actual size, following the active state'
-    this.scrollToActive(false)
+    this.scrollToActive()
   }
 
   private toggle(attribute: string, button: HTMLButtonElement): void {
@@ -279,6 +282,7 @@ export class Panel {
   private clear(): void {
     this.host.dataset.state = ''
     this.ui.pill.textContent = 'no connection'
+    this.note(this.options.empty ?? '')
     this.ui.timeline.replaceChildren()
     this.ui.snapshot.textContent = ''
     this.ui.where.textContent = ''
@@ -347,12 +351,12 @@ export class Panel {
   }
 
   // Scrolls the chart (at actual size) so the active state is in the middle; never the page.
-  private scrollToActive(smooth = true): void {
+  private scrollToActive(): void {
     const chart = this.ui.chart
     if (!chart.classList.contains('actual')) return
     const leaf = this.layout.states.find((s) => !s.compound && this.states.get(s.id)?.classList.contains('lc-active'))
     if (leaf === undefined) return
-    chart.scrollTo({ left: leaf.x + leaf.width / 2 - chart.clientWidth / 2, top: leaf.y + leaf.height / 2 - chart.clientHeight / 2, behavior: smooth ? 'smooth' : 'auto' })
+    chart.scrollTo({ left: leaf.x + leaf.width / 2 - chart.clientWidth / 2, top: leaf.y + leaf.height / 2 - chart.clientHeight / 2, behavior: 'auto' })
   }
 
   // The countdowns: at the step shown, in the time of that step (or now, when following a running source).
@@ -362,7 +366,7 @@ export class Panel {
     const live = this.following ? source.now() : undefined
     const now = live ?? (this.index < 0 ? 0 : source.trace.steps[this.index]!.at)
     const timers = timersAt(source.trace, this.index)
-    const text = timers.length === 0 ? ['no timer pending'] : timers.map((t) => describeTimer(t, now).replace(/^⏱ /, ''))
+    const text = timers.length === 0 ? ['no timer pending'] : timers.map((t) => describeTimer(t, now))
     const list = this.ui.timers.firstElementChild
     if (list?.textContent === text.join('')) return
     const item = (t: string) => {

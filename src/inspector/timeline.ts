@@ -96,20 +96,20 @@ const PHRASES: Record<string, string> = {
   closeTimeout: 'socket dropped',
 }
 
-/** `⏱ heartbeatInterval (open.waiting): next ping in 3.2 s`. */
+/** `heartbeatInterval (open.waiting): next ping in 3.2 s`. */
 export function describeTimer(timer: PendingTimer, now: number): string {
   const seconds = Math.max(0, (timer.due - now) / 1000).toFixed(1)
   const phrase = PHRASES[timer.delay]
-  return `⏱ ${timer.delay}${timer.state === '' ? '' : ` (${timer.state})`}: ${phrase === undefined ? 'fires' : phrase} in ${seconds} s`
+  return `${timer.delay}${timer.state === '' ? '' : ` (${timer.state})`}: ${phrase === undefined ? 'fires' : phrase} in ${seconds} s`
 }
 
 const text = (value: Json | undefined): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value))
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
 
-/** Why a step happened, in a few words: `heartbeat timeout`, `close 1006`, `reconnect()`. */
+/** Why a step happened, in a few words: `heartbeatTimeout` (a timer), `close 1006`, `reconnect()`. */
 export function cause(event: TraceEvent): string {
   const type = event.type
-  if (type.startsWith(AFTER)) return `⏱ ${type.slice(AFTER.length).split('.')[0]}`
+  if (type.startsWith(AFTER)) return `${type.slice(AFTER.length).split('.')[0]}`
   if (type === 'socket.close') return `close ${text(event.code)}${text(event.reason) === '' ? '' : ` ${text(event.reason)}`}`
   if (type === 'open' || type === 'close' || type === 'reconnect') return `${type}()`
   return type

@@ -136,7 +136,7 @@ describe('what a trace says', () => {
       'ping: ping sent',
       'proof: proof of life, round trip 40.0 ms',
       'timeout: heartbeat timeout: link declared dead',
-      'retry: retry 1 in 0.20 s after ⏱ heartbeatTimeout',
+      'retry: retry 1 in 0.20 s after heartbeatTimeout',
       'state: open.ackPending → backoff',
       'state: backoff → connecting',
     ]))
