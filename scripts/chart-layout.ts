@@ -175,7 +175,7 @@ export async function layoutChart(graph: ChartGraph, options: LayoutOptions = {}
       source: e.source,
       target: e.target,
       paths: route.map((id) => flatten(routed.get(id)!)),
-      label: { x: label.x!, y: label.y!, width: label.width!, height: label.height!, lines: e.labels },
+      label: { x: label.x!, y: label.y!, width: label.width!, height: label.height!, lines: e.labels.map(({ eventType: _, ...line }) => line) },
     }
   })
   const initials: LaidOutInitial[] = initialEdges.map((e) => {

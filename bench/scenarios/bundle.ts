@@ -12,6 +12,8 @@ export interface BundleSize {
   brotli: number
   /** Minified bytes by package (from esbuild's metafile). */
   byPackage: Record<string, number>
+  /** Minified bytes from lifeline-ws/inspector's own files (src/inspector/). */
+  inspector: number
 }
 
 function packageOf(path: string): string {
@@ -34,10 +36,12 @@ export async function measureBundle(source: string): Promise<BundleSize> {
   })
   const code = result.outputFiles[0]!.contents
   const byPackage: Record<string, number> = {}
+  let inspector = 0
   for (const output of Object.values(result.metafile.outputs)) {
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
       const pkg = packageOf(path)
       if (bytesInOutput > 0) byPackage[pkg] = (byPackage[pkg] ?? 0) + bytesInOutput
+      if (pkg === 'lifeline' && path.includes('src/inspector/')) inspector += bytesInOutput
     }
   }
   return {
@@ -45,6 +49,7 @@ export async function measureBundle(source: string): Promise<BundleSize> {
     gzip: gzipSync(code, { level: 9 }).byteLength,
     brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).byteLength,
     byPackage,
+    inspector,
   }
 }
 
@@ -53,6 +58,9 @@ const CREATE_ONLY = "export { createConnection } from './src/index.ts'"
 // The floor of any design built on XState: the interpreter and the chart, nothing else.
 const MACHINE_ONLY = "export { createActor } from 'xstate'; export { connectionMachine } from './machines/connection.machine.ts'"
 const kb = (bytes: number): string => `${fmt(bytes / 1024)} KB`
+// lifeline-ws/inspector: alone, and on top of the connection it shows (what a page that already has lifeline pays for the panel).
+const INSPECTOR_ALONE = "export * from './src/inspector/index.ts'"
+const WITH_INSPECTOR = "export { createConnection } from './src/index.ts'; export { mountInspector, recordTrace } from './src/inspector/index.ts'"
 
 export const bundle: Scenario = {
   name: 'bundle',
@@ -74,6 +82,8 @@ export const bundle: Scenario = {
     // What an application that imports only createConnection pays (tree-shaken).
     const minimal = await measureBundle(CREATE_ONLY)
     const machineOnly = await measureBundle(MACHINE_ONLY)
+    const inspectorAlone = await measureBundle(INSPECTOR_ALONE)
+    const withInspector = await measureBundle(WITH_INSPECTOR)
     const row = (key: 'minified' | 'gzip' | 'brotli'): Partial<Record<PeerName, Cell>> => Object.fromEntries(PEERS.map((peer) => {
       const entry = CATALOG[peer].bundle
       const size = sizes[peer]
@@ -97,9 +107,10 @@ export const bundle: Scenario = {
         `XState's interpreter with the connection statechart and nothing else: ${kb(machineOnly.gzip)} gzip (${fmt(machineOnly.gzip)} B), leaving ${kb(Math.max(0, 15 * 1024 - machineOnly.gzip))} of the 15 KB bar for everything else.`,
         `lifeline with only \`${CREATE_ONLY}\`: ${kb(minimal.gzip)} gzip, ${kb(minimal.minified)} minified (${Object.entries(minimal.byPackage).map(([p, b]) => `${p} ${kb(b)}`).join(', ')}).`,
         ...(ownBytes === undefined ? [] : [`lifeline's own code is ${kb(ownBytes)} of its ${kb(sizes.lifeline!.minified)} minified; the rest is ${Object.entries(sizes.lifeline!.byPackage).filter(([p]) => p !== 'lifeline').map(([p, b]) => `${p} ${kb(b)}`).join(', ')}.`]),
+        `The main entry holds ${sizes.lifeline?.inspector ?? 0} B of lifeline-ws/inspector (it is its own subpath). lifeline-ws/inspector alone (\`${INSPECTOR_ALONE}\`): ${kb(inspectorAlone.gzip)} gzip, ${kb(inspectorAlone.minified)} minified, no XState in it (${Object.entries(inspectorAlone.byPackage).map(([p, b]) => `${p} ${kb(b)}`).join(', ')}); with \`createConnection\`: ${kb(withInspector.gzip)} gzip against ${kb(minimal.gzip)}, so the panel adds ${kb(withInspector.gzip - minimal.gzip)} gzip to a page that has a connection.`,
         ...errors,
       ],
-      raw: { sizes, xstate, createConnectionOnly: minimal },
+      raw: { sizes, xstate, createConnectionOnly: minimal, inspectorAlone, withInspector },
     }
   },
 }

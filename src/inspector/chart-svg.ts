@@ -2,10 +2,9 @@
  * Draws a laid-out statechart as one SVG document (a string): the README's
  * diagram and the inspector's chart are the same drawing. States and edges
  * carry `data-id` (edges also `data-source`, `data-target`, and each label
- * line `data-event`) so the inspector can highlight them.
+ * line `data-key` and `data-guard`) so the inspector can highlight them.
  */
-import type { TransitionLabel } from '../../machines/labels.js'
-import { METRICS, pathData, wraps, type ChartLayout, type LaidOutEdge, type LaidOutState } from './layout.js'
+import { lineKey, METRICS, pathData, wraps, type ChartLayout, type LabelLine, type LaidOutEdge, type LaidOutState } from './layout.js'
 
 const LABEL_FONT = `ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace`
 const STATE_FONT = `system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', Helvetica, Arial, sans-serif`
@@ -52,7 +51,7 @@ function clock(x: number, y: number): string {
   return `<g class="lc-clock" transform="translate(${n(x + 5)} ${n(y)})"><circle r="4.6"/><path d="M0 -2.6 V0 H2.4"/></g>`
 }
 
-function line(label: TransitionLabel, x: number, y: number): string {
+function line(label: LabelLine, x: number, y: number): string {
   const start = label.timer ? x + METRICS.clock : x
   const guard = label.guard === undefined ? '' : `[${escape(label.guard)}]`
   const text = label.guard === undefined
@@ -61,7 +60,7 @@ function line(label: TransitionLabel, x: number, y: number): string {
       ? `<text x="${n(start)}" y="${n(y)}">${escape(label.event)}</text><text x="${n(x + METRICS.labelChar)}" y="${n(y + METRICS.labelLine)}" class="lc-guard">${guard}</text>`
       : `<text x="${n(start)}" y="${n(y)}">${escape(label.event)} <tspan class="lc-guard">${guard}</tspan></text>`
   const guardAttribute = label.guard === undefined ? '' : ` data-guard="${escape(label.guard)}"`
-  return `<g class="lc-line" data-event="${escape(label.eventType)}"${guardAttribute}>${label.timer ? clock(x, y - 3.8) : ''}${text}</g>`
+  return `<g class="lc-line" data-key="${escape(lineKey(label))}"${guardAttribute}>${label.timer ? clock(x, y - 3.8) : ''}${text}</g>`
 }
 
 const edge = (e: LaidOutEdge): string =>

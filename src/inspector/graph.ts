@@ -91,9 +91,15 @@ export function chartGraph(root: StateNodeLike): ChartGraph {
   return graph
 }
 
+/** The ids of a chart's states and edges: what {@link chartDifference} compares. */
+export interface ChartIds {
+  states: ReadonlyArray<{ id: string }>
+  edges: ReadonlyArray<{ id: string }>
+}
+
 /** What one chart has that the other lacks: states and edges by id (empty lists when they match). */
-export function chartDifference(expected: ChartGraph, actual: ChartGraph): { states: string[]; edges: string[] } {
-  const ids = (graph: ChartGraph) => ({ states: new Set(graph.states.map((s) => s.id)), edges: new Set(graph.edges.map((e) => e.id)) })
+export function chartDifference(expected: ChartIds, actual: ChartIds): { states: string[]; edges: string[] } {
+  const ids = (graph: ChartIds) => ({ states: new Set(graph.states.map((s) => s.id)), edges: new Set(graph.edges.map((e) => e.id)) })
   const a = ids(expected)
   const b = ids(actual)
   const symmetric = (x: Set<string>, y: Set<string>) => [...x].filter((v) => !y.has(v)).concat([...y].filter((v) => !x.has(v)))

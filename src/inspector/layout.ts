@@ -6,6 +6,9 @@
  */
 import type { TransitionLabel } from '../../machines/labels.js'
 
+/** One line of an edge's label: a transition's event (a delay's name for a timer) and guard. */
+export type LabelLine = Omit<TransitionLabel, 'eventType'>
+
 /** A state's box. Coordinates are absolute, in SVG user units. */
 export interface LaidOutState {
   id: string
@@ -24,7 +27,7 @@ export interface LaidOutLabel {
   y: number
   width: number
   height: number
-  lines: TransitionLabel[]
+  lines: LabelLine[]
 }
 
 /** One edge: piecewise Bézier curves from its source, through the frames it crosses, to its target. */
@@ -83,21 +86,21 @@ export const METRICS = {
   stateChar: 8.4,
 } as const
 
-const eventWidth = (label: TransitionLabel): number => label.event.length * METRICS.labelChar + (label.timer ? METRICS.clock : 0)
-const guardWidth = (label: TransitionLabel): number => (label.guard === undefined ? 0 : (label.guard.length + 3) * METRICS.labelChar)
+const eventWidth = (label: LabelLine): number => label.event.length * METRICS.labelChar + (label.timer ? METRICS.clock : 0)
+const guardWidth = (label: LabelLine): number => (label.guard === undefined ? 0 : (label.guard.length + 3) * METRICS.labelChar)
 
 /** Whether a label line is drawn on two rows: the event, then its guard indented below. */
-export function wraps(label: TransitionLabel): boolean {
+export function wraps(label: LabelLine): boolean {
   return label.guard !== undefined && label.event.length + label.guard.length + 3 > METRICS.wrapAt
 }
 
 /** Width of one label line as drawn. */
-export function lineWidth(label: TransitionLabel): number {
+export function lineWidth(label: LabelLine): number {
   return wraps(label) ? Math.max(eventWidth(label), guardWidth(label) + METRICS.labelChar) : eventWidth(label) + guardWidth(label)
 }
 
 /** Size of a label box holding `lines`. */
-export function labelSize(lines: TransitionLabel[]): { width: number; height: number } {
+export function labelSize(lines: LabelLine[]): { width: number; height: number } {
   const rows = lines.reduce((sum, line) => sum + (wraps(line) ? 2 : 1), 0)
   return {
     width: Math.ceil(Math.max(0, ...lines.map(lineWidth)) + 2 * METRICS.labelPad),
@@ -157,4 +160,67 @@ function cubic(a: [number, number], b: [number, number], c: [number, number], d:
   const u = 1 - t
   const w = [u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t] as const
   return [w[0] * a[0] + w[1] * b[0] + w[2] * c[0] + w[3] * d[0], w[0] * a[1] + w[1] * b[1] + w[2] * c[1] + w[3] * d[1]]
+}
+
+/** How a label line is keyed in the drawing (`data-key`): the event, a timer's with a clock. */
+export const lineKey = (line: { event: string; timer: boolean }): string => `${line.timer ? '⏱' : ''}${line.event}`
+
+/**
+ * The layout as the generated module stores it: integers in flat arrays
+ * (paths as differences from the previous point), ids and names given
+ * once, `[event, timer, guard?]` per label line.
+ */
+export interface CompactLayout {
+  machine: string
+  size: [number, number]
+  states: Array<[id: string, x: number, y: number, width: number, height: number, compound: 0 | 1]>
+  edges: Array<[source: string, target: string, paths: number[][], label: [x: number, y: number, width: number, height: number], lines: Array<[string, 0 | 1] | [string, 0 | 1, string]>]>
+  initials: Array<[target: string, x: number, y: number, points: number[]]>
+  junctions: number[]
+}
+
+const int = (n: number): number => Math.round(n)
+// Paths are stored as differences from the previous point: smaller numbers, a smaller file.
+const deltas = (points: number[]): number[] => points.map(int).map((v, i, all) => (i < 2 ? v : v - all[i - 2]!))
+const sums = (points: number[]): number[] => {
+  const out = points.slice()
+  for (let i = 2; i < out.length; i++) out[i] = out[i]! + out[i - 2]!
+  return out
+}
+
+/** The stored form of a layout (coordinates rounded to whole units). */
+export function compactLayout(layout: ChartLayout): CompactLayout {
+  return {
+    machine: layout.machine,
+    size: [int(layout.width), int(layout.height)],
+    states: layout.states.map((s) => [s.id, int(s.x), int(s.y), int(s.width), int(s.height), s.compound ? 1 : 0]),
+    edges: layout.edges.map((e) => [
+      e.source,
+      e.target,
+      e.paths.map(deltas),
+      [int(e.label.x), int(e.label.y), int(e.label.width), int(e.label.height)],
+      e.label.lines.map((l) => (l.guard === undefined ? [l.event, l.timer ? 1 : 0] : [l.event, l.timer ? 1 : 0, l.guard])),
+    ]),
+    initials: layout.initials.map((i) => [i.target, int(i.x), int(i.y), deltas(i.points)]),
+    junctions: layout.junctions.flatMap((j) => [int(j.x), int(j.y)]),
+  }
+}
+
+/** The layout from its stored form. */
+export function expandLayout(compact: CompactLayout): ChartLayout {
+  return {
+    machine: compact.machine,
+    width: compact.size[0],
+    height: compact.size[1],
+    states: compact.states.map(([id, x, y, width, height, compound]) => ({ id, key: id.slice(id.lastIndexOf('.') + 1), x, y, width, height, compound: compound === 1 })),
+    edges: compact.edges.map(([source, target, paths, [x, y, width, height], lines]) => ({
+      id: `${source}->${target}`,
+      source,
+      target,
+      paths: paths.map(sums),
+      label: { x, y, width, height, lines: lines.map(([event, timer, guard]) => (guard === undefined ? { event, timer: timer === 1 } : { event, timer: timer === 1, guard })) },
+    })),
+    initials: compact.initials.map(([target, x, y, points]) => ({ target, x, y, points: sums(points) })),
+    junctions: compact.junctions.flatMap((_, i, all) => (i % 2 === 0 ? [{ x: all[i]!, y: all[i + 1]! }] : [])),
+  }
 }

@@ -7,9 +7,10 @@
  * `data-state` (the state shown, dotted: `open.waiting`).
  */
 import { chartSvg } from './chart-svg.js'
-import { chartDifference, chartGraph, type ChartGraph } from './graph.js'
+import { chartDifference, chartGraph } from './graph.js'
 import { download, h, readTraceFile, stamp } from './dom.js'
-import type { ChartLayout } from './layout.js'
+import { describeTransition } from '../../machines/labels.js'
+import { lineKey, type ChartLayout } from './layout.js'
 import { PANEL_STYLE } from './panel-style.js'
 import { recordTrace, type Recording } from './recorder.js'
 import { traceSource, type PanelSource } from './sources.js'
@@ -72,7 +73,7 @@ export class Panel {
   private readonly states = new Map<string, Element>()
   private taken: Element[] = []
   private readonly ui: ReturnType<typeof buildUi>
-  private readonly layoutGraph: Pick<ChartGraph, 'states' | 'edges'>
+
 
   constructor(parent: Element, private readonly layout: ChartLayout, private readonly options: PanelOptions) {
     this.host = h('div', { 'data-lifeline-inspector': true, 'data-state': '', 'data-floating': options.floating })
@@ -81,7 +82,6 @@ export class Panel {
     const u = this.ui
     u.chart.innerHTML = chartSvg(layout, { style: false })
     for (const g of u.chart.querySelectorAll('.lc-state')) this.states.set(g.getAttribute('data-id') ?? '', g)
-    this.layoutGraph = { states: layout.states.map((s) => ({ id: s.id, key: s.key, children: [] })), edges: layout.edges.map((e) => ({ ...e, labels: e.label.lines })) }
     u.panel.append(
       h('header', {}, h('span', { class: 'title' }, h('b', {}, '◉ '), options.title), u.pill, h('span', { class: 'spacer' }), u.picker, u.record, u.load, u.file, u.expand, u.collapse),
       h('div', { class: 'body' },
@@ -253,7 +253,7 @@ export class Panel {
 
   private checkChart(source: PanelSource): void {
     if (source.machineRoot === undefined) return this.note('')
-    const difference = chartDifference(this.layoutGraph as ChartGraph, chartGraph(source.machineRoot))
+    const difference = chartDifference(this.layout, chartGraph(source.machineRoot))
     const missing = [...difference.states, ...difference.edges]
     this.note(missing.length === 0 ? '' : `The chart was laid out from another version of the machine (differs in ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? '…' : ''}): run npm run diagram`)
   }
@@ -341,8 +341,11 @@ export class Panel {
       const id = CSS.escape(`${t.source}->${t.target}`)
       const edge = this.ui.chart.querySelector(`.lc-edge[data-id="${id}"]`)
       const label = this.ui.chart.querySelector(`.lc-label[data-edge="${id}"]`)
-      const guard = t.guard === undefined ? ':not([data-guard])' : `[data-guard="${CSS.escape(t.guard)}"]`
-      const line = label?.querySelector(`.lc-line[data-event="${CSS.escape(t.event)}"]${guard}`)
+      // The trace names the event; an unguarded fallback is drawn [else].
+      const key = `.lc-line[data-key="${CSS.escape(lineKey(describeTransition(t.event, undefined)))}"]`
+      const line = t.guard === undefined
+        ? label?.querySelector(`${key}:not([data-guard])`) ?? label?.querySelector(`${key}[data-guard="else"]`)
+        : label?.querySelector(`${key}[data-guard="${CSS.escape(t.guard)}"]`)
       for (const element of [edge, label]) if (element) element.classList.add('lc-taken')
       if (line) line.classList.add('lc-line-taken')
       this.taken.push(...[edge, label, line].filter((e): e is Element => e !== null && e !== undefined))
