@@ -15,6 +15,12 @@ let conn: Connection | undefined
 let inspector: MountedInspector | undefined
 let recording: Recording | undefined
 
+// Something of an application behind the panel, for the screenshots.
+document.querySelector('#app')!.innerHTML = `
+  <h1 style="font: 600 26px system-ui, sans-serif; margin: 32px 40px 8px">Orders</h1>
+  <p style="font: 15px/1.5 system-ui, sans-serif; margin: 0 40px; color: #555; max-width: 560px">An application's page. Its live connection is a lifeline connection,
+  created without any inspect option; <code>mountInspector(conn)</code> added the panel in the corner.</p>`
+
 if (!query.has('replay')) {
   conn = createConnection({
     url: `ws://${location.host}/ws?name=${name}`,
