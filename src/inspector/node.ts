@@ -38,7 +38,9 @@ export type NodeInspector = ((event: InspectionEvent) => void) & {
 }
 
 /** Recent steps kept per connection, for a relay that comes (back) later. */
-const KEPT_STEPS = 200
+const KEPT_STEPS = 100
+/** Connections followed at most; more are left out, with a warning. */
+const MAX_TRACKED = 500
 
 // Timers that never keep the process alive.
 const unrefClock: Clock = {
@@ -77,6 +79,7 @@ class RelayLink {
   private readonly connection: Connection
   private warned = false
   private count = 0
+  private full = false
 
   constructor(url: string, private readonly name: string, onError: ((error: Error) => void) | undefined) {
     this.connection = createConnection({
@@ -106,10 +109,18 @@ class RelayLink {
     // Only connections: the chart the page draws is the connection machine's.
     if ((actor as { logic?: { id?: unknown } }).logic?.id !== 'connection') return
     const tracked = this.byActor.get(actor) ?? this.track(actor)
-    tracked.assembler.observe(event)
+    tracked?.assembler.observe(event)
   }
 
-  private track(actor: AnyActorRef): Tracked {
+  private track(actor: AnyActorRef): Tracked | undefined {
+    if (this.tracked.size >= MAX_TRACKED) {
+      for (const [id, t] of this.tracked) if (t.actor.deref() === undefined) this.tracked.delete(id)
+      if (this.tracked.size >= MAX_TRACKED) {
+        if (!this.full) process.emitWarning(`lifeline inspector: following ${MAX_TRACKED} connections already; more are left out`, { code: 'LIFELINE_INSPECTOR' })
+        this.full = true
+        return undefined
+      }
+    }
     const now = clockOf(actor)
     const start = now()
     let snapshot: { value?: unknown; context?: unknown } | undefined

@@ -34,13 +34,20 @@ export interface Relay {
 }
 
 const KEPT_STEPS = 500
-const MAX_ACTORS = 500
+/** Bytes of steps kept per connection (JSON): older steps go first. */
+const KEPT_BYTES = 1024 * 1024
+/** Largest step accepted (a real one is a few hundred bytes). */
+const MAX_STEP_BYTES = 64 * 1024
+const MAX_ACTORS = 200
 const MAX_PAGES = 50
 const MAX_PAGE_BUFFER = 8 * 1024 * 1024
 const MAX_BAD_MESSAGES = 50
 
 interface Known {
   message: ActorMessage
+  /** JSON bytes of each kept step, in order. */
+  sizes: number[]
+  bytes: number
   receivedAt: number
   status: 'running' | 'stopped' | 'disconnected'
   app: WebSocket
@@ -107,9 +114,20 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     }
   }
 
+  const keep = (entry: Known): void => {
+    const { trace } = entry.message
+    while (trace.steps.length > KEPT_STEPS || (entry.bytes > KEPT_BYTES && trace.steps.length > 1)) {
+      trace.steps.shift()
+      entry.bytes -= entry.sizes.shift() ?? 0
+      trace.dropped++
+    }
+  }
+
   const remember = (message: ActorMessage, app: WebSocket): void => {
-    message.trace.steps = message.trace.steps.slice(-KEPT_STEPS)
-    known.set(message.id, { message, receivedAt: Date.now(), status: 'running', app })
+    const sizes = message.trace.steps.map((s) => JSON.stringify(s).length)
+    const entry: Known = { message, sizes, bytes: sizes.reduce((a, b) => a + b, 0), receivedAt: Date.now(), status: 'running', app }
+    keep(entry)
+    known.set(message.id, entry)
     if (known.size <= MAX_ACTORS) return
     const oldest = [...known.values()].find((e) => e.status !== 'running') ?? known.values().next().value!
     known.delete(oldest.message.id)
@@ -130,9 +148,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       if (message.type === 'lifeline.actor') remember(message, app)
       else if (entry === undefined || entry.app !== app) return // an id this app never announced
       else if (message.type === 'lifeline.step') {
-        const steps = entry.message.trace.steps
-        steps.push(message.step)
-        if (steps.length > KEPT_STEPS + 50) entry.message.trace.dropped += steps.splice(0, steps.length - KEPT_STEPS).length
+        const size = String(data).length
+        if (size > MAX_STEP_BYTES) return void bad++
+        entry.message.trace.steps.push(message.step)
+        entry.sizes.push(size)
+        entry.bytes += size
+        keep(entry)
       } else entry.status = message.status
       toPages(message)
     })

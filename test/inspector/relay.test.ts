@@ -93,16 +93,35 @@ describe('inspector relay', () => {
   })
 
   it('keeps a bounded number of steps per connection', async () => {
+    const watcher = await page()
     const app = await connect(APP_PATH)
     app.send(JSON.stringify(actor('1:a')))
     for (let i = 0; i < 700; i++) app.send(JSON.stringify({ type: 'lifeline.step', id: '1:a', step: step(i) }))
     app.send(JSON.stringify({ type: 'lifeline.status', id: '1:a', status: 'stopped' }))
+    await until(() => watcher.received.some((m) => m.type === 'lifeline.status'), 5_000, 'all of it relayed')
     const late = await page()
     await until(() => late.received.length === 2, 3_000, 'history')
     const trace = (late.received[0] as ActorMessage).trace
-    expect(trace.steps.length).toBeLessThanOrEqual(550)
+    expect(trace.steps.length).toBe(500)
     expect(trace.steps.length + trace.dropped).toBe(700)
     expect(trace.steps.at(-1)!.at).toBe(699)
+  })
+
+  it('keeps a bounded number of bytes per connection, and refuses a step larger than any real one', async () => {
+    const watcher = await page()
+    const app = await connect(APP_PATH)
+    const heavy = (at: number, size: number): TraceStep => ({ ...step(at), context: { padding: 'x'.repeat(size) } })
+    app.send(JSON.stringify(actor('1:a', [heavy(0, 50_000), heavy(1, 50_000)])))
+    for (let i = 2; i < 60; i++) app.send(JSON.stringify({ type: 'lifeline.step', id: '1:a', step: heavy(i, 50_000) }))
+    app.send(JSON.stringify({ type: 'lifeline.step', id: '1:a', step: heavy(60, 70_000) }))
+    app.send(JSON.stringify({ type: 'lifeline.status', id: '1:a', status: 'stopped' }))
+    await until(() => watcher.received.some((m) => m.type === 'lifeline.status'), 5_000, 'all of it relayed')
+    const late = await page()
+    await until(() => late.received.length === 2, 3_000, 'history')
+    const trace = (late.received[0] as ActorMessage).trace
+    expect(JSON.stringify(trace.steps).length).toBeLessThanOrEqual(1024 * 1024)
+    expect(trace.steps.length).toBeGreaterThan(10)
+    expect(trace.steps.at(-1)!.at).toBe(59) // the 70 kB step was refused
   })
 
   it('accepts its own page only: another origin, a rebound host name or no origin is refused', async () => {
