@@ -175,7 +175,7 @@ describe.runIf(runBrowserTests)('inspector panel in Chromium', () => {
     await replay.close()
   }, 60_000)
 
-  it('saves a trace from its Record button and loads one from a file', async () => {
+  it('saves a trace from its Record button, and loads one from a file chosen or dropped', async () => {
     const record = page.locator(`${PANEL} button:has-text("Record")`)
     await record.click()
     await page.waitForTimeout(700) // a few heartbeats
@@ -191,12 +191,35 @@ describe.runIf(runBrowserTests)('inspector panel in Chromium', () => {
     await page.waitForSelector(`${PANEL} .notice:has-text("Could not load broken.json: Not a lifeline trace: version must be 1")`, { state: 'attached' })
     await page.locator(`${PANEL} select`).selectOption({ label: 'this page' })
     await page.waitForSelector(`${PANEL}[data-mode="live"]`, { state: 'attached' })
+    // Dropped on the panel: a file, as the browser hands it over.
+    await page.evaluate(([selector, text]) => {
+      const transfer = new DataTransfer()
+      transfer.items.add(new File([text], 'dropped.json', { type: 'application/json' }))
+      const panel = document.querySelector(selector)!.shadowRoot!.querySelector('.panel')!
+      panel.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }))
+      panel.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }))
+    }, [PANEL, JSON.stringify(trace)] as const)
+    await page.waitForSelector(`${PANEL}[data-mode="trace"]`, { state: 'attached' })
+    expect(await page.locator(`${PANEL} select`).inputValue()).toMatch(/^trace-/)
+    expect(await page.locator(`${PANEL} select option:checked`).textContent()).toMatch(/^dropped\.json \(\d+ steps\)$/)
+  })
+
+  it('says stopped when its connection is disposed, and refuses a missing target or a non-connection', async () => {
+    expect(await page.evaluate(() => (window as unknown as { lifelinePage: { disposeWhileMounted(): string } }).lifelinePage.disposeWhileMounted())).toBe('idle')
+    await page.waitForSelector('#second > [data-lifeline-inspector] .pill:has-text("(stopped)")', { state: 'attached' })
+    const errors = await page.evaluate(() => (window as unknown as { lifelinePage: { misuse(): Array<{ code: string; message: string }> } }).lifelinePage.misuse())
+    expect(errors).toEqual([
+      { code: 'LIFELINE_INVALID_OPTION', message: 'mountInspector() option target matches no element: "#nowhere"' },
+      { code: 'LIFELINE_INVALID_ARGUMENT', message: 'mountInspector() expects a lifeline connection or a trace, got an object (Object)' },
+      { code: 'LIFELINE_INVALID_OPTION', message: 'mountInspector() option target must be an element or a CSS selector, got 42' },
+    ])
+    expect(await page.evaluate(() => document.querySelectorAll('[data-lifeline-inspector]').length)).toBe(2) // the refused ones left nothing behind
   })
 
   it('unmounts: the panel is gone and the connection runs on', async () => {
-    expect(await page.evaluate(() => document.querySelectorAll('[data-lifeline-inspector]').length)).toBe(1)
+    expect(await page.evaluate(() => document.querySelectorAll('body > [data-lifeline-inspector]').length)).toBe(1)
     await page.evaluate(() => (window as unknown as { lifelinePage: { unmount(): void } }).lifelinePage.unmount())
-    expect(await page.evaluate(() => document.querySelectorAll('[data-lifeline-inspector]').length)).toBe(0)
+    expect(await page.evaluate(() => document.querySelectorAll('body > [data-lifeline-inspector]').length)).toBe(0)
     await page.waitForTimeout(400)
     expect(await page.evaluate(() => (window as unknown as { lifelinePage: { state(): string } }).lifelinePage.state())).toBe('open')
   })

@@ -46,5 +46,28 @@ if (!query.has('replay')) {
   unmount() {
     inspector?.unmount()
   },
+  /** A second connection, its own panel in a target, then dispose() while the panel is mounted. */
+  disposeWhileMounted(): string {
+    const target = document.createElement('section')
+    target.id = 'second'
+    document.body.append(target)
+    const second = createConnection({ url: `ws://${location.host}/ws?name=${name}-2`, autoConnect: false })
+    mountInspector(second, { target: '#second', name: 'second' })
+    second.open()
+    second.dispose()
+    return second.state
+  },
+  /** What mountInspector says to a target that is not there, and to something that is not a connection. */
+  misuse(): Array<{ code: string; message: string }> {
+    const attempts = [() => mountInspector(conn!, { target: '#nowhere' }), () => mountInspector({} as never), () => mountInspector(conn!, { target: 42 as never })]
+    return attempts.map((attempt) => {
+      try {
+        attempt()
+        return { code: 'none', message: '' }
+      } catch (error) {
+        return { code: (error as { code: string }).code, message: (error as Error).message }
+      }
+    })
+  },
 }
 document.body.dataset.ready = 'true'
