@@ -14,10 +14,10 @@ import { createHeartbeatServer, type HeartbeatServer } from '../src/server/index
 
 const page = (file: string) => fileURLToPath(new URL(`./page/${file}`, import.meta.url))
 
-/** Bundles the page with the browser build of lifeline (native WebSocket, no `ws`). */
-async function bundlePage(): Promise<string> {
+/** Bundles a page with the browser build of lifeline (native WebSocket, no `ws`). */
+export async function bundlePage(entry = page('main.ts')): Promise<string> {
   const result = await build({
-    entryPoints: [page('main.ts')],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -67,8 +67,20 @@ export interface Demo {
   close(): Promise<void>
 }
 
-/** Starts the demo; `port` 0 picks a free one (tests). */
-export async function startDemo({ port = 8080, host = '127.0.0.1' } = {}): Promise<Demo> {
+/** Options of {@link startDemo}. */
+export interface DemoOptions {
+  /** 0 picks a free port (tests). */
+  port?: number
+  host?: string
+  /** More pages, for tests: a path such as `/plain.html` and the TypeScript entry bundled into it. */
+  pages?: Record<string, string>
+}
+
+const pageHtml = (script: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>lifeline test page</title><link rel="icon" href="data:,"></head><body><main id="app"></main><script type="module" src="${script}"></script></body></html>`
+
+/** Starts the demo server, with its fault controls, and the demo page. */
+export async function startDemo({ port = 8080, host = '127.0.0.1', pages = {} }: DemoOptions = {}): Promise<Demo> {
   const [app, html, css] = await Promise.all([bundlePage(), readFile(page('index.html')), readFile(page('style.css'))])
   const faults: Faults = { muted: new Set(), blackholed: new Set(), sockets: new Map() }
   let restarting: Promise<void> | undefined
@@ -78,6 +90,10 @@ export async function startDemo({ port = 8080, host = '127.0.0.1' } = {}): Promi
     '/index.html': ['text/html; charset=utf-8', html],
     '/style.css': ['text/css; charset=utf-8', css],
     '/app.js': ['text/javascript; charset=utf-8', app],
+  }
+  for (const [path, entry] of Object.entries(pages)) {
+    files[path] = ['text/html; charset=utf-8', pageHtml(`${path}.js`)]
+    files[`${path}.js`] = ['text/javascript; charset=utf-8', await bundlePage(entry)]
   }
 
   const server = http.createServer((request, response) => {

@@ -1,13 +1,27 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { withDiagram } from '../scripts/diagram.js'
+import { CHART_MODULE, CHART_SVG, chartModule, connectionGraph, docsSvg, layoutWith, withDiagram } from '../scripts/diagram.js'
+import { connectionChart, connectionChartCandidate } from '../src/inspector/connection-chart.js'
 import { connectionMachine } from '../machines/connection.machine.js'
 import { reasonOf } from '../src/reasons.js'
 
-describe('README state diagram', () => {
-  it('matches the machine (run npm run diagram to update it)', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8')
+
+describe('generated state diagrams (run npm run diagram to update them)', () => {
+  it('README.md holds the current text form and shows docs/statechart.svg', () => {
+    const readme = read('README.md')
     expect(withDiagram(readme)).toBe(readme)
+    expect(readme).toContain(`](${CHART_SVG})`)
+  })
+
+  it('the shipped layout is what its configuration lays out from the machine today', async () => {
+    const layout = await layoutWith(connectionGraph(), connectionChartCandidate as never)
+    expect(layout).toEqual(connectionChart)
+    expect(read(CHART_MODULE)).toBe(chartModule(layout, connectionChartCandidate as never))
+  })
+
+  it('docs/statechart.svg is drawn from the shipped layout', () => {
+    expect(read(CHART_SVG)).toBe(docsSvg(connectionChart))
   })
 })
 

@@ -12,6 +12,8 @@ export interface BundleSize {
   brotli: number
   /** Minified bytes by package (from esbuild's metafile). */
   byPackage: Record<string, number>
+  /** Minified bytes from lifeline-ws/inspector's own files (src/inspector/). */
+  inspector: number
 }
 
 function packageOf(path: string): string {
@@ -39,10 +41,12 @@ export async function measureBundle(source: string, external: string[] = []): Pr
   })
   const code = result.outputFiles[0]!.contents
   const byPackage: Record<string, number> = {}
+  let inspector = 0
   for (const output of Object.values(result.metafile.outputs)) {
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
       const pkg = packageOf(path)
       if (bytesInOutput > 0) byPackage[pkg] = (byPackage[pkg] ?? 0) + bytesInOutput
+      if (pkg === 'lifeline' && path.includes('src/inspector/')) inspector += bytesInOutput
     }
   }
   return {
@@ -50,6 +54,7 @@ export async function measureBundle(source: string, external: string[] = []): Pr
     gzip: gzipSync(code, { level: 9 }).byteLength,
     brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).byteLength,
     byPackage,
+    inspector,
   }
 }
 
@@ -64,6 +69,9 @@ const DROP_IN_ONLY = "export { ReconnectingWebSocket } from './src/index.ts'"
 const REACT_ENTRY = "export * from './src/react/index.ts'"
 const PARTYSOCKET_REACT = "export * from 'partysocket/react'"
 const sized = (size: BundleSize): Cell => cell(size.gzip, `${kb(size.gzip)} gzip, ${kb(size.minified)} min (${size.gzip.toLocaleString('en-US')} B)`)
+// lifeline-ws/inspector: alone, and on top of the connection it shows (what a page that already has lifeline pays for the panel).
+const INSPECTOR_ALONE = "export * from './src/inspector/index.ts'"
+const WITH_INSPECTOR = "export { createConnection } from './src/index.ts'; export { mountInspector, recordTrace } from './src/inspector/index.ts'"
 
 export const bundle: Scenario = {
   name: 'bundle',
@@ -89,6 +97,8 @@ export const bundle: Scenario = {
     const reactEntry = await measureBundle(REACT_ENTRY, REACT)
     const partysocketReact = await measureBundle(PARTYSOCKET_REACT, REACT)
     log(`  bundle entries: ${JSON.stringify({ dropIn, reactEntry, partysocketReact })}`)
+    const inspectorAlone = await measureBundle(INSPECTOR_ALONE)
+    const withInspector = await measureBundle(WITH_INSPECTOR)
     const row = (key: 'minified' | 'gzip' | 'brotli'): Partial<Record<PeerName, Cell>> => Object.fromEntries(PEERS.map((peer) => {
       const entry = CATALOG[peer].bundle
       const size = sizes[peer]
@@ -118,9 +128,10 @@ export const bundle: Scenario = {
         `XState's interpreter with the connection statechart and nothing else: ${kb(machineOnly.gzip)} gzip (${fmt(machineOnly.gzip)} B), leaving ${kb(Math.max(0, 15 * 1024 - machineOnly.gzip))} of the 15 KB bar for everything else.`,
         `lifeline with only \`${CREATE_ONLY}\`: ${kb(minimal.gzip)} gzip, ${kb(minimal.minified)} minified (${Object.entries(minimal.byPackage).map(([p, b]) => `${p} ${kb(b)}`).join(', ')}).`,
         ...(ownBytes === undefined ? [] : [`lifeline's own code is ${kb(ownBytes)} of its ${kb(sizes.lifeline!.minified)} minified; the rest is ${Object.entries(sizes.lifeline!.byPackage).filter(([p]) => p !== 'lifeline').map(([p, b]) => `${p} ${kb(b)}`).join(', ')}.`]),
+        `The main entry holds ${sizes.lifeline?.inspector ?? 0} B of lifeline-ws/inspector (it is its own subpath). lifeline-ws/inspector alone (\`${INSPECTOR_ALONE}\`): ${kb(inspectorAlone.gzip)} gzip, ${kb(inspectorAlone.minified)} minified, no XState in it (${Object.entries(inspectorAlone.byPackage).map(([p, b]) => `${p} ${kb(b)}`).join(', ')}); with \`createConnection\`: ${kb(withInspector.gzip)} gzip against ${kb(minimal.gzip)}, so the panel adds ${kb(withInspector.gzip - minimal.gzip)} gzip to a page that has a connection.`,
         ...errors,
       ],
-      raw: { sizes, xstate, createConnectionOnly: minimal, dropInOnly: dropIn, reactEntry, partysocketReact },
+      raw: { sizes, xstate, createConnectionOnly: minimal, dropInOnly: dropIn, reactEntry, partysocketReact, inspectorAlone, withInspector },
     }
   },
 }

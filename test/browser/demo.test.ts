@@ -3,7 +3,7 @@
  * WebSocket, against the demo server's lifeline/server. Short heartbeat and
  * backoff settings come from the query string.
  */
-import { mkdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemo, type Demo } from '../../demo/server.js'
@@ -43,6 +43,12 @@ describe.runIf(runBrowserTests)('demo page in Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await demo?.close()
+  })
+
+  it('shows the package\'s inspector panel, following the connection', async () => {
+    await waitForState('open')
+    await page.waitForSelector('#inspector > [data-lifeline-inspector][data-state^="open."]', { state: 'attached' })
+    expect(await page.evaluate(() => document.querySelector('#inspector > [data-lifeline-inspector]')?.hasAttribute('data-floating'))).toBe(false)
   })
 
   it('connects and echoes', async () => {
@@ -136,5 +142,6 @@ describe.runIf(runBrowserTests)('demo page in Chromium', () => {
     await page.waitForTimeout(800)
     mkdirSync('test-results', { recursive: true })
     await page.screenshot({ path: 'test-results/demo.png', fullPage: true })
+    if (process.env.LIFELINE_REFRESH_DOCS === '1') copyFileSync('test-results/demo.png', 'docs/demo.png')
   })
 })
