@@ -1,21 +1,24 @@
 import type { ConnectionContext, ConnectionStateName } from '../machines/connection.types.js'
-import { backoffDelay } from './backoff.js'
 import { OutboundBuffer } from './buffer.js'
+import { LATE_AFTER_MS, type LatenessClock } from './clock.js'
 import { Emitter } from './emitter.js'
 import { LifelineError, messageOf } from './errors.js'
+import { parseCloseHint } from './hint.js'
+import type { LiveActor } from './live-machine.js'
 import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './options.js'
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ProtocolError } from './reliable/protocol.js'
 import { ReliableSession, type Discarded } from './reliable/session.js'
-import type { LatenessClock } from './clock.js'
-import type { LiveActor } from './live-machine.js'
+import { defaultRetryDelay, planRetry, type RetryPlan } from './retry.js'
 import { closeSocket, listen, terminate, type SocketOwner } from './socket.js'
 import { fitCloseReason } from './utf8.js'
 import type {
   CloseInfo,
   ConnectionEventMap,
   MessageData,
+  RetryCause,
   SendData,
+  UrlContext,
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js'
@@ -25,9 +28,9 @@ const PROOF = { type: 'heartbeat.proof' } as const
 const PING = { type: 'ping' } as const
 const PROBE = { type: 'probe' } as const
 
-// A timer this late did not fire late because the event loop was busy: the
-// process (or the tab) was suspended, and what it would judge is stale.
-const SUSPENDED_AFTER_MS = 2_000
+// An upgrade refused with these statuses (seen where the platform shows
+// them: ws in Node) reads as the close a browser-visible server would send.
+const REFUSAL_CODES: Readonly<Record<number, number>> = { 401: 4401, 403: 4403 }
 
 /**
  * Carries out the machine's effects for one connection: it owns the socket,
@@ -53,6 +56,15 @@ export class SocketAdapter implements SocketOwner {
   // from an older attempt is dropped.
   private generation = 0
   private lastProofAt = 0
+  // What the current attempt did, for the retry policy: its socket opened, it reported an error.
+  private opened = false
+  private errored = false
+  // When the connection was last healthy, fixed at the first failure of a streak.
+  private healthyAt = 0
+  private streakSince = 0
+  // The plan for the failure being handled: the guard that asks the policy and
+  // the action that schedules the retry see the same event, and ask once.
+  private planned: { event: MachineEvent; plan: RetryPlan } | undefined
 
   /**
    * @param maxPayload the largest frame the socket accepts, when known (announced to a reliable server)
@@ -117,13 +129,16 @@ export class SocketAdapter implements SocketOwner {
     this.emitter.report(error instanceof Error ? error : new Error(String(error)))
   }
 
-  openSocket(): void {
+  openSocket(attempt: number, reason: UrlContext['reason']): void {
     const generation = ++this.generation
+    this.opened = false
+    this.errored = false
+    if (attempt === 0) this.healthyAt = this.now()
     const source = this.options.url
     if (typeof source !== 'function') return this.dial(source, generation)
     let target: ReturnType<typeof source>
     try {
-      target = source()
+      target = source({ attempt, reason })
     } catch (error) {
       return this.failAttempt(error, generation, 'LIFELINE_URL_FAILED')
     }
@@ -160,6 +175,7 @@ export class SocketAdapter implements SocketOwner {
   // `connectTimeout` is also the welcome's deadline.
   socketOpened(socket: WebSocketLike): void {
     if (this.socket !== socket) return
+    this.opened = true
     if (this.session !== undefined) return this.session.start()
     this.usable()
   }
@@ -174,7 +190,22 @@ export class SocketAdapter implements SocketOwner {
   }
 
   socketFailed(socket: WebSocketLike, error: Error): void {
-    if (this.socket === socket) this.actor.send({ type: 'socket.error', error })
+    if (this.socket !== socket) return
+    this.errored = true
+    this.actor.send({ type: 'socket.error', error })
+  }
+
+  // The server answered the upgrade with an HTTP status (only ws shows it;
+  // browsers report a bare error). 401 and 403 become the 4401 and 4403 a
+  // browser would see from a server that refuses after the upgrade, so every
+  // platform takes the same path; the status itself is the close reason.
+  socketRefused(socket: WebSocketLike, status: number): void {
+    if (this.socket !== socket) return
+    this.errored = true
+    const reason = `HTTP ${status}`
+    this.actor.send({ type: 'socket.error', error: new LifelineError('LIFELINE_SOCKET_ERROR', `The server refused the upgrade: ${reason}`) })
+    if (this.socket !== socket) return // an error listener started another attempt
+    this.actor.send({ type: 'socket.close', code: REFUSAL_CODES[status] ?? 1006, reason, wasClean: false })
   }
 
   // The server's WebSocket ping: an inbound frame, so proof of life when any frame is.
@@ -194,6 +225,7 @@ export class SocketAdapter implements SocketOwner {
     queueMicrotask(() => {
       if (this.disposed) return
       if (generation !== this.generation) return this.notifyError(error)
+      this.errored = true
       this.actor.send({ type: 'socket.error', error })
       if (generation !== this.generation) return // an error listener started another attempt
       this.actor.send({ type: 'socket.close', code: 1006, reason: fitCloseReason(error.message), wasClean: false })
@@ -333,9 +365,38 @@ export class SocketAdapter implements SocketOwner {
     this.emitter.emit('failed', { reason: context.failure, attempts: context.attempt + 1 })
   }
 
-  retryDelay(failures: number): number {
+  /**
+   * What to do after the failure `event` ended an attempt: the retry policy's
+   * answer, asked once per failure (the guard that may give up and the
+   * action that schedules the retry both come here with the same event).
+   */
+  planFor(event: MachineEvent, context: ConnectionContext): RetryPlan {
+    if (this.planned?.event === event) return this.planned.plan
     const reconnect = this.options.reconnect
-    return reconnect ? backoffDelay(failures, reconnect) : 0
+    if (!reconnect) return { delay: 0 }
+    const now = this.now()
+    if (context.attempt === 0) this.streakSince = Math.max(this.healthyAt, this.lastProofAt)
+    const close = event.type === 'socket.close' ? { code: event.code, reason: event.reason, wasClean: event.wasClean } : undefined
+    const hint = close === undefined ? undefined : parseCloseHint(close.reason)
+    const plan = planRetry(reconnect.policy, {
+      attempt: context.attempt + 1,
+      elapsed: Math.max(0, now - this.streakSince),
+      cause: this.causeOf(event),
+      close,
+      opened: this.opened,
+      online: !this.isOffline(),
+      visible: this.isVisible(),
+      hint,
+      delay: defaultRetryDelay(context.attempt, reconnect, hint),
+    }, (error) => this.report(error))
+    this.planned = { event, plan }
+    return plan
+  }
+
+  private causeOf(event: MachineEvent): RetryCause {
+    const reason = reasonOf(event)
+    if (reason === 'connect-timeout' || reason === 'heartbeat-timeout' || reason === 'probe-timeout') return reason
+    return this.errored ? 'error' : 'close'
   }
 
   isFatalClose(close: CloseInfo): boolean {
@@ -362,8 +423,9 @@ export class SocketAdapter implements SocketOwner {
     return Math.max(0, window - (this.now() - this.lastProofAt))
   }
 
+  // The clock ran this late timer after one I/O turn, so what arrived meanwhile was read.
   wasSuspended(): boolean {
-    return this.clock.lateness > SUSPENDED_AFTER_MS
+    return this.clock.lateness > LATE_AFTER_MS
   }
 
   private isVisible(): boolean {
