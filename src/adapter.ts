@@ -62,6 +62,10 @@ export class SocketAdapter implements SocketOwner {
   // When the connection was last healthy, fixed at the first failure of a streak.
   private healthyAt = 0
   private streakSince = 0
+  // Plain delivery: the messages flushed at this socket's open, until the
+  // server says anything. A refusal before that (see `isRefusal`) means they
+  // were never read: they go back to the buffer for the next socket.
+  private unanswered: SendData[] | undefined
   // The plan for the failure being handled: the guard that asks the policy and
   // the action that schedules the retry see the same event, and ask once.
   private planned: { event: MachineEvent; plan: RetryPlan } | undefined
@@ -186,7 +190,23 @@ export class SocketAdapter implements SocketOwner {
   }
 
   socketClosed(socket: WebSocketLike, info: CloseInfo): void {
-    if (this.socket === socket) this.actor.send({ type: 'socket.close', ...info })
+    if (this.socket !== socket) return
+    if (this.unanswered !== undefined && isRefusal(info)) this.requeue(this.unanswered)
+    this.actor.send({ type: 'socket.close', ...info })
+  }
+
+  private requeue(messages: SendData[]): void {
+    this.unanswered = undefined
+    const buffer = this.buffer
+    if (buffer === undefined) return
+    for (const data of [...messages, ...buffer.clear()]) {
+      try {
+        const dropped = buffer.push(data)
+        if (dropped !== undefined) this.overflowed(dropped)
+      } catch (error) {
+        this.report(error) // LIFELINE_BUFFER_FULL, with the message
+      }
+    }
   }
 
   socketFailed(socket: WebSocketLike, error: Error): void {
@@ -210,6 +230,7 @@ export class SocketAdapter implements SocketOwner {
 
   // The server's WebSocket ping: an inbound frame, so proof of life when any frame is.
   socketPinged(): void {
+    this.unanswered = undefined
     if (this.options.heartbeat && this.options.heartbeat.proofAny) this.proveLife()
   }
 
@@ -234,6 +255,7 @@ export class SocketAdapter implements SocketOwner {
 
   // The hot path: one call per inbound frame, no machine event unless a ping awaits its proof.
   socketMessage(data: MessageData): void {
+    this.unanswered = undefined
     const heartbeat = this.options.heartbeat
     if (heartbeat !== false) {
       if (this.matches(heartbeat.isPong, data)) return this.proveLife()
@@ -278,6 +300,7 @@ export class SocketAdapter implements SocketOwner {
   /** Ends the current socket at once, detached first so it can never affect a later one, and reports its close. */
   dropSocket(event: MachineEvent, close?: CloseInfo): void {
     this.generation++
+    this.unanswered = undefined
     const socket = this.socket
     if (socket === undefined) return
     // The socket opened, the hello went out, and connectTimeout passed without a welcome.
@@ -326,15 +349,20 @@ export class SocketAdapter implements SocketOwner {
     const socket = this.socket
     if (socket === undefined) return
     if (this.session !== undefined) return this.session.flush()
+    const sent: SendData[] = []
     this.buffer?.flush(
       () => this.socket === socket && socket.readyState === 1,
-      (data) => socket.send(data),
+      (data) => {
+        socket.send(data)
+        sent.push(data)
+      },
       (data, error) => this.emitter.report(new LifelineError(
         'LIFELINE_SEND_FAILED',
         `A buffered message could not be sent (${messageOf(error)}); the messages after it still went out`,
         { cause: error, messages: [data] },
       )),
     )
+    if (sent.length > 0 && this.socket === socket) this.unanswered = sent
   }
 
   /** Sends `data` now if open, else buffers a copy of it. */
@@ -346,13 +374,15 @@ export class SocketAdapter implements SocketOwner {
       throw new LifelineError('LIFELINE_NOT_OPEN', `send() while the connection is ${this.state}: it sends only when open, and buffer is false`)
     }
     const dropped = this.buffer.push(data)
-    if (dropped !== undefined) {
-      this.emitter.report(new LifelineError(
-        'LIFELINE_BUFFER_OVERFLOW',
-        `The buffer was full (buffer.maxMessages ${this.options.buffer ? this.options.buffer.maxMessages : 0}); dropped the oldest message`,
-        { messages: [dropped] },
-      ))
-    }
+    if (dropped !== undefined) this.overflowed(dropped)
+  }
+
+  private overflowed(dropped: SendData): void {
+    this.emitter.report(new LifelineError(
+      'LIFELINE_BUFFER_OVERFLOW',
+      `The buffer was full (buffer.maxMessages ${this.options.buffer ? this.options.buffer.maxMessages : 0}); dropped the oldest message`,
+      { messages: [dropped] },
+    ))
   }
 
   notifyState(state: ConnectionStateName, event: MachineEvent): void {
@@ -454,6 +484,16 @@ function closeInfoOf(event: MachineEvent): CloseInfo {
   if (event.type === 'socket.close') return { code: event.code, reason: event.reason, wasClean: event.wasClean }
   if (event.type === 'close') return { code: event.code ?? 1000, reason: event.reason ?? '', wasClean: false }
   return { code: 1006, reason: reasonOf(event), wasClean: false }
+}
+
+/**
+ * A close that says the server never took the connection: credentials
+ * refused (4401, 4403), or over capacity (1013 with a `retryAfter` hint). A
+ * server sending one of these must not have acted on what it received
+ * (lifeline-ws/server never reads it).
+ */
+function isRefusal(close: CloseInfo): boolean {
+  return close.code === 4401 || close.code === 4403 || (close.code === 1013 && parseCloseHint(close.reason)?.retryAfter !== undefined)
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -359,4 +359,42 @@ describe('refused credentials', () => {
     expect(conn.state).toBe('failed') // not yet healthy since the refresh: refused again
     expect(urls.map((u) => u.reason)).toEqual(['attempt', 'unauthorized', 'attempt'])
   })
+
+  it('keeps messages buffered before an open the server refuses at once, and sends them on the next socket', () => {
+    const { conn } = refreshing()
+    conn.send('subscribe')
+    conn.open()
+    const refused = FakeWebSocket.last
+    refused.serverOpen()
+    expect(refused.sent).toEqual(['subscribe'])
+    refused.serverClose(4401, 'unauthorized', true) // refused: the server read nothing
+    expect(conn.buffered).toBe(1)
+    FakeWebSocket.last.serverOpen()
+    expect(FakeWebSocket.last.sent).toEqual(['subscribe'])
+    expect(conn.buffered).toBe(0)
+  })
+
+  it('does not send them again once the server said anything, nor after any other close', () => {
+    for (const [close, reason, spoke] of [[4401, 'unauthorized', true], [1013, 'busy', false], [1011, 'oops', false]] as const) {
+      const { conn } = refreshing()
+      conn.send('once')
+      conn.open()
+      FakeWebSocket.last.serverOpen()
+      if (spoke) FakeWebSocket.last.serverMessage('welcome')
+      FakeWebSocket.last.serverClose(close, reason, true)
+      expect(conn.buffered, `${close} ${reason}`).toBe(0)
+    }
+  })
+
+  it('puts them back after an over-capacity 1013 too, ahead of what was sent since', () => {
+    const h = harness(fast)
+    h.conn.send('first')
+    h.conn.open()
+    FakeWebSocket.last.serverOpen()
+    FakeWebSocket.last.serverClose(1013, '{"lifeline":1,"retryAfter":100}', true)
+    h.conn.send('second')
+    h.clock.advance(h.of('reconnect')[0]!.delay)
+    FakeWebSocket.last.serverOpen()
+    expect(FakeWebSocket.last.sent).toEqual(['first', 'second'])
+  })
 })

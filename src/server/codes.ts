@@ -11,6 +11,27 @@ export const CLOSE_SLOW_CONSUMER = 4008
 /** Close code sent to every client when the server closes ("going away"). */
 export const CLOSE_GOING_AWAY = 1001
 
+/** Close code of `disconnect()` without `retryAfter` (normal closure). */
+export const CLOSE_NORMAL = 1000
+
+/**
+ * Close code sent to every client by `close({ reconnect: { within } })`
+ * (Service Restart), with a hint to come back within that window.
+ */
+export const CLOSE_SERVICE_RESTART = 1012
+
+/**
+ * Close code sent to a client turned away over `maxClients`, or disconnected
+ * with `retryAfter` (Try Again Later), with a hint saying when.
+ */
+export const CLOSE_TRY_AGAIN_LATER = 1013
+
+/** Close code of an `identify` refusal with `refusal: 'close'`: the credentials are missing or wrong. */
+export const CLOSE_UNAUTHORIZED = 4401
+
+/** Close code of a `verify` refusal with `refusal: 'close'`: the client may not connect. */
+export const CLOSE_FORBIDDEN = 4403
+
 /** Close code sent when the server ends a connection after an error of its own. */
 export const CLOSE_INTERNAL_ERROR = 1011
 

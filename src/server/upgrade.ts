@@ -2,6 +2,8 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
+import { formatCloseHint } from '../hint.js'
+import { CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import type { ResolvedServerOptions } from './options.js'
 
@@ -13,6 +15,8 @@ export interface UpgradeContext {
   readonly pending: Set<Duplex>
   isClosing(): boolean
   isConnected(name: string): boolean
+  /** Clients registered now, for `maxClients`. */
+  clientCount(): number
   /** Whether another `upgrade` listener may take a request for another path. */
   sharesUpgrades(): boolean
   admit(name: string, socket: WebSocket, request: IncomingMessage): void
@@ -20,6 +24,12 @@ export interface UpgradeContext {
 }
 
 type Verdict = { name: string } | { status: 401 | 403 | 503 }
+
+// A refusal a browser can read: the close code after the upgrade, not the HTTP status it hides.
+const REFUSAL_CLOSES: Readonly<Record<401 | 403, [number, string]>> = {
+  401: [CLOSE_UNAUTHORIZED, 'unauthorized'],
+  403: [CLOSE_FORBIDDEN, 'forbidden'],
+}
 
 // Node's HTTP server stops listening for errors on a socket it hands to
 // 'upgrade'; one error while a hook runs would otherwise crash the process.
@@ -107,10 +117,19 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
     socket.off('end', gone)
     // Gone from `pending`: close() already answered it, or the client left.
     if (!context.pending.delete(socket)) return
-    if ('status' in verdict) return refuse(socket, verdict.status)
+    const { options } = context
+    if ('status' in verdict) {
+      const close = verdict.status === 503 || options.refusal === 'status' ? undefined : REFUSAL_CLOSES[verdict.status]
+      return close === undefined ? refuse(socket, verdict.status) : turnAway(context, request, socket, head, ...close)
+    }
     // Checked here, not before the hooks: the registry is read and written in
     // the same tick, so two upgrades for one name cannot both pass.
-    if (context.options.duplicate === 'reject' && context.isConnected(verdict.name)) return refuse(socket, 409)
+    const connected = context.isConnected(verdict.name)
+    if (options.duplicate === 'reject' && connected) return refuse(socket, 409)
+    if (!connected && context.clientCount() >= options.maxClients) {
+      const hint = formatCloseHint({ retryAfter: options.maxClientsRetryAfter, message: 'over capacity' })
+      return turnAway(context, request, socket, head, CLOSE_TRY_AGAIN_LATER, hint)
+    }
     // ws answers a malformed handshake with 400 itself, and destroys a socket the client already closed.
     context.wss.handleUpgrade(request, socket, head, (ws) => context.admit(verdict.name, ws, request))
     socket.off('error', ignore)
@@ -120,6 +139,22 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
     context.report(new HeartbeatServerError('LIFELINE_HOOK_FAILED', `Upgrade failed: ${messageOf(thrown)}`, { cause: thrown }))
     socket.destroy()
   })
+}
+
+/**
+ * Accepts the upgrade only to close it at once with `code` and `reason`: a
+ * close frame is what every client, browsers included, can read. The socket
+ * is never admitted (no registry entry, no event, no message read) and is
+ * terminated if the client does not finish the close within `closeTimeout`.
+ */
+function turnAway(context: UpgradeContext, request: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
+  context.wss.handleUpgrade(request, socket, head, (ws) => {
+    ws.on('error', ignore)
+    ws.close(code, reason)
+    const timer = setTimeout(() => ws.terminate(), context.options.closeTimeout).unref()
+    ws.once('close', () => clearTimeout(timer))
+  })
+  socket.off('error', ignore)
 }
 
 async function decide(context: UpgradeContext, request: IncomingMessage, url: URL): Promise<Verdict> {
