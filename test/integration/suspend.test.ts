@@ -31,7 +31,7 @@ const WATCH_MS = HEARTBEAT.timeout + HEARTBEAT.probeTimeout + 500
 const PHASES: Record<string, SuspendCommand['stop']> = {
   'waiting for the next ping': { after: 'proof', delay: 20 },
   'a ping just sent': { after: 'ping', delay: 50 },
-  'a ping whose pong is about to arrive': { after: 'ping', delay: PONG_AFTER_MS - 100 },
+  'a ping whose pong is about to arrive': { after: 'ping', delay: PONG_AFTER_MS - 200 },
 }
 const BLACK_HOLED = ['waiting for the next ping', 'a ping just sent']
 
@@ -70,7 +70,11 @@ interface Run {
 
 let serial = 0
 
-/** Runs one client, stops it at `phase` for `ms`, black-holing its link meanwhile if asked; resolves once it is resumed. */
+/**
+ * Runs one client and stops it at `phase` for `ms` (SIGSTOP from here, an
+ * IPC hop after the phase), black-holing its link meanwhile if asked;
+ * resolves once it is resumed.
+ */
 async function suspend(phase: SuspendCommand['stop'], ms: number, blackHole: boolean): Promise<Run> {
   const name = `client-${serial++}`
   let proxy: BlackHoleProxy | undefined
@@ -96,6 +100,7 @@ async function suspend(phase: SuspendCommand['stop'], ms: number, blackHole: boo
     })
   })
   await stopped
+  child.kill('SIGSTOP')
   proxy?.blackHole()
   await new Promise((resolve) => setTimeout(resolve, ms))
   const resumedAt = Date.now()
