@@ -58,20 +58,23 @@ export class LatenessClock implements Clock {
 
   setTimeout(callback: () => void, ms: number): unknown {
     const due = this.now() + ms
-    const run = (): void => {
-      this.lateness = this.now() - due
+    // One closure per timer, as before the turn existed: the heartbeat arms one every cycle.
+    let waited = false
+    const fire = (): void => {
+      const lateness = this.now() - due
+      if (waited) {
+        if (!this.deferred.delete(id)) return // cancelled while it waited
+      } else if (lateness > LATE_AFTER_MS) {
+        waited = true
+        this.deferred.add(id)
+        return this.turn(fire)
+      }
+      this.lateness = lateness
       try {
         callback()
       } finally {
         this.lateness = 0
       }
-    }
-    const fire = (): void => {
-      if (this.now() - due <= LATE_AFTER_MS) return run()
-      this.deferred.add(id)
-      this.turn(() => {
-        if (this.deferred.delete(id)) run()
-      })
     }
     const id = this.base ? this.base.setTimeout(fire, ms) : setTimeout(fire, ms)
     return id

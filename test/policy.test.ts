@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { formatCloseHint, MAX_HINT_DELAY, parseCloseHint } from '../src/hint.js'
 import { defaultRetryDelay } from '../src/retry.js'
 import { utf8Length } from '../src/utf8.js'
-import type { RetryContext, UrlContext } from '../src/index.node.js'
+import { createConnection, type RetryContext, type UrlContext } from '../src/index.node.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
@@ -151,6 +151,30 @@ describe('reconnect.policy', () => {
       ),
       'reconnect.policy threw (policy bug); used the default',
     ])
+  })
+
+  it('must be a function', () => {
+    for (const policy of [5, 'later', {}, null]) {
+      expect(() => createConnection({ url: 'ws://test.invalid/', autoConnect: false, reconnect: { policy: policy as never } }))
+        .toThrow(expect.objectContaining({ code: 'LIFELINE_INVALID_OPTION', message: expect.stringMatching(/^reconnect\.policy must be a function, got /) }))
+    }
+  })
+
+  it('never lets any answer break the connection or hand a timer a delay it cannot take', () => {
+    const answer = fc.oneof(fc.anything(), fc.double(), fc.integer(), fc.constant(false), fc.constant(undefined), fc.constant(2 ** 31))
+    fc.assert(fc.property(fc.array(answer, { minLength: 1, maxLength: 8 }), (answers) => {
+      let next = 0
+      const { conn, clock, of } = opened(withPolicy(() => answers[next++ % answers.length] as number))
+      for (let i = 0; i < answers.length && conn.state !== 'failed'; i++) {
+        FakeWebSocket.last.serverClose(1006)
+        if (conn.state === 'backoff') clock.advance(clock.nextDue()!)
+        FakeWebSocket.last.serverOpen()
+      }
+      for (const { delay } of of('reconnect')) expect(delay >= 0 && delay <= 2_147_483_647).toBe(true)
+      expect(['open', 'failed']).toContain(conn.state)
+      expect(FakeWebSocket.live().length).toBeLessThanOrEqual(1)
+      conn.dispose()
+    }), { seed: 0x9011c7, numRuns: 200 })
   })
 
   it('may dispose, close or reconnect the connection from inside', () => {

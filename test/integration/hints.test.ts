@@ -5,6 +5,7 @@
  * an application sends one away for good, and refused credentials are asked
  * for anew once, whichever way the refusal travels.
  */
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createConnection, type Connection, type ConnectionEventMap, type ConnectionOptions, type RetryContext, type UrlContext } from '../../src/index.node.js'
@@ -95,6 +96,21 @@ describe('maxClients', () => {
   })
 })
 
+describe('server options', () => {
+  it('refuses a bad refusal, maxClients or maxClientsRetryAfter with a TypeError naming it', () => {
+    const bad: [Partial<HeartbeatServerOptions>, RegExp][] = [
+      [{ refusal: 'http' as never }, /^refusal must be 'close' or 'status', got "http"/],
+      [{ maxClients: 0 }, /^maxClients must be a positive integer, got 0/],
+      [{ maxClients: 1.5 }, /^maxClients must be a positive integer/],
+      [{ maxClientsRetryAfter: -1 }, /^maxClientsRetryAfter must be a number of milliseconds from 0 to 3600000/],
+      [{ maxClientsRetryAfter: 7_200_000 }, /^maxClientsRetryAfter must be/],
+    ]
+    for (const [options, message] of bad) {
+      expect(() => createHeartbeatServer({ port: 0, ...options })).toThrow(expect.objectContaining({ code: 'LIFELINE_INVALID_OPTION', message: expect.stringMatching(message) }))
+    }
+  })
+})
+
 describe('disconnect(name, options)', () => {
   it("with reconnect: false stops a lifeline client: failed, reason 'server'", async () => {
     const { server, port } = await serve()
@@ -121,8 +137,16 @@ describe('disconnect(name, options)', () => {
     expect(performance.now() - at).toBeGreaterThanOrEqual(300)
   })
 
-  it('refuses bad options with a TypeError naming them', async () => {
+  it('refuses bad options with a TypeError naming them, and never anything else', async () => {
     const { server } = await serve()
+    fc.assert(fc.property(fc.anything(), (options) => {
+      try {
+        server.disconnect('nobody', options as never)
+      } catch (error) {
+        expect(error).toBeInstanceOf(TypeError)
+        expect((error as { code?: string }).code).toBe('LIFELINE_INVALID_ARGUMENT')
+      }
+    }), { seed: 0xd15c0, numRuns: 300 })
     for (const options of [{ retryAfter: -1 }, { retryAfter: 4e6 }, { reconnect: 'no' }, { message: 5 }, { wait: 1 }, 'soon']) {
       expect(() => server.disconnect('x', options as never)).toThrow(expect.objectContaining({ code: 'LIFELINE_INVALID_ARGUMENT' }))
     }
