@@ -42,17 +42,14 @@ const serverPingsStopped = [
   { guard: 'isServerDriven', target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordGivingUp'] },
 ] as const
 
-// A fresh start (`open()`, `reconnect()`, the network back): the streaks begin again.
-const resetStreaks = ['resetAttempts', 'resetRefusals'] as const
-
 // `open()` (or `reconnect()`) from a resting state.
 const start = [
-  { guard: 'isOffline', target: '#connection.offline', actions: resetStreaks },
-  { target: '#connection.connecting', actions: resetStreaks },
+  { guard: 'isOffline', target: '#connection.offline', actions: 'resetStreaks' },
+  { target: '#connection.connecting', actions: 'resetStreaks' },
 ] as const
 
 // Proof of life on an open connection: healthy again, both streaks end.
-const proved = { target: 'waiting', actions: ['notifyProof', ...resetStreaks] } as const
+const proved = { target: 'waiting', actions: ['notifyProof', 'resetStreaks'] } as const
 
 // An attempt: `connecting`, or `reauthorizing` after the server refused the credentials.
 // `openSocket`'s reason tells the url function why it is asked.
@@ -101,7 +98,8 @@ export const connectionMachine = setup({
     })),
     countRefusal: assign(({ context }) => ({ attempt: context.attempt + 1, refusals: context.refusals + 1 })),
     resetAttempts: assign({ attempt: 0 }),
-    resetRefusals: assign({ refusals: 0 }),
+    // A fresh start (`open()`, `reconnect()`, the network back) or proof of health: both streaks end.
+    resetStreaks: assign({ attempt: 0, refusals: 0 }),
     recordRefusal: assign({ failure: 'not-retried' as const }),
     recordUnauthorized: assign({ failure: 'unauthorized' as const }),
     recordDecline: assign({ failure: 'policy' as const }),
@@ -157,7 +155,7 @@ export const connectionMachine = setup({
       ...attempt('connecting'),
       on: {
         ...attempt('connecting').on,
-        reconnect: { target: 'connecting', reenter: true, actions: resetStreaks },
+        reconnect: { target: 'connecting', reenter: true, actions: 'resetStreaks' },
       },
     },
 
@@ -167,7 +165,7 @@ export const connectionMachine = setup({
       ...attempt('reauthorizing'),
       on: {
         ...attempt('reauthorizing').on,
-        reconnect: { target: 'connecting', actions: resetStreaks },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
       },
     },
 
@@ -178,7 +176,7 @@ export const connectionMachine = setup({
         waiting: {
           after: {
             heartbeatInterval: [
-              { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: resetStreaks },
+              { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: 'resetStreaks' },
               // The timer fired late: the process did not run. What arrived
               // meanwhile was read first (the clock saw to it); check before judging.
               { guard: 'wasSuspended', target: 'probing' },
@@ -217,7 +215,7 @@ export const connectionMachine = setup({
       on: {
         'socket.close': socketClosed,
         close: { target: 'closing' },
-        reconnect: { target: 'connecting', actions: resetStreaks },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
         'network.offline': { target: 'offline' },
       },
     },
@@ -229,8 +227,8 @@ export const connectionMachine = setup({
       },
       on: {
         'socket.close': { target: 'idle' },
-        open: { target: 'connecting', actions: resetStreaks },
-        reconnect: { target: 'connecting', actions: resetStreaks },
+        open: { target: 'connecting', actions: 'resetStreaks' },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
       },
     },
 
@@ -241,18 +239,18 @@ export const connectionMachine = setup({
       },
       on: {
         close: { target: 'idle' },
-        reconnect: { target: 'connecting', actions: resetStreaks },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
         'network.offline': { target: 'offline' },
         // Why wait out a timer a background tab may have throttled, or a delay meant for a dead network?
         'environment.wake': { target: 'connecting' },
-        'network.online': { target: 'connecting', actions: resetStreaks },
+        'network.online': { target: 'connecting', actions: 'resetStreaks' },
       },
     },
 
     offline: {
       entry: ['dropSocket', { type: 'notifyState', params: { state: 'offline' } }],
       on: {
-        'network.online': { target: 'connecting', actions: resetStreaks },
+        'network.online': { target: 'connecting', actions: 'resetStreaks' },
         close: { target: 'idle' },
       },
     },

@@ -372,6 +372,25 @@ describe('refused credentials', () => {
     }
   })
 
+  it('leaves no socket and no timer when disposed from a listener as the refresh begins, or from the url function', () => {
+    const fromState = refreshing()
+    fromState.conn.on('state', ({ state }) => state === 'reauthorizing' && fromState.conn.dispose())
+    fromState.conn.open()
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    expect(FakeWebSocket.live()).toEqual([])
+    expect(fromState.clock.pending).toBe(0)
+    expect(fromState.urls).toHaveLength(1)
+
+    let conn: ReturnType<typeof harness>['conn'] | undefined
+    const fromUrl = harness({ ...fast, url: ({ reason }) => (reason === 'unauthorized' && conn?.dispose(), 'ws://test.invalid/') })
+    conn = fromUrl.conn
+    conn.open()
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    expect(FakeWebSocket.live()).toEqual([])
+    expect(fromUrl.clock.pending).toBe(0)
+    expect(conn.state).toBe('idle')
+  })
+
   it('backs off as usual when the attempt with fresh credentials fails otherwise', () => {
     const { conn, clock, urls, of } = refreshing()
     conn.open()
