@@ -9,7 +9,8 @@
  */
 import { createConnection } from '../../src/index.js'
 
-interface Entry {
+/** One line of the page's log. */
+export interface Entry {
   ev: 'state' | 'heartbeat' | 'paused'
   state?: string
   previous?: string

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
 import { launchChromium, runBrowserTests } from '../helpers/browser.js'
 import { startProxy, type BlackHoleProxy } from '../helpers/servers.js'
+import type { Entry } from './suspend-page.js'
 
 const PONG_AFTER_MS = 700
 const PROBE_TIMEOUT = 1_000
@@ -29,15 +30,6 @@ async function poll(read: () => Promise<Entry[]>, find: (entry: Entry) => boolea
     if (found !== undefined || Date.now() > deadline) return found
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
-}
-
-interface Entry {
-  ev: 'state' | 'heartbeat' | 'paused'
-  state?: string
-  previous?: string
-  reason?: string
-  type?: string
-  at: number
 }
 
 describe.runIf(runBrowserTests)('a page halted by the debugger in Chromium', () => {
