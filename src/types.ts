@@ -126,8 +126,9 @@ export interface HeartbeatOptions {
   timeout?: number | undefined
   /**
    * Deadline of a probe: the immediate ping sent when the page wakes up, the
-   * network comes back, or a timer fired so late that the process must have
-   * been suspended.
+   * network comes back, or a heartbeat timer fired late (more than 50 ms after
+   * its time: the process did not run meanwhile), once what arrived meanwhile
+   * was read and proved nothing.
    * @default the smaller of 3000 and `timeout`
    */
   probeTimeout?: number | undefined
@@ -329,7 +330,12 @@ export interface ConnectionOptions {
   environment?: EnvironmentSource | false | undefined
   /** Passed to XState's `createActor({ inspect })`, for example `createBrowserInspector().inspect`. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined
-  /** Clock for timers and time stamps; tests pass XState's `SimulatedClock`. */
+  /**
+   * Clock for timers and time stamps; tests pass XState's `SimulatedClock`.
+   * A timer that fires more than 50 ms after its time is taken for a stall
+   * and runs after one zero-delay timer of this clock (the I/O turn): step a
+   * test clock to each timer's due time, or jump past it to simulate a stall.
+   */
   clock?: Clock | undefined
 }
 
