@@ -5,6 +5,8 @@
  * an application sends one away for good, and refused credentials are asked
  * for anew once, whichever way the refusal travels.
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -230,6 +232,20 @@ describe('refused credentials', () => {
     await until(() => received.length === 1, 2_000, 'the message')
     await new Promise((r) => setTimeout(r, 200))
     expect(received).toEqual(['subscribe'])
+  })
+
+  it('reads any other HTTP answer to the upgrade as a failed handshake, retried with backoff (Node)', async () => {
+    const http = createServer((_request, response) => response.end())
+    http.on('upgrade', (_request, socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'))
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    cleanup.push(() => new Promise((resolve) => http.close(resolve)))
+    const contexts: RetryContext[] = []
+    const { conn, of } = connect({ url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/`, reconnect: { initialDelay: 20, maxDelay: 20, policy: (c) => void contexts.push(c) } })
+    await until(() => contexts.length === 2, 2_000, 'two retries planned')
+    conn.close()
+    expect(contexts[0]).toMatchObject({ cause: 'error', opened: false, close: { code: 1006, reason: 'HTTP 503', wasClean: false } })
+    expect(of('error')[0]).toMatchObject({ code: 'LIFELINE_SOCKET_ERROR', message: 'The server refused the upgrade: HTTP 503' })
+    expect(of('state').map((s) => s.state)).not.toContain('reauthorizing')
   })
 
   it('sends 4403 for a verify refusal, after the upgrade, to any WebSocket client', async () => {
