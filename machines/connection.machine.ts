@@ -13,11 +13,11 @@ const retry = [
 ] as const
 
 // A close the server or network caused. Refused credentials come first: asked
-// for anew once, at once; refused again, given up. Then `isFatalClose`
-// applies `shouldReconnect`. Why the machine gave up is the transition's to
-// say, not the counter's: a close that must not be retried may also be the
-// last attempt allowed.
-// With credentials just asked for anew, a refusal is final.
+// for anew once, at once (`socketClosed`); refused again, given up (here, as
+// in `reauthorizing`, where the credentials were just asked for anew). Then
+// `isFatalClose` applies `shouldReconnect`. Why the machine gave up is the
+// transition's to say, not the counter's: a close that must not be retried
+// may also be the last attempt allowed.
 const closedWithFreshCredentials = [
   { guard: 'isUnauthorizedClose', target: '#connection.failed', actions: 'recordUnauthorized' },
   { guard: 'isFatalClose', target: '#connection.failed', actions: 'recordRefusal' },
@@ -73,6 +73,7 @@ function attempt(state: 'connecting' | 'reauthorizing') {
     },
   } as const
 }
+
 /**
  * The connection statechart. Every timer is an `after` transition with a named
  * delay, so it is cancelled by leaving its state and visible in the diagram.

@@ -9,14 +9,13 @@ import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './option
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ProtocolError } from './reliable/protocol.js'
 import { ReliableSession, type Discarded } from './reliable/session.js'
-import { defaultRetryDelay, planRetry, type RetryPlan } from './retry.js'
+import { RetryPlanner, type RetryPlan } from './retry.js'
 import { closeSocket, listen, terminate, type SocketOwner } from './socket.js'
 import { fitCloseReason } from './utf8.js'
 import type {
   CloseInfo,
   ConnectionEventMap,
   MessageData,
-  RetryCause,
   SendData,
   UrlContext,
   WebSocketConstructor,
@@ -56,19 +55,12 @@ export class SocketAdapter implements SocketOwner {
   // from an older attempt is dropped.
   private generation = 0
   private lastProofAt = 0
-  // What the current attempt did, for the retry policy: its socket opened, it reported an error.
-  private opened = false
-  private errored = false
-  // When the connection was last healthy, fixed at the first failure of a streak.
-  private healthyAt = 0
-  private streakSince = 0
+  // What the retry policy is told: what the current attempt did, since when the streak runs.
+  private readonly retries: RetryPlanner
   // Plain delivery: the messages flushed at this socket's open, until the
   // server says anything. A refusal before that (see `isRefusal`) means they
   // were never read: they go back to the buffer for the next socket.
   private unanswered: SendData[] | undefined
-  // The plan for the failure being handled: the guard that asks the policy and
-  // the action that schedules the retry see the same event, and ask once.
-  private planned: { event: MachineEvent; plan: RetryPlan } | undefined
 
   /**
    * @param maxPayload the largest frame the socket accepts, when known (announced to a reliable server)
@@ -80,6 +72,7 @@ export class SocketAdapter implements SocketOwner {
     maxPayload?: number,
   ) {
     const { buffer } = options
+    this.retries = new RetryPlanner(options.reconnect, (error) => this.report(error))
     this.session = options.delivery === 'reliable' && buffer ? new ReliableSession(this.sessionTransport(), buffer.maxMessages, maxPayload) : undefined
     this.buffer = buffer && !this.session ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
   }
@@ -135,9 +128,7 @@ export class SocketAdapter implements SocketOwner {
 
   openSocket(attempt: number, reason: UrlContext['reason']): void {
     const generation = ++this.generation
-    this.opened = false
-    this.errored = false
-    if (attempt === 0) this.healthyAt = this.now()
+    this.retries.attemptStarted(attempt, this.now())
     const source = this.options.url
     if (typeof source !== 'function') return this.dial(source, generation)
     let target: ReturnType<typeof source>
@@ -179,7 +170,7 @@ export class SocketAdapter implements SocketOwner {
   // `connectTimeout` is also the welcome's deadline.
   socketOpened(socket: WebSocketLike): void {
     if (this.socket !== socket) return
-    this.opened = true
+    this.retries.opened = true
     if (this.session !== undefined) return this.session.start()
     this.usable()
   }
@@ -211,7 +202,7 @@ export class SocketAdapter implements SocketOwner {
 
   socketFailed(socket: WebSocketLike, error: Error): void {
     if (this.socket !== socket) return
-    this.errored = true
+    this.retries.errored = true
     this.actor.send({ type: 'socket.error', error })
   }
 
@@ -221,7 +212,7 @@ export class SocketAdapter implements SocketOwner {
   // platform takes the same path; the status itself is the close reason.
   socketRefused(socket: WebSocketLike, status: number): void {
     if (this.socket !== socket) return
-    this.errored = true
+    this.retries.errored = true
     const reason = `HTTP ${status}`
     this.actor.send({ type: 'socket.error', error: new LifelineError('LIFELINE_SOCKET_ERROR', `The server refused the upgrade: ${reason}`) })
     if (this.socket !== socket) return // an error listener started another attempt
@@ -246,7 +237,7 @@ export class SocketAdapter implements SocketOwner {
     queueMicrotask(() => {
       if (this.disposed) return
       if (generation !== this.generation) return this.notifyError(error)
-      this.errored = true
+      this.retries.errored = true
       this.actor.send({ type: 'socket.error', error })
       if (generation !== this.generation) return // an error listener started another attempt
       this.actor.send({ type: 'socket.close', code: 1006, reason: fitCloseReason(error.message), wasClean: false })
@@ -395,38 +386,14 @@ export class SocketAdapter implements SocketOwner {
     this.emitter.emit('failed', { reason: context.failure, attempts: context.attempt + 1 })
   }
 
-  /**
-   * What to do after the failure `event` ended an attempt: the retry policy's
-   * answer, asked once per failure (the guard that may give up and the
-   * action that schedules the retry both come here with the same event).
-   */
+  /** What to do after the failure `event` ended an attempt: the retry policy's answer, asked once per failure. */
   planFor(event: MachineEvent, context: ConnectionContext): RetryPlan {
-    if (this.planned?.event === event) return this.planned.plan
-    const reconnect = this.options.reconnect
-    if (!reconnect) return { delay: 0 }
-    const now = this.now()
-    if (context.attempt === 0) this.streakSince = Math.max(this.healthyAt, this.lastProofAt)
-    const close = event.type === 'socket.close' ? { code: event.code, reason: event.reason, wasClean: event.wasClean } : undefined
-    const hint = close === undefined ? undefined : parseCloseHint(close.reason)
-    const plan = planRetry(reconnect.policy, {
-      attempt: context.attempt + 1,
-      elapsed: Math.max(0, now - this.streakSince),
-      cause: this.causeOf(event),
-      close,
-      opened: this.opened,
+    return this.retries.planFor(event, context.attempt, {
+      now: this.now(),
+      lastProofAt: this.lastProofAt,
       online: !this.isOffline(),
       visible: this.isVisible(),
-      hint,
-      delay: defaultRetryDelay(context.attempt, reconnect, hint),
-    }, (error) => this.report(error))
-    this.planned = { event, plan }
-    return plan
-  }
-
-  private causeOf(event: MachineEvent): RetryCause {
-    const reason = reasonOf(event)
-    if (reason === 'connect-timeout' || reason === 'heartbeat-timeout' || reason === 'probe-timeout') return reason
-    return this.errored ? 'error' : 'close'
+    })
   }
 
   isFatalClose(close: CloseInfo): boolean {

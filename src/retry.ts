@@ -1,8 +1,9 @@
 import { backoffDelay, type BackoffSettings } from './backoff.js'
 import { describe, LifelineError, messageOf } from './errors.js'
-import type { ServerHint } from './hint.js'
-import { MAX_DELAY } from './options.js'
-import type { ReconnectPolicy, RetryContext } from './types.js'
+import { parseCloseHint, type ServerHint } from './hint.js'
+import { MAX_DELAY, type ResolvedReconnect } from './options.js'
+import { reasonOf, type MachineEvent } from './reasons.js'
+import type { ReconnectPolicy, RetryCause, RetryContext } from './types.js'
 
 /** What the machine does after a failed attempt: wait `delay` ms, or give up for the reason `stop`. */
 export type RetryPlan = { delay: number; stop?: undefined } | { delay?: undefined; stop: 'policy' | 'server' }
@@ -53,4 +54,69 @@ export function planRetry(policy: ReconnectPolicy | undefined, context: RetryCon
     `reconnect.policy must return a delay from 0 to ${MAX_DELAY} ms, false or undefined, got ${describe(answer)}; used the default`,
   ))
   return fallback
+}
+
+/** What the connection knows of itself when a failure is planned. */
+export interface PlanningFacts {
+  now: number
+  /** When the last proof of life arrived (or the last socket opened). */
+  lastProofAt: number
+  online: boolean
+  visible: boolean
+}
+
+/**
+ * The retry policy's memory for one connection: what the current attempt did
+ * (its socket opened, it reported an error) and since when the streak of
+ * failures runs. The guard that may give up and the action that schedules the
+ * retry see the same failure event: the policy is asked once per failure.
+ */
+export class RetryPlanner {
+  opened = false
+  errored = false
+  // When the connection was last healthy, fixed at the first failure of a streak.
+  private healthyAt = 0
+  private streakSince = 0
+  private planned: { event: MachineEvent; plan: RetryPlan } | undefined
+
+  constructor(
+    private readonly reconnect: ResolvedReconnect | false,
+    private readonly report: (error: Error) => void,
+  ) {}
+
+  /** A new attempt begins; `attempt` failed ones before it (0: a fresh start, the streak's anchor). */
+  attemptStarted(attempt: number, now: number): void {
+    this.opened = false
+    this.errored = false
+    if (attempt === 0) this.healthyAt = now
+  }
+
+  planFor(event: MachineEvent, attempt: number, facts: PlanningFacts): RetryPlan {
+    if (this.planned?.event === event) return this.planned.plan
+    const reconnect = this.reconnect
+    if (!reconnect) return { delay: 0 }
+    // The first failure since healthy: healthy until its last proof, or since the fresh start.
+    if (attempt === 0) this.streakSince = Math.max(this.healthyAt, facts.lastProofAt)
+    const close = event.type === 'socket.close' ? { code: event.code, reason: event.reason, wasClean: event.wasClean } : undefined
+    const hint = close === undefined ? undefined : parseCloseHint(close.reason)
+    const plan = planRetry(reconnect.policy, {
+      attempt: attempt + 1,
+      elapsed: Math.max(0, facts.now - this.streakSince),
+      cause: this.causeOf(event),
+      close,
+      opened: this.opened,
+      online: facts.online,
+      visible: facts.visible,
+      hint,
+      delay: defaultRetryDelay(attempt, reconnect, hint),
+    }, this.report)
+    this.planned = { event, plan }
+    return plan
+  }
+
+  private causeOf(event: MachineEvent): RetryCause {
+    const reason = reasonOf(event)
+    if (reason === 'connect-timeout' || reason === 'heartbeat-timeout' || reason === 'probe-timeout') return reason
+    return this.errored ? 'error' : 'close'
+  }
 }
