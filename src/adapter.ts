@@ -9,7 +9,7 @@ import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './option
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ProtocolError } from './reliable/protocol.js'
 import { ReliableSession, type Discarded } from './reliable/session.js'
-import { RetryPlanner, type RetryPlan } from './retry.js'
+import { attemptStarted, planFor, type RetryMemory, type RetryPlan } from './retry.js'
 import { closeSocket, listen, terminate, type SocketOwner } from './socket.js'
 import { fitCloseReason } from './utf8.js'
 import type {
@@ -37,7 +37,7 @@ const REFUSAL_CODES: Readonly<Record<number, number>> = { 401: 4401, 403: 4403 }
  * public events. It holds no state of its own beyond the current socket and
  * heartbeat time stamps; what the connection is doing is the machine's state.
  */
-export class SocketAdapter implements SocketOwner {
+export class SocketAdapter implements SocketOwner, RetryMemory {
   readonly emitter = new Emitter<ConnectionEventMap>(
     (thrown, type) => new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
   )
@@ -55,8 +55,12 @@ export class SocketAdapter implements SocketOwner {
   // from an older attempt is dropped.
   private generation = 0
   private lastProofAt = 0
-  // What the retry policy is told: what the current attempt did, since when the streak runs.
-  private readonly retries: RetryPlanner
+  // What the retry policy is told (see RetryMemory).
+  attemptOpened = false
+  attemptErrored = false
+  startedAt = 0
+  streakSince = 0
+  planned: RetryMemory['planned']
   // Plain delivery: the messages flushed at this socket's open, until the
   // server says anything. A refusal before that (see `isRefusal`) means they
   // were never read: they go back to the buffer for the next socket.
@@ -72,7 +76,6 @@ export class SocketAdapter implements SocketOwner {
     maxPayload?: number,
   ) {
     const { buffer } = options
-    this.retries = new RetryPlanner(options.reconnect, (error) => this.report(error))
     this.session = options.delivery === 'reliable' && buffer ? new ReliableSession(this.sessionTransport(), buffer.maxMessages, maxPayload) : undefined
     this.buffer = buffer && !this.session ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
   }
@@ -128,7 +131,7 @@ export class SocketAdapter implements SocketOwner {
 
   openSocket(attempt: number, reason: UrlContext['reason']): void {
     const generation = ++this.generation
-    this.retries.attemptStarted(attempt, this.now())
+    attemptStarted(this, attempt, this.now())
     const source = this.options.url
     if (typeof source !== 'function') return this.dial(source, generation)
     let target: ReturnType<typeof source>
@@ -170,7 +173,7 @@ export class SocketAdapter implements SocketOwner {
   // `connectTimeout` is also the welcome's deadline.
   socketOpened(socket: WebSocketLike): void {
     if (this.socket !== socket) return
-    this.retries.opened = true
+    this.attemptOpened = true
     if (this.session !== undefined) return this.session.start()
     this.usable()
   }
@@ -202,7 +205,7 @@ export class SocketAdapter implements SocketOwner {
 
   socketFailed(socket: WebSocketLike, error: Error): void {
     if (this.socket !== socket) return
-    this.retries.errored = true
+    this.attemptErrored = true
     this.actor.send({ type: 'socket.error', error })
   }
 
@@ -212,7 +215,7 @@ export class SocketAdapter implements SocketOwner {
   // platform takes the same path; the status itself is the close reason.
   socketRefused(socket: WebSocketLike, status: number): void {
     if (this.socket !== socket) return
-    this.retries.errored = true
+    this.attemptErrored = true
     const reason = `HTTP ${status}`
     this.actor.send({ type: 'socket.error', error: new LifelineError('LIFELINE_SOCKET_ERROR', `The server refused the upgrade: ${reason}`) })
     if (this.socket !== socket) return // an error listener started another attempt
@@ -237,7 +240,7 @@ export class SocketAdapter implements SocketOwner {
     queueMicrotask(() => {
       if (this.disposed) return
       if (generation !== this.generation) return this.notifyError(error)
-      this.retries.errored = true
+      this.attemptErrored = true
       this.actor.send({ type: 'socket.error', error })
       if (generation !== this.generation) return // an error listener started another attempt
       this.actor.send({ type: 'socket.close', code: 1006, reason: fitCloseReason(error.message), wasClean: false })
@@ -388,11 +391,12 @@ export class SocketAdapter implements SocketOwner {
 
   /** What to do after the failure `event` ended an attempt: the retry policy's answer, asked once per failure. */
   planFor(event: MachineEvent, context: ConnectionContext): RetryPlan {
-    return this.retries.planFor(event, context.attempt, {
+    return planFor(this, this.options.reconnect, event, context.attempt, {
       now: this.now(),
       lastProofAt: this.lastProofAt,
       online: !this.isOffline(),
       visible: this.isVisible(),
+      report: (error) => this.report(error),
     })
   }
 

@@ -63,60 +63,60 @@ export interface PlanningFacts {
   lastProofAt: number
   online: boolean
   visible: boolean
+  report: (error: Error) => void
 }
 
 /**
- * The retry policy's memory for one connection: what the current attempt did
- * (its socket opened, it reported an error) and since when the streak of
- * failures runs. The guard that may give up and the action that schedules the
- * retry see the same failure event: the policy is asked once per failure.
+ * The retry policy's memory for one connection, kept in the connection's own
+ * fields (an object of its own would cost every connection its header): what
+ * the current attempt did, since when the streak of failures runs, and the
+ * plan for the failure being handled.
  */
-export class RetryPlanner {
-  opened = false
-  errored = false
-  // When the connection was last healthy, fixed at the first failure of a streak.
-  private healthyAt = 0
-  private streakSince = 0
-  private planned: { event: MachineEvent; plan: RetryPlan } | undefined
+export interface RetryMemory {
+  /** The current attempt's socket opened. */
+  attemptOpened: boolean
+  /** The current attempt reported an error before it ended. */
+  attemptErrored: boolean
+  /** When the last fresh start began (`attempt` 0). */
+  startedAt: number
+  /** When the connection was last healthy, fixed at the first failure of a streak. */
+  streakSince: number
+  /** The guard that may give up and the action that schedules the retry see the same event: the policy is asked once per failure. */
+  planned: { event: MachineEvent; plan: RetryPlan } | undefined
+}
 
-  constructor(
-    private readonly reconnect: ResolvedReconnect | false,
-    private readonly report: (error: Error) => void,
-  ) {}
+/** A new attempt begins; `attempt` failed ones before it (0: a fresh start). */
+export function attemptStarted(memory: RetryMemory, attempt: number, now: number): void {
+  memory.attemptOpened = false
+  memory.attemptErrored = false
+  if (attempt === 0) memory.startedAt = now
+}
 
-  /** A new attempt begins; `attempt` failed ones before it (0: a fresh start, the streak's anchor). */
-  attemptStarted(attempt: number, now: number): void {
-    this.opened = false
-    this.errored = false
-    if (attempt === 0) this.healthyAt = now
-  }
+/** What to do after the failure `event` ended an attempt, `attempt` failed ones before it. */
+export function planFor(memory: RetryMemory, reconnect: ResolvedReconnect | false, event: MachineEvent, attempt: number, facts: PlanningFacts): RetryPlan {
+  if (memory.planned?.event === event) return memory.planned.plan
+  if (!reconnect) return { delay: 0 }
+  // The first failure since healthy: healthy until its last proof, or since the fresh start.
+  if (attempt === 0) memory.streakSince = Math.max(memory.startedAt, facts.lastProofAt)
+  const close = event.type === 'socket.close' ? { code: event.code, reason: event.reason, wasClean: event.wasClean } : undefined
+  const hint = close === undefined ? undefined : parseCloseHint(close.reason)
+  const plan = planRetry(reconnect.policy, {
+    attempt: attempt + 1,
+    elapsed: Math.max(0, facts.now - memory.streakSince),
+    cause: causeOf(event, memory.attemptErrored),
+    close,
+    opened: memory.attemptOpened,
+    online: facts.online,
+    visible: facts.visible,
+    hint,
+    delay: defaultRetryDelay(attempt, reconnect, hint),
+  }, facts.report)
+  memory.planned = { event, plan }
+  return plan
+}
 
-  planFor(event: MachineEvent, attempt: number, facts: PlanningFacts): RetryPlan {
-    if (this.planned?.event === event) return this.planned.plan
-    const reconnect = this.reconnect
-    if (!reconnect) return { delay: 0 }
-    // The first failure since healthy: healthy until its last proof, or since the fresh start.
-    if (attempt === 0) this.streakSince = Math.max(this.healthyAt, facts.lastProofAt)
-    const close = event.type === 'socket.close' ? { code: event.code, reason: event.reason, wasClean: event.wasClean } : undefined
-    const hint = close === undefined ? undefined : parseCloseHint(close.reason)
-    const plan = planRetry(reconnect.policy, {
-      attempt: attempt + 1,
-      elapsed: Math.max(0, facts.now - this.streakSince),
-      cause: this.causeOf(event),
-      close,
-      opened: this.opened,
-      online: facts.online,
-      visible: facts.visible,
-      hint,
-      delay: defaultRetryDelay(attempt, reconnect, hint),
-    }, this.report)
-    this.planned = { event, plan }
-    return plan
-  }
-
-  private causeOf(event: MachineEvent): RetryCause {
-    const reason = reasonOf(event)
-    if (reason === 'connect-timeout' || reason === 'heartbeat-timeout' || reason === 'probe-timeout') return reason
-    return this.errored ? 'error' : 'close'
-  }
+function causeOf(event: MachineEvent, errored: boolean): RetryCause {
+  const reason = reasonOf(event)
+  if (reason === 'connect-timeout' || reason === 'heartbeat-timeout' || reason === 'probe-timeout') return reason
+  return errored ? 'error' : 'close'
 }
