@@ -5,31 +5,74 @@ import type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionSta
 // these placeholders keep the machine runnable on its own (tests, inspectors).
 const effect = (): void => {}
 
-// A failed attempt retries while attempts remain, else gives up.
+// A failed attempt retries while attempts remain and the retry policy agrees, else gives up.
 const retry = [
+  { guard: and(['canRetry', 'isRetryDeclined']), target: '#connection.failed', actions: 'recordDecline' },
   { guard: 'canRetry', target: '#connection.backoff' },
   { target: '#connection.failed', actions: 'recordGivingUp' },
 ] as const
 
-// A close the server or network caused; `isFatalClose` applies `shouldReconnect`.
-// Why the machine gave up is the transition's to say, not the counter's: a
-// close that must not be retried may also be the last attempt allowed.
-const socketClosed = [
+// A close the server or network caused. Refused credentials come first: asked
+// for anew once, at once (`socketClosed`); refused again, given up (here, as
+// in `reauthorizing`, where the credentials were just asked for anew). Then
+// `isFatalClose` applies `shouldReconnect`. Why the machine gave up is the
+// transition's to say, not the counter's: a close that must not be retried
+// may also be the last attempt allowed.
+const closedWithFreshCredentials = [
+  { guard: 'isUnauthorizedClose', target: '#connection.failed', actions: 'recordUnauthorized' },
   { guard: 'isFatalClose', target: '#connection.failed', actions: 'recordRefusal' },
   ...retry,
+] as const
+const socketClosed = [
+  { guard: and(['isUnauthorizedClose', 'canReauthorize']), target: '#connection.reauthorizing', actions: 'countRefusal' },
+  ...closedWithFreshCredentials,
 ] as const
 
 // The link was declared dead: said, then retried as any failed attempt.
 const heartbeatTimedOut = [
+  { guard: and(['canRetry', 'isRetryDeclined']), target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordDecline'] },
   { guard: 'canRetry', target: '#connection.backoff', actions: 'notifyHeartbeatTimeout' },
   { target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordGivingUp'] },
 ] as const
 
+// Server-driven: the server's pings stopped for interval + timeout.
+const serverPingsStopped = [
+  { guard: and(['isServerDriven', 'canRetry', 'isRetryDeclined']), target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordDecline'] },
+  { guard: and(['isServerDriven', 'canRetry']), target: '#connection.backoff', actions: 'notifyHeartbeatTimeout' },
+  { guard: 'isServerDriven', target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordGivingUp'] },
+] as const
+
 // `open()` (or `reconnect()`) from a resting state.
 const start = [
-  { guard: 'isOffline', target: '#connection.offline', actions: 'resetAttempts' },
-  { target: '#connection.connecting', actions: 'resetAttempts' },
+  { guard: 'isOffline', target: '#connection.offline', actions: 'resetStreaks' },
+  { target: '#connection.connecting', actions: 'resetStreaks' },
 ] as const
+
+// Proof of life on an open connection: healthy again, both streaks end.
+const proved = { target: 'waiting', actions: ['notifyProof', 'resetStreaks'] } as const
+
+// An attempt: `connecting`, or `reauthorizing` after the server refused the credentials.
+// `openSocket`'s reason tells the url function why it is asked.
+function attempt(state: 'connecting' | 'reauthorizing') {
+  return {
+    entry: ['dropSocket', { type: 'notifyState', params: { state } }, { type: 'openSocket', params: { reason: state === 'reauthorizing' ? 'unauthorized' : 'attempt' } }],
+    after: {
+      connectTimeout: retry,
+    },
+    on: {
+      'socket.open': [
+        // Nothing proves an unmonitored connection healthy but its open: it ends
+        // the attempt streak, never the refusal streak (a server that accepts
+        // and refuses at once would otherwise ask for credentials in a loop).
+        { guard: 'isUnmonitored', target: '#connection.open.unmonitored', actions: 'resetAttempts' },
+        { target: '#connection.open' },
+      ],
+      'socket.close': state === 'reauthorizing' ? closedWithFreshCredentials : socketClosed,
+      close: { target: '#connection.idle' },
+      'network.offline': { target: '#connection.offline' },
+    },
+  } as const
+}
 
 /**
  * The connection statechart. Every timer is an `after` transition with a named
@@ -44,7 +87,7 @@ export const connectionMachine = setup({
     input: {} as ConnectionInput,
   },
   actions: {
-    openSocket: effect,
+    openSocket: (_: unknown, _params: { reason: 'attempt' | 'unauthorized' }) => {},
     closeSocket: effect,
     dropSocket: effect,
     sendPing: effect,
@@ -54,8 +97,13 @@ export const connectionMachine = setup({
       attempt: context.attempt + 1,
       retryDelay: context.initialDelay,
     })),
+    countRefusal: assign(({ context }) => ({ attempt: context.attempt + 1, refusals: context.refusals + 1 })),
     resetAttempts: assign({ attempt: 0 }),
+    // A fresh start (`open()`, `reconnect()`, the network back) or proof of health: both streaks end.
+    resetStreaks: assign({ attempt: 0, refusals: 0 }),
     recordRefusal: assign({ failure: 'not-retried' as const }),
+    recordUnauthorized: assign({ failure: 'unauthorized' as const }),
+    recordDecline: assign({ failure: 'policy' as const }),
     recordGivingUp: assign(({ context }) => ({ failure: context.reconnect ? ('max-attempts' as const) : ('not-retried' as const) })),
     notifyState: (_: unknown, _params: { state: ConnectionStateName }) => {},
     notifyOpen: effect,
@@ -67,6 +115,10 @@ export const connectionMachine = setup({
   },
   guards: {
     canRetry: ({ context }) => context.reconnect && context.attempt + 1 < context.maxAttempts,
+    // Only the first refusal since the connection was last healthy, and only while attempts remain.
+    canReauthorize: ({ context }) => context.reconnect && context.refusals === 0 && context.attempt + 1 < context.maxAttempts,
+    isRetryDeclined: () => false,
+    isUnauthorizedClose: ({ event }) => event.type === 'socket.close' && (event.code === 4401 || event.code === 4403),
     isFatalClose: () => false,
     hasRecentProof: () => false,
     wasSuspended: () => false,
@@ -84,7 +136,7 @@ export const connectionMachine = setup({
   },
 }).createMachine({
   id: 'connection',
-  context: ({ input }) => ({ ...input, attempt: 0, retryDelay: 0, failure: 'not-retried' }),
+  context: ({ input }) => ({ ...input, attempt: 0, refusals: 0, retryDelay: 0, failure: 'not-retried' }),
   initial: 'idle',
   // Only the current socket's errors reach the machine; they never change state:
   // the `socket.close` that follows decides, so an error costs one attempt, not two.
@@ -101,19 +153,20 @@ export const connectionMachine = setup({
     },
 
     connecting: {
-      entry: ['dropSocket', { type: 'notifyState', params: { state: 'connecting' } }, 'openSocket'],
-      after: {
-        connectTimeout: retry,
-      },
+      ...attempt('connecting'),
       on: {
-        'socket.open': [
-          { guard: 'isUnmonitored', target: 'open.unmonitored', actions: 'resetAttempts' },
-          { target: 'open' },
-        ],
-        'socket.close': socketClosed,
-        close: { target: 'idle' },
-        reconnect: { target: 'connecting', reenter: true, actions: 'resetAttempts' },
-        'network.offline': { target: 'offline' },
+        ...attempt('connecting').on,
+        reconnect: { target: 'connecting', reenter: true, actions: 'resetStreaks' },
+      },
+    },
+
+    // One attempt with credentials asked for anew (`url({ reason: 'unauthorized' })`),
+    // at once, after the server refused them; refused again, the connection fails.
+    reauthorizing: {
+      ...attempt('reauthorizing'),
+      on: {
+        ...attempt('reauthorizing').on,
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
       },
     },
 
@@ -124,12 +177,11 @@ export const connectionMachine = setup({
         waiting: {
           after: {
             heartbeatInterval: [
-              { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: 'resetAttempts' },
-              // The timer fired far too late: the process slept; check before judging.
+              { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: 'resetStreaks' },
+              // The timer fired late: the process did not run. What arrived
+              // meanwhile was read first (the clock saw to it); check before judging.
               { guard: 'wasSuspended', target: 'probing' },
-              // Server-driven: the server's pings stopped for interval + timeout.
-              { guard: and(['isServerDriven', 'canRetry']), target: '#connection.backoff', actions: 'notifyHeartbeatTimeout' },
-              { guard: 'isServerDriven', target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordGivingUp'] },
+              ...serverPingsStopped,
               { target: 'ackPending' },
             ],
           },
@@ -138,7 +190,7 @@ export const connectionMachine = setup({
         ackPending: {
           entry: 'sendPing',
           on: {
-            'heartbeat.proof': { target: 'waiting', actions: ['notifyProof', 'resetAttempts'] },
+            'heartbeat.proof': proved,
             'environment.wake': 'probing',
             'network.online': 'probing',
           },
@@ -153,7 +205,7 @@ export const connectionMachine = setup({
         probing: {
           entry: 'sendProbe',
           on: {
-            'heartbeat.proof': { target: 'waiting', actions: ['notifyProof', 'resetAttempts'] },
+            'heartbeat.proof': proved,
           },
           after: {
             probeTimeout: heartbeatTimedOut,
@@ -164,7 +216,7 @@ export const connectionMachine = setup({
       on: {
         'socket.close': socketClosed,
         close: { target: 'closing' },
-        reconnect: { target: 'connecting', actions: 'resetAttempts' },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
         'network.offline': { target: 'offline' },
       },
     },
@@ -176,8 +228,8 @@ export const connectionMachine = setup({
       },
       on: {
         'socket.close': { target: 'idle' },
-        open: { target: 'connecting', actions: 'resetAttempts' },
-        reconnect: { target: 'connecting', actions: 'resetAttempts' },
+        open: { target: 'connecting', actions: 'resetStreaks' },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
       },
     },
 
@@ -188,18 +240,18 @@ export const connectionMachine = setup({
       },
       on: {
         close: { target: 'idle' },
-        reconnect: { target: 'connecting', actions: 'resetAttempts' },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
         'network.offline': { target: 'offline' },
         // Why wait out a timer a background tab may have throttled, or a delay meant for a dead network?
         'environment.wake': { target: 'connecting' },
-        'network.online': { target: 'connecting', actions: 'resetAttempts' },
+        'network.online': { target: 'connecting', actions: 'resetStreaks' },
       },
     },
 
     offline: {
       entry: ['dropSocket', { type: 'notifyState', params: { state: 'offline' } }],
       on: {
-        'network.online': { target: 'connecting', actions: 'resetAttempts' },
+        'network.online': { target: 'connecting', actions: 'resetStreaks' },
         close: { target: 'idle' },
       },
     },

@@ -35,14 +35,27 @@ export interface ConnectionInput {
 export interface ConnectionContext extends ConnectionInput {
   /** Attempts that failed in a row since the connection last proved healthy. */
   attempt: number
+  /**
+   * Times in a row the server refused the credentials (a close with 4401 or
+   * 4403) since the connection last proved healthy: the first refusal is
+   * answered with one attempt with fresh credentials (`reauthorizing`), the
+   * next one gives up.
+   */
+  refusals: number
   /** Delay of the pending backoff, chosen on entry to `backoff`. */
   retryDelay: number
   /** Why the machine last gave up, chosen by the transition into `failed`. */
   failure: FailureReason
 }
 
-/** Why a connection gave up: retries ran out, or a close (or `reconnect: false`) said not to retry. */
-export type FailureReason = 'max-attempts' | 'not-retried'
+/**
+ * Why a connection gave up: retries ran out (`'max-attempts'`), a close (or
+ * `reconnect: false`) said not to retry (`'not-retried'`), the retry policy
+ * said stop (`'policy'`), the server's hint said not to come back
+ * (`'server'`), or the server refused the credentials again after they were
+ * asked for anew (`'unauthorized'`).
+ */
+export type FailureReason = 'max-attempts' | 'not-retried' | 'policy' | 'server' | 'unauthorized'
 
 /** What a socket reported when it closed. */
 export interface CloseInfo {
@@ -77,6 +90,7 @@ export type ConnectionEvent =
 export type ConnectionStateName =
   | 'idle'
   | 'connecting'
+  | 'reauthorizing'
   | 'open'
   | 'closing'
   | 'backoff'

@@ -1,14 +1,15 @@
 import type { ConnectionContext, ConnectionStateName } from '../machines/connection.types.js'
-import { backoffDelay } from './backoff.js'
 import { OutboundBuffer } from './buffer.js'
+import { LATE_AFTER_MS, type LatenessClock } from './clock.js'
 import { Emitter } from './emitter.js'
 import { LifelineError, messageOf } from './errors.js'
+import { parseCloseHint } from './hint.js'
+import type { LiveActor } from './live-machine.js'
 import { checkUrl, type ResolvedHeartbeat, type ResolvedOptions } from './options.js'
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ProtocolError } from './reliable/protocol.js'
 import { ReliableSession, type Discarded } from './reliable/session.js'
-import type { LatenessClock } from './clock.js'
-import type { LiveActor } from './live-machine.js'
+import { attemptStarted, planFor, type RetryMemory, type RetryPlan } from './retry.js'
 import { closeSocket, listen, terminate, type SocketOwner } from './socket.js'
 import { fitCloseReason } from './utf8.js'
 import type {
@@ -16,6 +17,7 @@ import type {
   ConnectionEventMap,
   MessageData,
   SendData,
+  UrlContext,
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js'
@@ -25,9 +27,9 @@ const PROOF = { type: 'heartbeat.proof' } as const
 const PING = { type: 'ping' } as const
 const PROBE = { type: 'probe' } as const
 
-// A timer this late did not fire late because the event loop was busy: the
-// process (or the tab) was suspended, and what it would judge is stale.
-const SUSPENDED_AFTER_MS = 2_000
+// An upgrade refused with these statuses (seen where the platform shows
+// them: ws in Node) reads as the close a browser-visible server would send.
+const REFUSAL_CODES: Readonly<Record<number, number>> = { 401: 4401, 403: 4403 }
 
 /**
  * Carries out the machine's effects for one connection: it owns the socket,
@@ -35,7 +37,7 @@ const SUSPENDED_AFTER_MS = 2_000
  * public events. It holds no state of its own beyond the current socket and
  * heartbeat time stamps; what the connection is doing is the machine's state.
  */
-export class SocketAdapter implements SocketOwner {
+export class SocketAdapter implements SocketOwner, RetryMemory {
   readonly emitter = new Emitter<ConnectionEventMap>(
     (thrown, type) => new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
   )
@@ -53,6 +55,16 @@ export class SocketAdapter implements SocketOwner {
   // from an older attempt is dropped.
   private generation = 0
   private lastProofAt = 0
+  // What the retry policy is told (see RetryMemory).
+  attemptOpened = false
+  attemptErrored = false
+  startedAt = 0
+  streakSince = 0
+  planned: RetryMemory['planned']
+  // Plain delivery: the messages flushed at this socket's open, until the
+  // server says anything. A refusal before that (see `isRefusal`) means they
+  // were never read: they go back to the buffer for the next socket.
+  private unanswered: SendData[] | undefined
 
   /**
    * @param maxPayload the largest frame the socket accepts, when known (announced to a reliable server)
@@ -117,13 +129,14 @@ export class SocketAdapter implements SocketOwner {
     this.emitter.report(error instanceof Error ? error : new Error(String(error)))
   }
 
-  openSocket(): void {
+  openSocket(attempt: number, reason: UrlContext['reason']): void {
     const generation = ++this.generation
+    attemptStarted(this, attempt, this.now())
     const source = this.options.url
     if (typeof source !== 'function') return this.dial(source, generation)
     let target: ReturnType<typeof source>
     try {
-      target = source()
+      target = source({ attempt, reason })
     } catch (error) {
       return this.failAttempt(error, generation, 'LIFELINE_URL_FAILED')
     }
@@ -160,6 +173,7 @@ export class SocketAdapter implements SocketOwner {
   // `connectTimeout` is also the welcome's deadline.
   socketOpened(socket: WebSocketLike): void {
     if (this.socket !== socket) return
+    this.attemptOpened = true
     if (this.session !== undefined) return this.session.start()
     this.usable()
   }
@@ -170,15 +184,47 @@ export class SocketAdapter implements SocketOwner {
   }
 
   socketClosed(socket: WebSocketLike, info: CloseInfo): void {
-    if (this.socket === socket) this.actor.send({ type: 'socket.close', ...info })
+    if (this.socket !== socket) return
+    if (this.unanswered !== undefined && isRefusal(info)) this.requeue(this.unanswered)
+    this.actor.send({ type: 'socket.close', ...info })
+  }
+
+  private requeue(messages: SendData[]): void {
+    this.unanswered = undefined
+    const buffer = this.buffer
+    if (buffer === undefined) return
+    for (const data of [...messages, ...buffer.clear()]) {
+      try {
+        const dropped = buffer.push(data)
+        if (dropped !== undefined) this.overflowed(dropped)
+      } catch (error) {
+        this.report(error) // LIFELINE_BUFFER_FULL, with the message
+      }
+    }
   }
 
   socketFailed(socket: WebSocketLike, error: Error): void {
-    if (this.socket === socket) this.actor.send({ type: 'socket.error', error })
+    if (this.socket !== socket) return
+    this.attemptErrored = true
+    this.actor.send({ type: 'socket.error', error })
+  }
+
+  // The server answered the upgrade with an HTTP status (only ws shows it;
+  // browsers report a bare error). 401 and 403 become the 4401 and 4403 a
+  // browser would see from a server that refuses after the upgrade, so every
+  // platform takes the same path; the status itself is the close reason.
+  socketRefused(socket: WebSocketLike, status: number): void {
+    if (this.socket !== socket) return
+    this.attemptErrored = true
+    const reason = `HTTP ${status}`
+    this.actor.send({ type: 'socket.error', error: new LifelineError('LIFELINE_SOCKET_ERROR', `The server refused the upgrade: ${reason}`) })
+    if (this.socket !== socket) return // an error listener started another attempt
+    this.actor.send({ type: 'socket.close', code: REFUSAL_CODES[status] ?? 1006, reason, wasClean: false })
   }
 
   // The server's WebSocket ping: an inbound frame, so proof of life when any frame is.
   socketPinged(): void {
+    this.unanswered = undefined
     if (this.options.heartbeat && this.options.heartbeat.proofAny) this.proveLife()
   }
 
@@ -194,6 +240,7 @@ export class SocketAdapter implements SocketOwner {
     queueMicrotask(() => {
       if (this.disposed) return
       if (generation !== this.generation) return this.notifyError(error)
+      this.attemptErrored = true
       this.actor.send({ type: 'socket.error', error })
       if (generation !== this.generation) return // an error listener started another attempt
       this.actor.send({ type: 'socket.close', code: 1006, reason: fitCloseReason(error.message), wasClean: false })
@@ -202,6 +249,7 @@ export class SocketAdapter implements SocketOwner {
 
   // The hot path: one call per inbound frame, no machine event unless a ping awaits its proof.
   socketMessage(data: MessageData): void {
+    this.unanswered = undefined
     const heartbeat = this.options.heartbeat
     if (heartbeat !== false) {
       if (this.matches(heartbeat.isPong, data)) return this.proveLife()
@@ -249,6 +297,7 @@ export class SocketAdapter implements SocketOwner {
   /** Ends the current socket at once, detached first so it can never affect a later one, and reports its close. */
   dropSocket(event: MachineEvent, close?: CloseInfo): void {
     this.generation++
+    this.unanswered = undefined
     const socket = this.socket
     if (socket === undefined) return
     // The socket opened, the hello went out, and connectTimeout passed without a welcome.
@@ -303,15 +352,20 @@ export class SocketAdapter implements SocketOwner {
     const socket = this.socket
     if (socket === undefined) return
     if (this.session !== undefined) return this.session.flush()
+    const sent: SendData[] = []
     this.buffer?.flush(
       () => this.socket === socket && socket.readyState === 1,
-      (data) => socket.send(data),
+      (data) => {
+        socket.send(data)
+        sent.push(data)
+      },
       (data, error) => this.emitter.report(new LifelineError(
         'LIFELINE_SEND_FAILED',
         `A buffered message could not be sent (${messageOf(error)}); the messages after it still went out`,
         { cause: error, messages: [data] },
       )),
     )
+    if (sent.length > 0 && this.socket === socket) this.unanswered = sent
   }
 
   /** Sends `data` now if open, else buffers a copy of it. */
@@ -323,13 +377,15 @@ export class SocketAdapter implements SocketOwner {
       throw new LifelineError('LIFELINE_NOT_OPEN', `send() while the connection is ${this.state}: it sends only when open, and buffer is false`)
     }
     const dropped = this.buffer.push(data)
-    if (dropped !== undefined) {
-      this.emitter.report(new LifelineError(
-        'LIFELINE_BUFFER_OVERFLOW',
-        `The buffer was full (buffer.maxMessages ${this.options.buffer ? this.options.buffer.maxMessages : 0}); dropped the oldest message`,
-        { messages: [dropped] },
-      ))
-    }
+    if (dropped !== undefined) this.overflowed(dropped)
+  }
+
+  private overflowed(dropped: SendData): void {
+    this.emitter.report(new LifelineError(
+      'LIFELINE_BUFFER_OVERFLOW',
+      `The buffer was full (buffer.maxMessages ${this.options.buffer ? this.options.buffer.maxMessages : 0}); dropped the oldest message`,
+      { messages: [dropped] },
+    ))
   }
 
   notifyState(state: ConnectionStateName, event: MachineEvent): void {
@@ -342,9 +398,15 @@ export class SocketAdapter implements SocketOwner {
     this.emitter.emit('failed', { reason: context.failure, attempts: context.attempt + 1 })
   }
 
-  retryDelay(failures: number): number {
-    const reconnect = this.options.reconnect
-    return reconnect ? backoffDelay(failures, reconnect) : 0
+  /** What to do after the failure `event` ended an attempt: the retry policy's answer, asked once per failure. */
+  planFor(event: MachineEvent, context: ConnectionContext): RetryPlan {
+    return planFor(this, this.options.reconnect, event, context.attempt, {
+      now: this.now(),
+      lastProofAt: this.lastProofAt,
+      online: !this.isOffline(),
+      visible: this.isVisible(),
+      report: (error) => this.report(error),
+    })
   }
 
   isFatalClose(close: CloseInfo): boolean {
@@ -371,8 +433,9 @@ export class SocketAdapter implements SocketOwner {
     return Math.max(0, window - (this.now() - this.lastProofAt))
   }
 
+  // The clock ran this late timer after one I/O turn, so what arrived meanwhile was read.
   wasSuspended(): boolean {
-    return this.clock.lateness > SUSPENDED_AFTER_MS
+    return this.clock.lateness > LATE_AFTER_MS
   }
 
   private isVisible(): boolean {
@@ -401,6 +464,16 @@ function closeInfoOf(event: MachineEvent): CloseInfo {
   if (event.type === 'socket.close') return { code: event.code, reason: event.reason, wasClean: event.wasClean }
   if (event.type === 'close') return { code: event.code ?? 1000, reason: event.reason ?? '', wasClean: false }
   return { code: 1006, reason: reasonOf(event), wasClean: false }
+}
+
+/**
+ * A close that says the server never took the connection: credentials
+ * refused (4401, 4403), or over capacity (1013 with a `retryAfter` hint). A
+ * server sending one of these must not have acted on what it received
+ * (lifeline-ws/server never reads it).
+ */
+function isRefusal(close: CloseInfo): boolean {
+  return close.code === 4401 || close.code === 4403 || (close.code === 1013 && parseCloseHint(close.reason)?.retryAfter !== undefined)
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -14,6 +14,7 @@
  * - `LIFELINE_SEND_FAILED`: a buffered message could not be sent when the connection opened; the messages after it still went out.
  * - `LIFELINE_MESSAGE_TOO_LARGE`: a message's reliable-delivery frame would exceed the server's `maxPayload`: refused by `send()`, or removed from the queue at the welcome that announced the limit.
  * - `LIFELINE_LISTENER_FAILED`: an event listener threw; the other listeners still ran.
+ * - `LIFELINE_POLICY_FAILED`: `reconnect.policy` threw or returned something other than a delay, `false` or `undefined`; the default applied.
  * - `LIFELINE_PROTOCOL_ERROR`: a frame broke the reliable-delivery protocol (the socket was closed with 1002 or 1007, 4002 or 4007 in browsers), or the server did not answer the hello within `connectTimeout`.
  * - `LIFELINE_DISPOSED`: the connection was used after `dispose()`.
  */
@@ -31,6 +32,7 @@ export type LifelineErrorCode =
   | 'LIFELINE_SEND_FAILED'
   | 'LIFELINE_MESSAGE_TOO_LARGE'
   | 'LIFELINE_LISTENER_FAILED'
+  | 'LIFELINE_POLICY_FAILED'
   | 'LIFELINE_PROTOCOL_ERROR'
   | 'LIFELINE_DISPOSED'
 

@@ -1,6 +1,8 @@
 export { createConnection } from './connection.js'
 export { backoffDelay, type BackoffSettings } from './backoff.js'
 export { isRetryableClose } from './options.js'
+export { defaultRetryDelay } from './retry.js'
+export { parseCloseHint, MAX_HINT_DELAY } from './hint.js'
 export { browserNetwork, createManualNetwork, type ManualNetwork } from './network.js'
 export { browserEnvironment, createManualEnvironment, type ManualEnvironment } from './environment.js'
 export { LifelineError, type LifelineErrorCode } from './errors.js'

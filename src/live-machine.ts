@@ -28,16 +28,18 @@ function effect<A extends { context: ConnectionContext }, P = undefined>(
 /** The connection statechart with lifeline's effects. */
 export const liveMachine = connectionMachine.provide({
   actions: {
-    openSocket: effect((a) => a.openSocket()),
+    openSocket: effect((a, { context }, params: { reason: 'attempt' | 'unauthorized' }) => a.openSocket(context.attempt, params.reason)),
     closeSocket: effect((a, { event }) => a.closeSocket(event)),
     dropSocket: effect((a, { event }) => a.dropSocket(event)),
     sendPing: effect((a) => a.sendPing('ping')),
     sendProbe: effect((a) => a.sendPing('probe')),
     flushBuffer: effect((a) => a.flushBuffer()),
-    planRetry: assign(({ context }) => ({
+    planRetry: assign(({ context, event }) => ({
       attempt: context.attempt + 1,
-      retryDelay: adapterOf(context)?.retryDelay(context.attempt) ?? context.initialDelay,
+      retryDelay: adapterOf(context)?.planFor(event, context).delay ?? context.initialDelay,
     })),
+    // The plan says who declined: the application's policy, or the server's hint.
+    recordDecline: assign(({ context, event }) => ({ failure: adapterOf(context)?.planFor(event, context).stop ?? ('policy' as const) })),
     notifyState: effect((a, { event }, params: { state: ConnectionStateName }) => a.notifyState(params.state, event)),
     notifyOpen: effect((a) => a.emitter.emit('open', { url: a.url })),
     notifyError: effect((a, { event }) => event.type === 'socket.error' && a.notifyError(event.error)),
@@ -48,6 +50,7 @@ export const liveMachine = connectionMachine.provide({
   },
   guards: {
     isFatalClose: ({ context, event }) => event.type === 'socket.close' && adapterOf(context)?.isFatalClose(event) === true,
+    isRetryDeclined: ({ context, event }) => adapterOf(context)?.planFor(event, context).stop !== undefined,
     hasRecentProof: ({ context }) => adapterOf(context)?.hasRecentProof() === true,
     wasSuspended: ({ context }) => adapterOf(context)?.wasSuspended() === true,
     isOffline: ({ context }) => adapterOf(context)?.isOffline() === true,

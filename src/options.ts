@@ -6,6 +6,7 @@ import type {
   EnvironmentSource,
   MessageData,
   NetworkSource,
+  ReconnectPolicy,
   SendData,
   UrlSource,
   WebSocketConstructor,
@@ -33,6 +34,7 @@ export interface ResolvedReconnect {
   jitter: number
   maxAttempts: number
   shouldReconnect: (close: CloseInfo) => boolean
+  policy: ReconnectPolicy | undefined
 }
 
 /** Options after validation, with defaults. */
@@ -66,8 +68,8 @@ export function isRetryableClose(close: CloseInfo): boolean {
 const isPongDefault = (data: MessageData): boolean => data === 'pong'
 const isPingDefault = (data: MessageData): boolean => data === 'ping'
 
-// setTimeout wraps delays above 2^31 - 1 ms to 1 ms.
-const MAX_DELAY = 2_147_483_647
+/** The longest delay a timer takes: setTimeout wraps delays above 2^31 - 1 ms to 1 ms. */
+export const MAX_DELAY = 2_147_483_647
 
 const OPTION_KEYS = new Set<string>([
   'url', 'protocols', 'WebSocket', 'autoConnect', 'connectTimeout', 'closeTimeout',
@@ -195,7 +197,7 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
   const bag = value === undefined || value === true ? {} : value
   if (typeof bag !== 'object' || bag === null) fail('reconnect', 'an object or false', value)
   const r = bag as Bag
-  checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'shouldReconnect']), 'reconnect.')
+  checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'shouldReconnect', 'policy']), 'reconnect.')
   // Not 0: every later delay grows from this one, so 0 would retry back to back for ever.
   const initialDelay = milliseconds('reconnect.initialDelay', r.initialDelay, 1_000)
   // A delay below a millisecond is attempts back to back (Node's timers round it to 1 ms at best).
@@ -217,6 +219,7 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
     jitter,
     maxAttempts,
     shouldReconnect: fn('reconnect.shouldReconnect', r.shouldReconnect, isRetryableClose),
+    policy: fn<ReconnectPolicy | undefined>('reconnect.policy', r.policy, undefined),
   }
 }
 

@@ -10,6 +10,8 @@ export interface SocketOwner {
   socketFailed(socket: WebSocketLike, error: Error): void
   /** A WebSocket ping frame arrived (only `ws` shows them; browsers answer them unseen). */
   socketPinged(): void
+  /** The server answered the upgrade with an HTTP status instead (only `ws` shows it; browsers report an error). */
+  socketRefused(socket: WebSocketLike, status: number): void
 }
 
 // `ws` sockets are also EventEmitters: `on()` skips the Event objects and the
@@ -66,17 +68,21 @@ export function listen(socket: WebSocketLike, owner: SocketOwner): () => void {
       owner.socketClosed(socket, { code, reason: reason.toString(), wasClean: code !== 1006 })
     const onError = (error: Error): void => owner.socketFailed(socket, socketError(error))
     const onPing = (): void => owner.socketPinged()
+    // Listened to, ws leaves the handshake to us: the owner ends the socket.
+    const onRefused = (_request: unknown, response: { statusCode?: number }): void => owner.socketRefused(socket, response.statusCode ?? 0)
     socket.on('open', onOpen)
     socket.on('message', onMessage)
     socket.on('close', onClose)
     socket.on('error', onError)
     socket.on('ping', onPing)
+    socket.on('unexpected-response', onRefused)
     return () => {
       socket.off('open', onOpen)
       socket.off('message', onMessage)
       socket.off('close', onClose)
       socket.off('error', onError)
       socket.off('ping', onPing)
+      socket.off('unexpected-response', onRefused)
       // An EventEmitter throws on an 'error' nobody listens to; a dropped
       // socket may still emit one while it is torn down.
       socket.on('error', ignore)

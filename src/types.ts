@@ -1,7 +1,8 @@
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate'
-import type { CloseInfo, ConnectionStateName } from '../machines/connection.types.js'
+import type { CloseInfo, ConnectionStateName, FailureReason } from '../machines/connection.types.js'
+import type { ServerHint } from './hint.js'
 
-export type { CloseInfo, ConnectionStateName }
+export type { CloseInfo, ConnectionStateName, FailureReason, ServerHint }
 
 /** Data `send()` accepts: what `WebSocket.prototype.send` accepts. */
 export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob
@@ -12,8 +13,25 @@ export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob
  */
 export type MessageData = string | ArrayBuffer
 
-/** Where to connect: a URL, or a function read before every attempt (for example to refresh a token). */
-export type UrlSource = string | URL | (() => string | URL | PromiseLike<string | URL>)
+/** Why the `url` function is called: what it is told before every attempt. */
+export interface UrlContext {
+  /** Attempts that failed in a row before this one (0 for the first since the connection was last healthy). */
+  attempt: number
+  /**
+   * `'unauthorized'`: the server refused the credentials of the last attempt
+   * (a close with 4401 or 4403, or, where the client can see it, an upgrade
+   * refused with HTTP 401 or 403): return a URL with fresh ones. This attempt
+   * is made at once, and only once; refused again, the connection fails
+   * (`failed` with reason `'unauthorized'`). `'attempt'`: any other attempt.
+   */
+  reason: 'attempt' | 'unauthorized'
+}
+
+/**
+ * Where to connect: a URL, or a function called before every attempt with
+ * {@link UrlContext} (for example to refresh a token after the server refused one).
+ */
+export type UrlSource = string | URL | ((context: UrlContext) => string | URL | PromiseLike<string | URL>)
 
 /** The socket events lifeline listens to. */
 export type SocketEventType = 'open' | 'message' | 'close' | 'error'
@@ -108,8 +126,9 @@ export interface HeartbeatOptions {
   timeout?: number | undefined
   /**
    * Deadline of a probe: the immediate ping sent when the page wakes up, the
-   * network comes back, or a timer fired so late that the process must have
-   * been suspended.
+   * network comes back, or a heartbeat timer fired late (more than 50 ms after
+   * its time: the process did not run meanwhile), once what arrived meanwhile
+   * was read and proved nothing.
    * @default the smaller of 3000 and `timeout`
    */
   probeTimeout?: number | undefined
@@ -178,11 +197,64 @@ export interface ReconnectOptions {
    */
   maxAttempts?: number | undefined
   /**
-   * Decides whether a close by the server (or the network) is retried.
+   * Decides whether a close by the server (or the network) is retried: the
+   * simple form of `policy`. Credential refusals (4401, 4403) are handled
+   * before it is asked (see `url`).
    * @default a function that refuses 1002, 1003, 1007, 1008, 1010, 4002, 4007 and 4400–4499 and retries the rest
    */
   shouldReconnect?: ((close: CloseInfo) => boolean) | undefined
+  /**
+   * Called before every retry with everything known about the failure; returns
+   * the delay in milliseconds, `false` to stop (the connection fails with
+   * reason `'policy'`), or `undefined` for what the default would do (its
+   * answer is `context.delay`). Not asked about closes `shouldReconnect`
+   * refuses, nor once `maxAttempts` is reached. A policy that throws or
+   * returns anything else is reported (`LIFELINE_POLICY_FAILED`) and the
+   * default applies.
+   * @default backoff with jitter, and the server's hint when there is one (see the README's table)
+   */
+  policy?: ReconnectPolicy | undefined
 }
+
+/** What failed: a close, a socket error, or a deadline. */
+export type RetryCause = 'close' | 'error' | 'connect-timeout' | 'heartbeat-timeout' | 'probe-timeout'
+
+/** What {@link ReconnectPolicy} is told before every retry. */
+export interface RetryContext {
+  /** The retry about to be scheduled: 1 for the first since the connection was last healthy. */
+  attempt: number
+  /** Milliseconds since the connection was last healthy (or since `open()`/`reconnect()` if it never was since). */
+  elapsed: number
+  /**
+   * What ended the attempt: a `close` (by the server or the network), an
+   * `error` (the socket reported one before closing: refused, DNS, TLS, an
+   * HTTP answer instead of an upgrade, a `url` function that failed), or a
+   * deadline lifeline enforced.
+   */
+  cause: RetryCause
+  /** The close that ended the attempt, when one did (`cause` `'close'` or `'error'`). */
+  close: CloseInfo | undefined
+  /** Whether this attempt's socket ever opened: a runtime failure (`true`) or a handshake failure (`false`). */
+  opened: boolean
+  /** Whether the network source says online (always `true` without one). */
+  online: boolean
+  /** Whether the page is visible (always `true` without an environment source). */
+  visible: boolean
+  /** The server's hint in the close reason, parsed; `undefined` when there was none (see {@link ServerHint}). */
+  hint: ServerHint | undefined
+  /**
+   * What the default policy would do: wait this many milliseconds, or
+   * `false`, stop (the server's hint said `reconnect: false`).
+   */
+  delay: number | false
+}
+
+/**
+ * The retry policy: one function with the whole context of a failure.
+ * Returns a delay in milliseconds (0 to 2147483647), `false` to stop, or
+ * `undefined` for the default (`context.delay`).
+ */
+export type ReconnectPolicy = (context: RetryContext) => number | false | undefined
 
 /** Outbound buffer used while the connection is not open. */
 export interface BufferOptions {
@@ -203,7 +275,11 @@ export interface BufferOptions {
 
 /** Options of {@link createConnection}. */
 export interface ConnectionOptions {
-  /** Where to connect; a function is called before every attempt and may return a promise. */
+  /**
+   * Where to connect; a function is called before every attempt with
+   * {@link UrlContext} (why it is asked: after a credential refusal, for
+   * fresh credentials) and may return a promise.
+   */
   url: UrlSource
   /** Subprotocols offered to the server. */
   protocols?: string | string[] | undefined
@@ -254,7 +330,12 @@ export interface ConnectionOptions {
   environment?: EnvironmentSource | false | undefined
   /** Passed to XState's `createActor({ inspect })`, for example `createBrowserInspector().inspect`. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined
-  /** Clock for timers and time stamps; tests pass XState's `SimulatedClock`. */
+  /**
+   * Clock for timers and time stamps; tests pass XState's `SimulatedClock`.
+   * A timer that fires more than 50 ms after its time is taken for a stall
+   * and runs after one zero-delay timer of this clock (the I/O turn): step a
+   * test clock to each timer's due time, or jump past it to simulate a stall.
+   */
   clock?: Clock | undefined
 }
 
@@ -300,10 +381,14 @@ export interface ReconnectEvent {
 export interface FailedEvent {
   /**
    * `'max-attempts'`: retries ran out; `'not-retried'`: `shouldReconnect` or
-   * `reconnect: false` said no. A close that must not be retried is
-   * `'not-retried'` even when it ended the last attempt allowed.
+   * `reconnect: false` said no; `'policy'`: `reconnect.policy` returned
+   * `false`; `'server'`: the server's hint said not to come back
+   * (`reconnect: false`); `'unauthorized'`: the server refused the
+   * credentials again after they were asked for anew (sign in again, then
+   * `open()`). A close that must not be retried is `'not-retried'` even when
+   * it ended the last attempt allowed.
    */
-  reason: 'max-attempts' | 'not-retried'
+  reason: FailureReason
   /** Attempts that failed in a row. */
   attempts: number
 }

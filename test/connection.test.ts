@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
+import { LATE_AFTER_MS } from '../src/clock.js'
 import type { Connection, ConnectionEventMap, WebSocketConstructor } from '../src/index.node.js'
 
 // The harness records every event, so it listens for errors; this strips its listeners.
@@ -189,8 +190,8 @@ describe('reconnection', () => {
     expect(conn.actor.getSnapshot().context.attempt).toBe(0)
   })
 
-  it('does not retry policy and auth closes by default', () => {
-    for (const code of [1008, 4401, 4403]) {
+  it('does not retry policy closes and application refusals by default', () => {
+    for (const code of [1008, 4400, 4409]) {
       const { conn, of } = opened()
       FakeWebSocket.last.serverClose(code, 'nope', true)
       expect(conn.state).toBe('failed')
@@ -417,9 +418,11 @@ describe('events and lifecycle', () => {
 describe('sleep, background tabs and network changes', () => {
   const sleepy = { heartbeat: { interval: 1_000, timeout: 2_000, probeTimeout: 300 } }
 
-  it('probes at once when a timer fires long after its time (the process slept)', () => {
+  it('probes when a timer fires late (the process slept), after one I/O turn', () => {
     const { clock, value, of } = opened(sleepy)
     clock.jump(60_000)
+    expect(value()).toEqual({ open: 'waiting' }) // nothing judged before the input that arrived meanwhile is read
+    clock.advance(0) // the I/O turn
     expect(value()).toEqual({ open: 'probing' })
     expect(FakeWebSocket.last.sent).toEqual(['ping'])
     expect(of('heartbeat')).toEqual([{ type: 'probe' }])
@@ -428,6 +431,7 @@ describe('sleep, background tabs and network changes', () => {
   it('keeps the same socket when the probe is answered', () => {
     const { clock, conn, value, of } = opened(sleepy)
     clock.jump(60_000)
+    clock.advance(0)
     FakeWebSocket.last.serverMessage('pong')
     expect(value()).toEqual({ open: 'waiting' })
     expect(FakeWebSocket.instances).toHaveLength(1)
@@ -438,6 +442,7 @@ describe('sleep, background tabs and network changes', () => {
   it('reconnects within the probe timeout when the probe is not answered', () => {
     const { clock, conn, of } = opened(sleepy)
     clock.jump(60_000)
+    clock.advance(0)
     clock.advance(299)
     expect(conn.state).toBe('open')
     clock.advance(1)
@@ -446,15 +451,57 @@ describe('sleep, background tabs and network changes', () => {
     expect(of('close').at(-1)).toEqual({ code: 1006, reason: 'probe-timeout', wasClean: false })
   })
 
-  it('never reconnects because its own timers were late while the server did answer', () => {
+  it('reads the pong that arrived during a stall before a late heartbeat timeout can judge', () => {
+    // The defect of a fixed threshold: a timeout 1.5 s late was a verdict, with the pong unread.
+    const { clock, value, of } = opened({ heartbeat: { interval: 100, timeout: 1_500 } })
+    clock.advance(100)
+    expect(value()).toEqual({ open: 'ackPending' })
+    clock.jump(3_000) // stopped 3 s with the ping pending: the timeout fires 1.5 s late
+    FakeWebSocket.last.serverMessage('pong') // read in the I/O turn the late timer waits for
+    clock.advance(0)
+    expect(value()).toEqual({ open: 'waiting' })
+    expect(of('heartbeat').map((h) => h.type)).toEqual(['ping', 'proof'])
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('turns a late heartbeat timeout into a probe, not a verdict, when nothing arrived', () => {
     const { clock, value, of } = opened(sleepy)
     clock.advance(1_000) // ping sent, then the process sleeps before the pong is read
     expect(value()).toEqual({ open: 'ackPending' })
-    clock.jump(30_000) // the heartbeat timeout fires 28 s late: a probe, not a verdict
+    clock.jump(30_000) // the heartbeat timeout fires 28 s late
+    clock.advance(0)
     expect(value()).toEqual({ open: 'probing' })
-    FakeWebSocket.last.serverMessage('pong') // the answer that sat in the socket buffer
+    FakeWebSocket.last.serverMessage('pong')
     expect(value()).toEqual({ open: 'waiting' })
     expect(of('heartbeat').map((h) => h.type)).toEqual(['ping', 'probe', 'proof'])
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('judges a timer late by less than the tolerance at once, as on time', () => {
+    const { clock, conn } = opened(sleepy)
+    clock.advance(1_000)
+    clock.jump(2_000 + LATE_AFTER_MS) // the timeout fires just within the tolerance
+    expect(conn.state).toBe('backoff')
+  })
+
+  it('still judges a late probe deadline, after the I/O turn', () => {
+    const { clock, conn, value } = opened(sleepy)
+    clock.jump(60_000)
+    clock.advance(0)
+    expect(value()).toEqual({ open: 'probing' })
+    clock.jump(10_000) // asleep again during the probe
+    expect(conn.state).toBe('open')
+    clock.advance(0)
+    expect(conn.state).toBe('backoff')
+  })
+
+  it('reads the open that arrived during a stall before a late connect timeout can abandon the attempt', () => {
+    const { clock, conn } = harness({ ...fast, connectTimeout: 1_000 })
+    conn.open()
+    clock.jump(5_000)
+    FakeWebSocket.last.serverOpen()
+    clock.advance(0)
+    expect(conn.state).toBe('open')
     expect(FakeWebSocket.instances).toHaveLength(1)
   })
 

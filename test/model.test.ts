@@ -5,24 +5,28 @@
  * connection's state and its observable effects against the model.
  *
  * The model is the connection machine itself with its adapter-dependent guards
- * decided by the path's events (`recentProof`, `offline`, close code 1008), so
- * the executor knows which situation to create. Timer expiries appear as the
- * `xstate.after.<delay>.<state>` events; the executor advances the clock to them.
+ * decided by the path's events (`recentProof`, `offline`, `suspended`,
+ * `declined`, close code 1008), so the executor knows which situation to
+ * create. Timer expiries appear as the `xstate.after.<delay>.<state>` events;
+ * the executor advances the clock to them (a suspended one fires late, and then
+ * waits the one I/O turn the clock gives a late timer).
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { createActor, getNextSnapshot, type AnyStateNode, type InspectionEvent } from 'xstate'
 import { getShortestPaths, toDirectedGraph } from 'xstate/graph'
 import { connectionMachine } from '../machines/connection.machine.js'
 import type { ConnectionEvent, ConnectionInput } from '../machines/connection.types.js'
+import type { UrlContext } from '../src/index.node.js'
 import { liveMachine } from '../src/live-machine.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
 const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, timeout: 300, probeTimeout: 150, initialDelay: 100 }
 const SUSPENSION = 5_000
-const MAX_ATTEMPTS = 2
+const MAX_ATTEMPTS = 3
 
-type ModelEvent = ConnectionEvent & { recentProof?: boolean; offline?: boolean; suspended?: boolean }
+type ModelEvent = ConnectionEvent & { recentProof?: boolean; offline?: boolean; suspended?: boolean; declined?: boolean }
+const FLAGS = ['recentProof', 'offline', 'suspended', 'declined'] as const
 
 const model = connectionMachine.provide({
   guards: {
@@ -30,6 +34,7 @@ const model = connectionMachine.provide({
     hasRecentProof: ({ event }) => (event as ModelEvent).recentProof === true,
     isOffline: ({ event }) => (event as ModelEvent).offline === true,
     wasSuspended: ({ event }) => (event as ModelEvent).suspended === true,
+    isRetryDeclined: ({ event }) => (event as ModelEvent).declined === true,
   },
 })
 
@@ -43,19 +48,27 @@ const EVENTS: ModelEvent[] = [
   { type: 'close' },
   { type: 'socket.open' },
   { type: 'socket.close', code: 1006, reason: '', wasClean: false },
+  { type: 'socket.close', code: 1006, reason: '', wasClean: false, declined: true },
   { type: 'socket.close', code: 1008, reason: 'policy', wasClean: true },
+  { type: 'socket.close', code: 4401, reason: 'unauthorized', wasClean: true },
   { type: 'socket.error', error: new Error('refused') },
   { type: 'heartbeat.proof' },
   { type: 'network.offline' },
   { type: 'network.online' },
   { type: 'environment.wake' },
   after('connectTimeout', 'connecting'),
+  { ...after('connectTimeout', 'connecting'), declined: true },
+  after('connectTimeout', 'reauthorizing'),
+  { ...after('connectTimeout', 'reauthorizing'), declined: true },
   after('heartbeatInterval', 'open.waiting'),
   { ...after('heartbeatInterval', 'open.waiting'), recentProof: true },
   { ...after('heartbeatInterval', 'open.waiting'), suspended: true },
+  { ...after('heartbeatInterval', 'open.waiting'), declined: true },
   after('heartbeatTimeout', 'open.ackPending'),
   { ...after('heartbeatTimeout', 'open.ackPending'), suspended: true },
+  { ...after('heartbeatTimeout', 'open.ackPending'), declined: true },
   after('probeTimeout', 'open.probing'),
+  { ...after('probeTimeout', 'open.probing'), declined: true },
   after('closeTimeout', 'closing'),
   after('backoffDelay', 'backoff'),
 ]
@@ -79,7 +92,8 @@ function modelInput(heartbeat: Heartbeat): ConnectionInput {
 }
 
 const topLevel = (value: unknown): string => (typeof value === 'string' ? value : Object.keys(value as object)[0]!)
-const SOCKET_STATES = new Set(['connecting', 'open', 'closing'])
+const ATTEMPT_STATES = new Set(['connecting', 'reauthorizing'])
+const SOCKET_STATES = new Set([...ATTEMPT_STATES, 'open', 'closing'])
 
 type Snapshot = ReturnType<typeof getNextSnapshot<typeof model>>
 type Step = { event: ModelEvent; state: Snapshot }
@@ -87,7 +101,9 @@ type Step = { event: ModelEvent; state: Snapshot }
 /** Shortest paths to every state, each extended by every event the state handles: every transition, at least once. */
 function transitionPaths(heartbeat: Heartbeat): Step[][] {
   const input = modelInput(heartbeat)
-  const shortest = getShortestPaths(model, { events: EVENTS, input })
+  // Where the machine is and its two streaks: why it last failed changes nothing it does next.
+  const serializeState = (snapshot: Snapshot) => JSON.stringify([snapshot.value, snapshot.context.attempt, snapshot.context.refusals])
+  const shortest = getShortestPaths(model, { events: EVENTS, input, serializeState })
   const paths: Step[][] = []
   for (const path of shortest) {
     const state = topLevel(path.state.value)
@@ -125,11 +141,16 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
       taken.push(transitionId(t, list.indexOf(t)))
     }
   }
+  // The policy declines the retry the step's event says it declines, and defers to the default otherwise.
+  let decline = false
+  const policy = () => (decline ? false : undefined)
+  const urls: UrlContext[] = []
   const h = harness({
+    url: (context) => (urls.push(context), 'ws://test.invalid/socket'),
     connectTimeout: TIMING.connectTimeout,
     closeTimeout: TIMING.closeTimeout,
     heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
-    reconnect: { initialDelay: TIMING.initialDelay, factor: 2, maxDelay: 10_000, jitter: 0, maxAttempts: MAX_ATTEMPTS },
+    reconnect: { initialDelay: TIMING.initialDelay, factor: 2, maxDelay: 10_000, jitter: 0, maxAttempts: MAX_ATTEMPTS, policy },
     inspect,
   })
   const { conn, clock, network, environment, of } = h
@@ -139,7 +160,8 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
   let previousHeartbeatState: string | undefined
 
   steps.forEach(({ event, state: expected }, index) => {
-    const flags = (['recentProof', 'offline', 'suspended'] as const).filter((flag) => event[flag]).join(' ')
+    const flags = FLAGS.filter((flag) => event[flag]).join(' ')
+    decline = event.declined === true
     const where = `step ${index + 1} (${event.type}${flags ? ` ${flags}` : ''})`
     const before = { events: h.events.length, sockets: FakeWebSocket.instances.length }
     const last = () => FakeWebSocket.last
@@ -197,7 +219,8 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
           last().serverMessage('traffic')
           dueIn(heartbeat === 'server' ? TIMING.interval / 2 + TIMING.timeout : TIMING.interval / 2)
         } else if (timer.suspended) {
-          clock.jump(clock.nextDue()! + SUSPENSION) // the timer fires long after its time
+          clock.jump(clock.nextDue()! + SUSPENSION) // the timer fires long after its time...
+          clock.advance(0) // ...and runs one I/O turn later, after whatever arrived meanwhile
         } else if (delay === 'backoffDelay') {
           dueIn(of('reconnect').at(-1)?.delay)
         } else {
@@ -213,10 +236,12 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
       }
     }
 
+    decline = false // a policy not asked (no attempts left) must not decline a later step's retry
     // The connection is where the model is.
     const snapshot = conn.actor.getSnapshot()
     expect(snapshot.value, where).toEqual(expected.value)
     expect(snapshot.context.attempt, `${where}: attempt`).toBe(expected.context.attempt)
+    expect(snapshot.context.refusals, `${where}: refusals`).toBe(expected.context.refusals)
     const state = topLevel(expected.value)
     expect(conn.state, where).toBe(state)
     covered.states.add(state)
@@ -230,8 +255,10 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
     // Every socket that ended was reported by exactly one close event.
     const current = SOCKET_STATES.has(state) ? 1 : 0
     expect(of('close').length, `${where}: close events`).toBe(FakeWebSocket.instances.length - current)
-    if (state === 'connecting' && (previousState !== 'connecting' || event.type === 'reconnect')) {
+    if (ATTEMPT_STATES.has(state) && (previousState !== state || event.type === 'reconnect')) {
       expect(FakeWebSocket.instances.length, `${where}: a new socket per attempt`).toBe(before.sockets + 1)
+      // The url function hears why: fresh credentials after a refusal, else an ordinary attempt.
+      expect(urls.at(-1), `${where}: url context`).toEqual({ attempt: expected.context.attempt, reason: state === 'reauthorizing' ? 'unauthorized' : 'attempt' })
     }
 
     const emitted = h.events.slice(before.events)
@@ -245,8 +272,13 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
       expect(emitted, `${where}: reconnect event`).toContainEqual(['reconnect', expect.objectContaining({ attempt: expected.context.attempt })])
     }
     if (state === 'failed' && previousState !== 'failed') {
-      // The transition says why: a close that must not be retried, or retries used up (even on the last attempt).
-      const reason = event.type === 'socket.close' && event.code === 1008 ? 'not-retried' : 'max-attempts'
+      // The transition says why: a close that must not be retried, credentials refused again,
+      // the policy's stop, or retries used up (even on the last attempt).
+      const reason = event.type === 'socket.close' && event.code === 1008 ? 'not-retried'
+        : event.type === 'socket.close' && event.code === 4401 ? 'unauthorized'
+        : event.declined && expected.context.failure === 'policy' ? 'policy'
+        : 'max-attempts'
+      expect(expected.context.failure, `${where}: the model's reason`).toBe(reason)
       expect(emitted, `${where}: failed event`).toContainEqual(['failed', { reason, attempts: expected.context.attempt + 1 }])
     }
     if (state === 'open' && previousState !== 'open') {

@@ -27,7 +27,7 @@ describe('public types', () => {
 
   it('exposes the state as a closed union', () => {
     expectTypeOf<Connection['state']>().toEqualTypeOf<ConnectionStateName>()
-    expectTypeOf<ConnectionStateName>().toEqualTypeOf<'idle' | 'connecting' | 'open' | 'closing' | 'backoff' | 'offline' | 'failed'>()
+    expectTypeOf<ConnectionStateName>().toEqualTypeOf<'idle' | 'connecting' | 'reauthorizing' | 'open' | 'closing' | 'backoff' | 'offline' | 'failed'>()
     expectTypeOf<Connection['actor']>().toMatchTypeOf<AnyActorRef>()
   })
 

@@ -33,6 +33,11 @@ export class ServerProcess {
     return bound
   }
 
+  /** lifeline's helper: closes every client with the restart hint (1012, back within `within` ms) and frees the port. */
+  async closeWithHint(within: number): Promise<void> {
+    await this.child.request({ cmd: 'close', within }, 'closed', 30_000)
+  }
+
   stats(): Promise<ServerStats> {
     return this.child.request<ServerStats>({ cmd: 'stats' }, 'stats', 10_000)
   }

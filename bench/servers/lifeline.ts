@@ -34,5 +34,5 @@ export async function startLifeline(port: number, tracker: Tracker, settings: Se
     if (count > 0) push(count, send, (last, written) => socket.send(last, () => written()))
   })
   const { port: bound } = await server.listening
-  return { port: bound }
+  return { port: bound, closeWithHint: (within) => server.close({ reconnect: { within } }) }
 }

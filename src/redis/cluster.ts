@@ -6,6 +6,7 @@ import type { Outbound } from '../server/session.js'
 import type { DuplicatePolicy } from '../server/types.js'
 import type { ResolvedRedisOptions } from './options.js'
 import { BEAT, CLAIM, RELEASE, ROUTE, SWEEP } from './registry-scripts.js'
+import { Script } from './script.js'
 import { envelope, openEnvelope, type Envelope } from './wire.js'
 import { RedisSessions } from './sessions.js'
 
@@ -26,6 +27,10 @@ export class RedisCluster implements ServerCluster {
   // Names this node holds, with the connection holding each: claimed again when Redis comes back.
   private readonly held = new Map<string, string>()
   private beats: NodeJS.Timeout | undefined
+  // Names let go while Redis could not be told: released once it answers.
+  private readonly releases = new Map<string, string>()
+  // Whether this node has beaten yet: a beat that finds it missing after that means it was swept.
+  private beaten = false
   private linkDown = false
   private leaving = false
   // Subscribed on the current subscriber connection: only then can other nodes reach this one.
@@ -80,6 +85,8 @@ export class RedisCluster implements ServerCluster {
 
   async claim(name: string, connection: string, policy: DuplicatePolicy): Promise<boolean> {
     if (!this.ready) {
+      // Alone, this node's own registry decides: 'reject' still refuses a name it holds.
+      if (policy === 'reject' && this.held.has(name)) return false
       this.held.set(name, connection)
       return true
     }
@@ -89,6 +96,7 @@ export class RedisCluster implements ServerCluster {
       return claimed === 1
     } catch (error) {
       this.failed(`could not claim "${name}" across the cluster; it is admitted by this node's registry alone`, error)
+      if (policy === 'reject' && this.held.has(name)) return false
       this.held.set(name, connection)
       return true
     }
@@ -97,9 +105,15 @@ export class RedisCluster implements ServerCluster {
   release(name: string, connection: string): void {
     if (this.held.get(name) !== connection) return
     this.held.delete(name)
-    if (!this.ready) return
+    if (!this.ready) {
+      this.releases.set(name, connection)
+      return
+    }
     RELEASE.run(this.command, [this.keys.nodes, this.keys.names], [this.options.prefix, this.node, this.holder(connection), name])
-      .catch((error: unknown) => this.failed(`could not release "${name}"; it is released when this node's beat lapses`, error))
+      .catch((error: unknown) => {
+        this.releases.set(name, connection)
+        this.failed(`could not release "${name}"; it is released when Redis answers again`, error)
+      })
   }
 
   send(name: string, data: Outbound): boolean {
@@ -159,6 +173,7 @@ export class RedisCluster implements ServerCluster {
         return this.member.evict(header.name, header.connection)
       case 'pump':
       case 'drop':
+      case 'end':
         return this.sessions?.heard(header)
     }
   }
@@ -166,12 +181,32 @@ export class RedisCluster implements ServerCluster {
   private async beat(): Promise<void> {
     if (!this.ready || this.leaving) return
     try {
-      await BEAT.run(this.command, [this.keys.nodes], [this.options.prefix, this.node])
-      // Sessions first: the registry's sweep forgets the dead nodes whose sessions must be set to expire.
+      const added = await BEAT.run(this.command, [this.keys.nodes], [this.options.prefix, this.node])
+      if (added === 1 && this.beaten) {
+        // Swept while stalled longer than nodeTtl: its names were released and its sessions taken. Claim again.
+        this.member?.report(new HeartbeatServerError('LIFELINE_CLUSTER_FAILED', `Cluster node ${this.node} was stalled longer than nodeTtl (${this.options.nodeTtl} ms) and counted as dead; it claims its names again, and its reliable clients start over elsewhere`))
+        this.beaten = true
+        return void this.arrived(true)
+      }
+      this.beaten = true
+      await this.releaseLeftovers()
+      // Ended sessions are reported, then dead nodes are swept, with their names and the sessions they owned, in one script.
       await this.sessions?.sweep()
       await SWEEP.run(this.command, [this.keys.nodes, this.keys.names], [this.options.prefix, this.options.nodeTtl, ''])
     } catch (error) {
       this.failed('could not beat', error)
+    }
+  }
+
+  /** Names let go while Redis could not be told. */
+  private async releaseLeftovers(): Promise<void> {
+    for (const [name, connection] of [...this.releases]) {
+      this.releases.delete(name)
+      await RELEASE.run(this.command, [this.keys.nodes, this.keys.names], [this.options.prefix, this.node, this.holder(connection), name])
+        .catch((error: unknown) => {
+          this.releases.set(name, connection)
+          this.failed(`could not release "${name}"`, error)
+        })
     }
   }
 
@@ -185,12 +220,20 @@ export class RedisCluster implements ServerCluster {
     }
   }
 
-  /** Connected (again), both ways: beat at once, and claim again every name this node holds. */
-  private async arrived(): Promise<void> {
+  /** Connected (again), both ways, or back from a stall: beat at once, and claim again every name this node holds. */
+  private async arrived(swept = false): Promise<void> {
     if (this.leaving || !this.ready) return
     const returned = this.linkDown
     this.linkDown = false
-    await this.beat()
+    if (!swept) {
+      try {
+        await Script.loadAll(this.command)
+      } catch (error) {
+        this.failed('could not load its scripts', error)
+      }
+      await this.beat()
+    }
+    await this.releaseLeftovers()
     for (const [name, connection] of [...this.held]) {
       try {
         const claimed = await CLAIM.run(this.command, [this.keys.nodes, this.keys.names], [this.options.prefix, this.node, this.holder(connection), name, 'reject', this.options.nodeTtl])

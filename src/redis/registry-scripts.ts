@@ -7,10 +7,13 @@ const OWNER = `local function owner(value) return string.match(value, '^(%S+)') 
 local function alive(node, ttl) local seen = redis.call('ZSCORE', KEYS[1], node) return seen ~= false and now() - tonumber(seen) < ttl end
 `
 
-/** This node is alive: its beat, in Redis time. ARGV: prefix, node. */
+/**
+ * This node is alive: its beat, in Redis time. ARGV: prefix, node. Returns
+ * 1 when the node was not among the live ones any more (a stall longer than
+ * the node ttl let another node sweep it): it must claim what it holds again.
+ */
 export const BEAT = new Script(`${NOW}
-redis.call('ZADD', KEYS[1], now(), ARGV[2])
-return 1`)
+return redis.call('ZADD', KEYS[1], now(), ARGV[2])`)
 
 /**
  * Claims a name for a connection of this node. ARGV: prefix, node,
@@ -46,7 +49,7 @@ return 0`)
 /**
  * Routes a message to the live node holding a name. ARGV: prefix, node,
  * name, envelope, node ttl. Returns 1 when published to another node, 2
- * when this node holds it, 0 when no live node does.
+ * when this node holds it, 0 when no live node does (or none listened).
  */
 export const ROUTE = new Script(`${NOW}${OWNER}
 local current = redis.call('HGET', KEYS[2], ARGV[3])
@@ -54,18 +57,22 @@ if not current then return 0 end
 local holder = owner(current)
 if holder == ARGV[2] then return 2 end
 if not alive(holder, tonumber(ARGV[5])) then return 0 end
-redis.call('PUBLISH', ARGV[1] .. ':node:' .. holder, ARGV[4])
+if redis.call('PUBLISH', ARGV[1] .. ':node:' .. holder, ARGV[4]) == 0 then return 0 end
 return 1`)
 
 /**
- * Forgets nodes whose beat is older than the node ttl, and the names they
- * held: a crashed node leaves no ghosts. ARGV: prefix, node ttl, this node
- * (when it leaves, it sweeps itself). Returns the nodes swept.
+ * Forgets nodes whose beat is older than the node ttl, in one step with all
+ * they held: their names are released, and the reliable sessions they owned
+ * are set to expire, each under a new epoch, so that a node that was only
+ * stalled finds its writes refused when it wakes and lets its clients go.
+ * ARGV: prefix, node ttl, and a node leaving of its own accord (swept alone,
+ * whatever other nodes lapsed), or ''. Returns the nodes swept.
  */
 export const SWEEP = new Script(`${NOW}${OWNER}
 local prefix, ttl, leaving = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now() - ttl), 'LIMIT', 0, 16)
-if leaving ~= '' then table.insert(dead, leaving) end
+local t = now()
+local dead
+if leaving ~= '' then dead = { leaving } else dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (t - ttl), 'LIMIT', 0, 16) end
 for _, node in ipairs(dead) do
   local held = prefix .. ':node:' .. node .. ':names'
   for _, name in ipairs(redis.call('SMEMBERS', held)) do
@@ -73,6 +80,16 @@ for _, node in ipairs(dead) do
     if current and owner(current) == node then redis.call('HDEL', KEYS[2], name) end
   end
   redis.call('DEL', held)
+  local owned = prefix .. ':node:' .. node .. ':sessions'
+  for _, key in ipairs(redis.call('SMEMBERS', owned)) do
+    local h = prefix .. ':s:' .. key
+    if redis.call('HGET', h, 'owner') == node then
+      local expires = t + tonumber(redis.call('HGET', h, 'ttl'))
+      redis.call('HSET', h, 'owner', '', 'expires', expires, 'epoch', redis.call('INCR', prefix .. ':epoch'))
+      redis.call('ZADD', prefix .. ':expiring', expires, key)
+    end
+  end
+  redis.call('DEL', owned)
   redis.call('ZREM', KEYS[1], node)
 end
 return dead`)

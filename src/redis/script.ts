@@ -9,10 +9,23 @@ type Argument = string | Buffer | number
  * what makes a claim, an append or a sweep one step for every node.
  */
 export class Script {
+  /** Every script made, to load them all into a Redis at once. */
+  static readonly all: Script[] = []
+
   private readonly sha: string
 
   constructor(private readonly lua: string) {
     this.sha = createHash('sha1').update(lua).digest('hex')
+    Script.all.push(this)
+  }
+
+  /**
+   * Loads every script into `redis`, as soon as it is (again) reachable:
+   * a script sent whole after a NOSCRIPT answer would run after commands
+   * issued later, and scripts must run in the order they were called.
+   */
+  static async loadAll(redis: Redis): Promise<void> {
+    await Promise.all(Script.all.map((script) => redis.script('LOAD', script.lua)))
   }
 
   run(redis: Redis, keys: readonly string[], args: readonly Argument[]): Promise<unknown> {

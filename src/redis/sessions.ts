@@ -12,13 +12,15 @@ import type { Outbound } from '../server/session.js'
 import type { InboundData, SessionLostReason } from '../server/types.js'
 import type { RedisCluster } from './cluster.js'
 import type { ResolvedRedisOptions } from './options.js'
-import { APPEND, CLAIM_SESSION, DROP_OVERSIZED, END_SESSION, PARK, READ, RECORD, SWEEP_SESSIONS } from './session-scripts.js'
-import { decodeMessage, encodeMessage, type Envelope } from './wire.js'
+import { APPEND, BROADCAST, CLAIM_SESSION, DROP_OVERSIZED, END_SESSION, PARK, READ, RECORD, SWEEP_SESSIONS } from './session-scripts.js'
+import { decodeMessage, encodeMessage, payloadBytes, type Envelope } from './wire.js'
 
 type Hello = Extract<Frame, { type: 'hello' }>
 
 // Most messages one read brings back while a client catches up.
 const READ_BATCH = 256
+// Most sweeps of ended sessions per beat (4 sessions each): a backlog is worked off within a few beats.
+const SWEEPS_PER_BEAT = 32
 
 /** A session whose client is connected to this node: the node owns it for as long as its epoch is the session's. */
 class Attached {
@@ -71,7 +73,9 @@ export class RedisSessions implements ReliableHook {
   private readonly linked = new WeakMap<Client, Attached>()
   private readonly greetings: Greetings
   // Sessions whose client left while Redis could not be told: parked when it is back.
-  private readonly toPark = new Map<string, number>()
+  private readonly toPark = new Map<string, string>()
+  // A write's answer was lost: sessions served here are pumped on the next beat.
+  private pumpLater = false
   private readonly pending = new Set<Promise<unknown>>()
 
   constructor(
@@ -115,7 +119,7 @@ export class RedisSessions implements ReliableHook {
     const session = this.linked.get(client)
     if (session === undefined || session.ended) return
     this.forget(session)
-    this.park(session.key, session.epoch)
+    this.park(session.key, String(session.epoch))
   }
 
   async stop(): Promise<void> {
@@ -123,8 +127,8 @@ export class RedisSessions implements ReliableHook {
     await Promise.allSettled([...this.pending])
   }
 
-  send(name: string, data: Outbound, client: Client | undefined): Delivery {
-    if (encodedSize(data) > this.context.limits.maxBytes) return 'oversized'
+  send(name: string, data: Outbound, client: Client | undefined, forwarded = false): Delivery {
+    if (payloadBytes(data) > this.context.limits.maxBytes) return 'oversized'
     const queued = this.greetings.queue(client, data)
     if (queued !== 'none') return queued === 'queued' ? 'sent' : 'full'
     const session = this.byName.get(name)
@@ -133,16 +137,39 @@ export class RedisSessions implements ReliableHook {
       this.cluster.failed(`could not queue a message for "${name}": Redis is unreachable`, new Error('not connected'))
       return 'none'
     }
-    this.append(name, data)
+    this.append(name, data, forwarded)
     return 'sent'
   }
 
-  /** Every session in the cluster gets `data`, connected or away; returns how many are connected here. */
-  broadcast(data: Outbound): number {
+  /**
+   * Every session in the cluster gets `data` once, connected or away, in one
+   * step; so do this node's clients that have not said hello yet (after
+   * their welcome). Returns how many of this node's clients it reached.
+   */
+  broadcast(data: Outbound, clients: Iterable<Client> = []): number {
     let here = 0
-    for (const name of this.byName.keys()) if (this.send(name, data, undefined) === 'sent') here++
-    // Sessions of other nodes, and away ones: their names are Redis's to know.
-    this.track(this.appendElsewhere(data))
+    // A client here that has not said hello gets it at its welcome, whatever session it continues, and only so.
+    const waiting: string[] = []
+    for (const client of clients) {
+      if (!this.greetings.waiting(client) || this.greetings.queue(client, data) !== 'queued') continue
+      waiting.push(client.name)
+      here++
+    }
+    if (!this.cluster.ready) {
+      this.cluster.failed('could not broadcast to the sessions of the cluster: Redis is unreachable', new Error('not connected'))
+      return here
+    }
+    here += this.byName.size
+    const { maxMessages, maxBytes } = this.context.limits
+    this.track(BROADCAST.runBuffer(this.cluster.command, [], [this.options.prefix, this.cluster.node, encodeMessage(data), maxMessages, maxBytes, ...waiting]).then((value) => {
+      const reply = value as (Buffer | number)[]
+      const fullAt = reply.findIndex((v) => Buffer.isBuffer(v) && v.toString() === 'full')
+      for (let i = 0; i + 1 < fullAt; i += 2) {
+        const session = this.byKey.get(String(reply[i]))
+        if (session !== undefined) this.sent(session, Number(reply[i + 1]), data)
+      }
+      for (const key of reply.slice(fullAt + 1)) this.full(String(key))
+    }, (error: unknown) => this.unknown('a broadcast', error)))
     return here
   }
 
@@ -155,25 +182,41 @@ export class RedisSessions implements ReliableHook {
   }
 
   /** A message from another node about a session this node owns. */
-  heard(header: Extract<Envelope, { t: 'pump' | 'drop' }>): void {
+  heard(header: Extract<Envelope, { t: 'pump' | 'drop' | 'end' }>): void {
     const session = this.byKey.get(header.key)
     if (session === undefined) return
     if (header.t === 'pump') return void this.pump(session)
+    if (header.t === 'end') return this.endFull(session)
     // Claimed elsewhere: the client came back there, so this socket is a stale one.
     if (header.epoch > session.epoch) this.supersede(session, 'its session was claimed on another node', true)
   }
 
-  /** Ends sessions that expired (and parks those of dead nodes); reports what they held. */
+  /**
+   * Reports the sessions that ended (expired, restarted, full): each comes
+   * out of Redis once, to one node, which reports what it held.
+   */
   async sweep(): Promise<void> {
-    // What a failed write left unrecorded is tried again on every beat.
+    // What a failed write left undone is tried again on every beat.
+    for (const [key, epoch] of [...this.toPark]) {
+      this.toPark.delete(key)
+      this.park(key, epoch)
+    }
     for (const session of this.byKey.values()) this.record(session)
-    const reply = (await SWEEP_SESSIONS.runBuffer(this.cluster.command, [], [this.options.prefix, this.options.nodeTtl])) as (Buffer | number)[]
-    for (let i = 0; i < reply.length;) {
-      const name = String(reply[i])
-      const count = Number(reply[i + 1])
-      const messages = reply.slice(i + 2, i + 2 + count).map(decode)
-      i += 2 + count
-      this.lost(name, messages, 'expired')
+    if (this.pumpLater) {
+      this.pumpLater = false
+      for (const session of this.byKey.values()) void this.pump(session)
+    }
+    for (let round = 0; round < SWEEPS_PER_BEAT; round++) {
+      const reply = (await SWEEP_SESSIONS.runBuffer(this.cluster.command, [], [this.options.prefix])) as (Buffer | number)[]
+      let ended = 0
+      for (let i = 0; i < reply.length; ended++) {
+        const name = String(reply[i])
+        const reason = String(reply[i + 1]) as SessionLostReason
+        const count = Number(reply[i + 2])
+        this.lost(name, reply.slice(i + 3, i + 3 + count).map(decode), reason)
+        i += 3 + count
+      }
+      if (ended < 4) return
     }
   }
 
@@ -187,7 +230,11 @@ export class RedisSessions implements ReliableHook {
       this.toPark.delete(key)
       this.park(key, epoch)
     }
-    for (const session of [...this.byKey.values()]) this.record(session, true)
+    for (const session of [...this.byKey.values()]) {
+      this.record(session, true)
+      // A wake-up sent while this node could not hear is lost: look for what waits.
+      void this.pump(session)
+    }
   }
 
   private async welcome(client: Client, hello: Hello): Promise<void> {
@@ -196,16 +243,18 @@ export class RedisSessions implements ReliableHook {
     let claim = await this.claim(client, key, hello)
     if (claim === 'inconsistent') {
       this.context.report(new HeartbeatServerError('LIFELINE_SESSION_INVALID', `Session of client "${name}" cannot be resumed: the client acknowledges messages it was never sent; starting a new one`, { client: name }))
-      this.lostFromReply(name, (await END_SESSION.runBuffer(this.cluster.command, [], [this.options.prefix, key])) as (Buffer | number)[], 1, 'invalid-state')
+      await END_SESSION.run(this.cluster.command, [], [this.options.prefix, key, 'invalid-state'])
       claim = await this.claim(client, key, hello)
     }
     if (claim === 'inconsistent' || claim === undefined) return
     if (client.endedBy !== undefined) {
       // Gone while the claim was made: the session waits for it, as after any departure.
-      this.park(key, claim.epoch)
+      this.park(key, String(claim.epoch))
       return
     }
-    const session = new Attached(key, hello.session, claim.epoch, client, hello.maxPayload, claim.delivered, hello.ack)
+    // A new session starts at 1, whatever the client acknowledged of the one it lost.
+    const ack = claim.resumed ? hello.ack : 0
+    const session = new Attached(key, hello.session, claim.epoch, client, hello.maxPayload, claim.delivered, ack)
     this.byKey.set(key, session)
     this.byName.set(name, session)
     this.linked.set(client, session)
@@ -232,52 +281,50 @@ export class RedisSessions implements ReliableHook {
         this.options.prefix, this.cluster.node, key, client.name, hello.session, hello.ack, this.context.ttl, hello.maxPayload ?? 0,
       ])) as (Buffer | number)[]
     } catch (error) {
-      // Without Redis no session can be trusted: the client tries again later.
+      // Without Redis no session can be trusted: the client tries again later. Redis may still run
+      // the claim (a timeout): once it answers again, the session is set to expire if this node holds it.
+      this.toPark.set(key, '')
       this.cluster.failed(`could not claim the session of "${client.name}"; the client is asked to come back later`, error)
       this.context.drop(client, 'error', CLOSE_TRY_AGAIN_LATER, 'its session cannot be reached now')
       return undefined
     }
     const state = String(reply[0])
     if (state === 'inconsistent') return 'inconsistent'
-    const expired = Number(reply[5])
-    const restarted = Number(reply[6])
-    const ended = reply.slice(7).map(decode)
-    this.lost(client.name, ended.slice(0, expired), 'expired')
-    this.lost(client.name, ended.slice(expired, expired + restarted), 'restarted')
     return { resumed: state === 'resumed', epoch: Number(reply[1]), delivered: Number(reply[2]) }
   }
 
-  private append(name: string, data: Outbound): void {
+  private append(name: string, data: Outbound, forwarded = false): void {
     const message = encodeMessage(data)
     const { maxMessages, maxBytes } = this.context.limits
     const appending = APPEND.run(this.cluster.command, [], [
-      this.options.prefix, this.cluster.node, name, message, maxMessages, maxBytes, envelopeBytes(data),
+      this.options.prefix, this.cluster.node, name, message, maxMessages, maxBytes,
     ]).then((value) => {
       const [seq, key, third] = value as [number, string | undefined, string | number | undefined]
       if (seq > 0) {
         const session = key === undefined ? undefined : this.byKey.get(key)
         if (session !== undefined) this.sent(session, seq, data)
       } else if (seq === 0) {
-        this.undelivered(name, 'no client or session of that name on any node')
+        // No session yet: perhaps a client connected elsewhere that has not said hello. Its node queues it.
+        if (forwarded || !this.cluster.send(name, data)) this.undelivered(name, 'no client or session of that name on any node')
       } else if (seq === -1 && key !== undefined) {
-        this.full(name, key)
+        this.full(key)
       } else if (seq === -3) {
         this.context.report(new HeartbeatServerError('LIFELINE_MESSAGE_TOO_LARGE', `send() to "${name}" refused: the message is larger than maxUnacknowledgedBytes (${maxBytes}): no session can hold it`, { client: name }))
       } else if (seq === -2) {
         this.context.report(new HeartbeatServerError('LIFELINE_MESSAGE_TOO_LARGE', `send() to "${name}" refused: the message makes a ${envelopeBytes(data)}-byte reliable-delivery frame, and the client accepts at most ${String(third)} bytes`, { client: name }))
       }
-    }, (error: unknown) => this.undelivered(name, `Redis did not take it (${messageOf(error)})`))
+    }, (error: unknown) => this.unknown(`a message for "${name}"`, error))
     this.track(appending)
   }
 
-  private async appendElsewhere(data: Outbound): Promise<void> {
-    let names: string[]
-    try {
-      names = await this.cluster.command.hkeys(`${this.options.prefix}:session-of`)
-    } catch (error) {
-      return this.cluster.failed('could not broadcast to the sessions of other nodes', error)
-    }
-    for (const name of names) if (!this.byName.has(name)) this.append(name, data)
+  /**
+   * A write whose answer did not come: Redis may have taken it or not. Said
+   * so (never "dropped": it may arrive), and whatever it may have added to a
+   * session this node serves is looked for once Redis answers again.
+   */
+  private unknown(what: string, error: unknown): void {
+    this.context.report(new HeartbeatServerError('LIFELINE_NOT_DELIVERED', `${what} may or may not have reached Redis (${messageOf(error)}); if it did, it is delivered`))
+    this.pumpLater = true
   }
 
   /** A message appended to a session this node owns: out at once when it is next, else through a read. */
@@ -345,9 +392,10 @@ export class RedisSessions implements ReliableHook {
     session.recording = true
     const ack = session.clientAck
     const delivered = session.delivered
-    const recording = RECORD.run(this.cluster.command, [], [this.options.prefix, session.key, session.epoch, ack, delivered]).then((result) => {
+    const recording = RECORD.run(this.cluster.command, [], [this.options.prefix, this.cluster.node, session.key, session.epoch, ack, delivered]).then((result) => {
       session.recording = false
-      if (result === -1) return this.supersede(session, 'its session is no longer this node’s: claimed elsewhere, or gone from Redis')
+      if (result === -1) return this.supersede(session, 'its session is no longer this node’s: claimed elsewhere, taken while this node was stalled, or gone from Redis')
+      if (result === -2) return this.supersede(session, 'its session in Redis holds fewer messages than this node sent (Redis lost them)')
       session.recordedAck = ack
       session.recorded = delivered
       if (session.recorded > session.acknowledged) session.ackTimer ??= setTimeout(() => this.flushAck(session), ACK_DELAY_MS).unref()
@@ -369,7 +417,8 @@ export class RedisSessions implements ReliableHook {
     socket.send(encodeAck(session.acknowledged))
   }
 
-  private park(key: string, epoch: number): void {
+  /** Sets a session this node owned to expire; `epoch` '' when the claim's answer was lost. */
+  private park(key: string, epoch: string): void {
     if (!this.cluster.ready) {
       this.toPark.set(key, epoch)
       return
@@ -380,15 +429,19 @@ export class RedisSessions implements ReliableHook {
     }))
   }
 
-  private full(name: string, key: string): void {
-    const session = this.byKey.get(key)
-    this.track(END_SESSION.runBuffer(this.cluster.command, [], [this.options.prefix, key]).then((reply) => {
-      this.lostFromReply(name, reply as (Buffer | number)[], 1, 'full')
-      if (session !== undefined && !session.ended) {
-        this.forget(session)
-        this.context.slow(session.client, 'it left maxUnacknowledged messages (or maxUnacknowledgedBytes) unacknowledged')
-      }
-    }, (error: unknown) => this.cluster.failed(`could not end the full session of "${name}"`, error)))
+  /** A session that would hold more than its bounds ends (reported by the sweeper); its owner lets its client go as slow. */
+  private full(key: string): void {
+    this.track(END_SESSION.run(this.cluster.command, [], [this.options.prefix, key, 'full']).then((owner) => {
+      const session = this.byKey.get(key)
+      if (session !== undefined) this.endFull(session)
+      else if (typeof owner === 'string' && owner !== '') this.cluster.tell(owner, { t: 'end', key })
+    }, (error: unknown) => this.cluster.failed('could not end a full session', error)))
+  }
+
+  private endFull(session: Attached): void {
+    if (session.ended) return
+    this.forget(session)
+    this.context.slow(session.client, 'it left maxUnacknowledged messages (or maxUnacknowledgedBytes) unacknowledged')
   }
 
   /**
@@ -415,10 +468,6 @@ export class RedisSessions implements ReliableHook {
     this.context.report(new HeartbeatServerError('LIFELINE_NOT_DELIVERED', `A message for "${name}" was dropped: ${why}`, { client: name }))
   }
 
-  private lostFromReply(name: string, reply: (Buffer | number)[], from: number, reason: SessionLostReason): void {
-    this.lost(name, (reply.slice(from) as Buffer[]).map(decode), reason)
-  }
-
   private lost(name: string, messages: Outbound[], reason: SessionLostReason): void {
     if (messages.length > 0) this.context.lost({ name, lost: messages.length, messages, reason })
   }
@@ -432,11 +481,6 @@ export class RedisSessions implements ReliableHook {
     this.pending.add(promise)
     void promise.finally(() => this.pending.delete(promise))
   }
-}
-
-/** What a message takes in Redis, which is what `maxUnacknowledgedBytes` counts in a cluster. */
-function encodedSize(data: Outbound): number {
-  return 1 + (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength)
 }
 
 function decode(raw: Buffer | number): Outbound {

@@ -1,3 +1,4 @@
+import { envelopeBytes } from '../reliable/protocol.js'
 import type { Outbound } from '../server/session.js'
 
 /**
@@ -10,31 +11,39 @@ export type Envelope =
   | { t: 'evict'; name: string; connection: string }
   | { t: 'pump'; key: string }
   | { t: 'drop'; key: string; epoch: number }
+  | { t: 'end'; key: string }
 
 const TEXT = 0x74 // 't'
 const BINARY = 0x62 // 'b'
 
-/** A message as Redis stores and carries it: a type byte, then UTF-8 text or the bytes. */
+// A type byte and the 4-byte size of the message's reliable-delivery frame come first.
+const HEAD = 5
+
+/**
+ * A message as Redis stores and carries it: a type byte, the exact size of
+ * the data frame that carries it to a client (so Redis can tell whether a
+ * client may take it), then UTF-8 text or the bytes.
+ */
 export function encodeMessage(data: Outbound): Buffer {
-  if (typeof data === 'string') {
-    const body = Buffer.from(data, 'utf8')
-    const out = Buffer.allocUnsafe(body.length + 1)
-    out[0] = TEXT
-    body.copy(out, 1)
-    return out
-  }
-  const out = Buffer.allocUnsafe(data.byteLength + 1)
-  out[0] = BINARY
-  out.set(data, 1)
+  const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+  const out = Buffer.allocUnsafe(body.byteLength + HEAD)
+  out[0] = typeof data === 'string' ? TEXT : BINARY
+  out.writeUInt32BE(Math.min(envelopeBytes(data), 0xffffffff), 1)
+  out.set(body, HEAD)
   return out
 }
 
 /** The message {@link encodeMessage} wrote; undefined for bytes it did not write. */
 export function decodeMessage(bytes: Buffer): Outbound | undefined {
-  if (bytes.length === 0) return undefined
-  if (bytes[0] === TEXT) return bytes.toString('utf8', 1)
-  if (bytes[0] === BINARY) return new Uint8Array(bytes.subarray(1))
+  if (bytes.length < HEAD) return undefined
+  if (bytes[0] === TEXT) return bytes.toString('utf8', HEAD)
+  if (bytes[0] === BINARY) return new Uint8Array(bytes.subarray(HEAD))
   return undefined
+}
+
+/** What a message counts against `maxUnacknowledgedBytes` in a cluster: its payload's bytes (UTF-8 for text). */
+export function payloadBytes(data: Outbound): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
 }
 
 export function envelope(header: Envelope, data?: Outbound): Buffer {

@@ -26,13 +26,14 @@ export interface ClusterMember {
  * for one process, with sessions kept where every node can reach them.
  */
 export interface ReliableHook extends ConnectionHook {
-  send(name: string, data: Outbound, client: Client | undefined): Delivery
+  /** `forwarded`: it came from another node, which found no session for `name` (so only a client here that has not said hello can take it). */
+  send(name: string, data: Outbound, client: Client | undefined, forwarded?: boolean): Delivery
   /** The largest frame `name`'s client accepts, when known here. */
   limitOf(name: string): number | undefined
   /** Names with a session this node can send to without asking the cluster. */
   names(): Iterable<string>
-  /** Sends to every session in the cluster; returns how many of this node's clients it reached. */
-  broadcast?(data: Outbound): number
+  /** Sends to every session in the cluster, and to `clients` of this node that have not said hello; returns how many of this node's clients it reached. */
+  broadcast?(data: Outbound, clients: Iterable<Client>): number
 }
 
 /**

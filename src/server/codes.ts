@@ -8,14 +8,31 @@ export const CLOSE_REPLACED = 4409
  */
 export const CLOSE_SLOW_CONSUMER = 4008
 
-/** Close code sent when the server cannot serve a client now (its session store failed); clients retry it. */
-export const CLOSE_TRY_AGAIN_LATER = 1013
-
-/** Close code sent when a client must come back and start over (its session is gone); clients retry it. */
-export const CLOSE_SERVICE_RESTART = 1012
-
 /** Close code sent to every client when the server closes ("going away"). */
 export const CLOSE_GOING_AWAY = 1001
+
+/** Close code of `disconnect()` without `retryAfter` (normal closure). */
+export const CLOSE_NORMAL = 1000
+
+/**
+ * Close code sent to every client by `close({ reconnect: { within } })`
+ * (Service Restart), with a hint to come back within that window; also when
+ * a client must come back and start over because its session is gone.
+ */
+export const CLOSE_SERVICE_RESTART = 1012
+
+/**
+ * Close code sent to a client turned away over `maxClients`, or disconnected
+ * with `retryAfter` (Try Again Later), with a hint saying when; also when its
+ * session store or cluster cannot serve it now. Clients retry it.
+ */
+export const CLOSE_TRY_AGAIN_LATER = 1013
+
+/** Close code of an `identify` refusal with `refusal: 'close'`: the credentials are missing or wrong. */
+export const CLOSE_UNAUTHORIZED = 4401
+
+/** Close code of a `verify` refusal with `refusal: 'close'`: the client may not connect. */
+export const CLOSE_FORBIDDEN = 4403
 
 /** Close code sent when the server ends a connection after an error of its own. */
 export const CLOSE_INTERNAL_ERROR = 1011

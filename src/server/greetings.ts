@@ -8,19 +8,24 @@ import { sizeOf, type Outbound, type SessionLimits } from './session.js'
  * welcome, so greeting a client in the `connection` handler works).
  */
 export class Greetings {
-  private readonly waiting = new WeakSet<Client>()
+  private readonly waitingFor = new WeakSet<Client>()
   private readonly early = new WeakMap<Client, Outbox<Outbound>>()
 
   constructor(private readonly limits: SessionLimits) {}
 
   attach(client: Client): void {
-    this.waiting.add(client)
+    this.waitingFor.add(client)
     this.early.set(client, new Outbox(this.limits.maxMessages, this.limits.maxBytes, sizeOf))
+  }
+
+  /** Whether `client` has not said hello yet. */
+  waiting(client: Client): boolean {
+    return this.waitingFor.has(client)
   }
 
   /** A hello from `client`: true for its first one. */
   hello(client: Client): boolean {
-    return this.waiting.delete(client)
+    return this.waitingFor.delete(client)
   }
 
   /** Queues for a client that has not been welcomed; false when it is not one, or its queue is full. */
@@ -35,7 +40,7 @@ export class Greetings {
   /** What waited for `client`'s welcome (or its departure), oldest first; the queue is gone after. */
   take(client: Client): Outbound[] {
     const messages = this.early.get(client)?.clear().unsent ?? []
-    this.waiting.delete(client)
+    this.waitingFor.delete(client)
     this.early.delete(client)
     return messages
   }

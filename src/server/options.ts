@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import { describe, invalid } from '../errors.js'
+import { formatCloseHint, MAX_HINT_DELAY } from '../hint.js'
+import { CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER } from './codes.js'
 import type {
+  DisconnectOptions,
   DuplicatePolicy,
   IdentifyClient,
   InboundData,
+  ServerCloseOptions,
   SessionStore,
   VerifyClient,
 } from './types.js'
@@ -31,6 +35,9 @@ export interface ResolvedServerOptions {
   path: string
   identify: IdentifyClient
   verify: VerifyClient | undefined
+  refusal: 'close' | 'status'
+  maxClients: number
+  maxClientsRetryAfter: number
   upgradeTimeout: number
   maxPendingUpgrades: number
   duplicate: DuplicatePolicy
@@ -51,7 +58,7 @@ export interface ResolvedServerOptions {
 const MAX_DELAY = 2_147_483_647
 
 const OPTION_KEYS = new Set<string>([
-  'server', 'port', 'host', 'path', 'identify', 'verify', 'upgradeTimeout', 'maxPendingUpgrades', 'duplicate',
+  'server', 'port', 'host', 'path', 'identify', 'verify', 'refusal', 'maxClients', 'maxClientsRetryAfter', 'upgradeTimeout', 'maxPendingUpgrades', 'duplicate',
   'heartbeat', 'maxPayload', 'maxBufferedBytes', 'closeTimeout',
   'delivery', 'sessionTtl', 'sessionStore', 'sessionStoreTimeout', 'maxUnacknowledged', 'maxUnacknowledgedBytes', 'cluster',
 ])
@@ -174,6 +181,9 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
         'Pass identify (authenticate the request and return the user id), or identify: nameFromQuery to trust ?name= as it is',
     )
   }
+  const refusal = o.refusal ?? 'close'
+  if (refusal !== 'close' && refusal !== 'status') fail('refusal', `'close' or 'status'`, refusal)
+  const maxClients = o.maxClients === Infinity ? Infinity : count('maxClients', o.maxClients, Infinity)
   const store = o.sessionStore as Partial<SessionStore> | undefined
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.load !== 'function' || typeof store.save !== 'function' || typeof store.delete !== 'function')) {
     fail('sessionStore', 'an object with load(), save() and delete()', store)
@@ -197,6 +207,9 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
     path,
     identify: fn('identify', o.identify, nameFromQuery),
     verify: fn<VerifyClient | undefined>('verify', o.verify, undefined),
+    refusal,
+    maxClients,
+    maxClientsRetryAfter: hintDelay('maxClientsRetryAfter', o.maxClientsRetryAfter, 5_000),
     upgradeTimeout: milliseconds('upgradeTimeout', o.upgradeTimeout, 5_000),
     maxPendingUpgrades: count('maxPendingUpgrades', o.maxPendingUpgrades, 1_000),
     duplicate,
@@ -211,5 +224,65 @@ export function resolveServerOptions(options: unknown): ResolvedServerOptions {
     maxUnacknowledged: count('maxUnacknowledged', o.maxUnacknowledged, 10_000),
     maxUnacknowledgedBytes: count('maxUnacknowledgedBytes', o.maxUnacknowledgedBytes, 8_388_608, ' (bytes)'),
     cluster: cluster as ServerCluster | undefined,
+  }
+}
+
+function hintDelay(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_HINT_DELAY) {
+    fail(name, `a number of milliseconds from 0 to ${MAX_HINT_DELAY} (an hour)`, value)
+  }
+  return value
+}
+
+function argumentBag(method: string, value: unknown, known: readonly string[]): Bag {
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null) {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `${method} options must be an object, got ${describe(value)}`)
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw invalid('LIFELINE_INVALID_ARGUMENT', `Unknown ${method} option ${key}; expected one of ${known.join(', ')}`)
+  }
+  return value as Bag
+}
+
+function argumentDelay(name: string, value: unknown, min: number): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_HINT_DELAY) {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `${name} must be a number of milliseconds from ${min} to ${MAX_HINT_DELAY} (an hour), got ${describe(value)}`)
+  }
+  return value
+}
+
+/** The close frame `close(options)` sends every client: 1001, or 1012 with a hint to come back within the window. */
+export function closeFrameOf(options: ServerCloseOptions | undefined): { code: number; reason: string } {
+  const o = argumentBag('close()', options, ['reconnect'])
+  if (o.reconnect === undefined) return { code: CLOSE_GOING_AWAY, reason: 'server closing' }
+  const reconnect = argumentBag('close() reconnect', o.reconnect, ['within'])
+  const within = argumentDelay('close() reconnect.within', reconnect.within, 1)
+  if (within === undefined) throw invalid('LIFELINE_INVALID_ARGUMENT', 'close() reconnect needs within: the window, in milliseconds, in which clients should come back')
+  return { code: CLOSE_SERVICE_RESTART, reason: formatCloseHint({ within, message: 'restarting' }) }
+}
+
+/** The close frame of `disconnect(name, options)`: 1013 with `retryAfter`, else 1000; a hint whenever there is something to say. */
+export function disconnectFrameOf(options: DisconnectOptions | undefined): { code: number; reason: string } {
+  const o = argumentBag('disconnect()', options, ['retryAfter', 'reconnect', 'message'])
+  const retryAfter = argumentDelay('disconnect() retryAfter', o.retryAfter, 0)
+  if (o.reconnect !== undefined && typeof o.reconnect !== 'boolean') {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `disconnect() reconnect must be true or false, got ${describe(o.reconnect)}`)
+  }
+  if (o.message !== undefined && typeof o.message !== 'string') {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `disconnect() message must be a string, got ${describe(o.message)}`)
+  }
+  const reconnect = o.reconnect as boolean | undefined
+  const message = o.message as string | undefined
+  const code = retryAfter === undefined || reconnect === false ? CLOSE_NORMAL : CLOSE_TRY_AGAIN_LATER
+  if (retryAfter === undefined && reconnect === undefined) return { code, reason: message ?? '' }
+  return {
+    code,
+    reason: formatCloseHint({
+      ...(reconnect === false ? { reconnect } : retryAfter === undefined ? {} : { retryAfter }),
+      ...(message === undefined ? {} : { message }),
+    }),
   }
 }

@@ -6,23 +6,25 @@ import { describe, invalid } from '../errors.js'
 import { Client } from './client.js'
 import { envelopeBytes, type ProtocolError } from '../reliable/protocol.js'
 import { fitCloseReason } from '../utf8.js'
-import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, CLOSE_SLOW_CONSUMER, closeCodeOfSocketError } from './codes.js'
+import { CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, CLOSE_SLOW_CONSUMER, closeCodeOfSocketError } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import { createServerEmitter } from './events.js'
 import { answerPings, HeartbeatMonitor, PLAIN_PINGS, sendApplicationPing, sendPingFrame, type Write } from './heartbeat.js'
 import type { ConnectionHook } from './hooks.js'
-import { resolveServerOptions, type ResolvedServerOptions } from './options.js'
+import { closeFrameOf, disconnectFrameOf, resolveServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClusterMember, ReliableHook } from './cluster.js'
 import { ReliableDelivery, type Delivery, type ReliableContext } from './reliable.js'
 import { ClientRegistry } from './registry.js'
 import { sizeOf, type Outbound } from './session.js'
 import type {
+  DisconnectOptions,
   DisconnectReason,
   HeartbeatServer,
   HeartbeatServerEventMap,
   HeartbeatServerOptions,
   InboundData,
   ServerAddress,
+  ServerCloseOptions,
   ServerSendData,
 } from './types.js'
 import { handleUpgrade, refuse, type UpgradeContext } from './upgrade.js'
@@ -106,6 +108,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       pending: new Set(),
       isClosing: () => this.closed !== undefined,
       isConnected: (name) => this.registry.has(name),
+      clientCount: () => this.registry.size,
       sharesUpgrades: () => this.http.listenerCount('upgrade') > 1,
       connectionId: () => String(++this.connections),
       claim: options.cluster === undefined ? undefined : (name, connection) => this.joined.then(() => options.cluster!.claim(name, connection, options.duplicate)),
@@ -149,7 +152,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
       throw invalid('LIFELINE_INVALID_ARGUMENT', `broadcast() filter must be a function, got ${describe(filter)}`)
     }
     let sent = 0
-    if (this.reliable?.broadcast !== undefined && filter === undefined) return this.reliable.broadcast(toOutbound(data))
+    if (this.reliable?.broadcast !== undefined && filter === undefined) return this.reliable.broadcast(toOutbound(data), this.registry.values())
     if (this.reliable) {
       const outbound = toOutbound(data)
       const names = new Set(this.reliable.names())
@@ -185,7 +188,13 @@ class NodeHeartbeatServer implements HeartbeatServer {
     return {
       deliver: (name, data) => {
         const client = this.registry.get(name)
-        if (client !== undefined) this.sendPlain(client, data)
+        if (this.reliable !== undefined) {
+          if (this.reliable.send(name, data, client, true) !== 'sent') {
+            this.emitter.report(new HeartbeatServerError('LIFELINE_NOT_DELIVERED', `A message for "${name}" from another node was dropped: no session of that name`, { client: name }), false)
+          }
+        } else if (client === undefined || !this.sendPlain(client, data)) {
+          this.emitter.report(new HeartbeatServerError('LIFELINE_NOT_DELIVERED', `A message for "${name}" from another node was dropped: that client left this node`, { client: name }), false)
+        }
       },
       broadcast: (data) => {
         for (const client of [...this.registry.values()]) this.sendPlain(client, data)
@@ -233,8 +242,18 @@ class NodeHeartbeatServer implements HeartbeatServer {
     return this.emitter.on(type, listener)
   }
 
-  close(): Promise<void> {
-    this.closed ??= this.shutDown()
+  disconnect(name: string, options?: DisconnectOptions): boolean {
+    const { code, reason } = disconnectFrameOf(options)
+    const client = this.registry.get(name)
+    if (client === undefined) return false
+    this.release(client, 'disconnected', code)
+    this.closeWithin(client.socket, code, reason)
+    return true
+  }
+
+  close(options?: ServerCloseOptions): Promise<void> {
+    const frame = closeFrameOf(options)
+    this.closed ??= this.shutDown(frame)
     return this.closed
   }
 
@@ -364,13 +383,13 @@ class NodeHeartbeatServer implements HeartbeatServer {
     socket.once('close', () => clearTimeout(timer))
   }
 
-  private async shutDown(): Promise<void> {
+  private async shutDown(frame: { code: number; reason: string }): Promise<void> {
     this.http.removeListener('upgrade', this.onUpgrade)
     for (const socket of this.upgrades.pending) refuse(socket, 503)
     this.upgrades.pending.clear()
     for (const client of [...this.registry.values()]) {
-      this.release(client, 'server-close', CLOSE_GOING_AWAY)
-      this.closeWithin(client.socket, CLOSE_GOING_AWAY, 'server closing')
+      this.release(client, 'server-close', frame.code)
+      this.closeWithin(client.socket, frame.code, frame.reason)
     }
     await Promise.all(this.hooks.map((hook) => hook.stop?.()))
     if (this.sockets.size > 0) await new Promise<void>((resolve) => (this.allSocketsClosed = resolve))

@@ -12,13 +12,13 @@ export type InboundData = string | Buffer
 
 /**
  * Names a client from its upgrade request, or refuses it: `null` (or a throw,
- * or a rejected promise) answers the upgrade with HTTP 401.
+ * or a rejected promise) refuses it as unauthorized (see `refusal`).
  */
 export type IdentifyClient = (request: IncomingMessage, url: URL) => string | null | PromiseLike<string | null>
 
 /**
  * Decides whether a named client may connect: `false` (or a throw, or a
- * rejected promise) answers the upgrade with HTTP 403.
+ * rejected promise) refuses it as forbidden (see `refusal`).
  */
 export type VerifyClient = (request: IncomingMessage, url: URL, name: string) => boolean | PromiseLike<boolean>
 
@@ -160,7 +160,7 @@ export interface HeartbeatServerOptions {
    */
   path?: string | undefined
   /**
-   * Names each client; `null` or a throw refuses the upgrade with 401. This
+   * Names each client; `null` or a throw refuses it as unauthorized (4401, or 401: see `refusal`). This
    * is where a real application authenticates (a cookie, a token in the
    * query): the default trusts whatever `?name=` says, so anyone can take
    * any name, and with `duplicate: 'replace'` evict its holder.
@@ -169,10 +169,37 @@ export interface HeartbeatServerOptions {
    */
   identify?: IdentifyClient | undefined
   /**
-   * Admits a client after it was named; `false` or a throw refuses the upgrade with 403.
+   * Admits a client after it was named; `false` or a throw refuses it as forbidden (4403, or 403: see `refusal`).
    * @default every client is admitted
    */
   verify?: VerifyClient | undefined
+  /**
+   * How `identify` and `verify` refusals reach the client. `'close'`: the
+   * upgrade is accepted and at once closed with 4401 (unauthorized) or 4403
+   * (forbidden), which browsers can read (they hide the HTTP status of a
+   * refused upgrade) and lifeline clients answer with one attempt with fresh
+   * credentials. `'status'`: the upgrade is answered with HTTP 401 or 403;
+   * lifeline clients in Node read it the same way, browsers see only a failed
+   * connection and retry it as any other. The refused client is never
+   * admitted: no `connection` event, no message read.
+   * @default 'close'
+   */
+  refusal?: 'close' | 'status' | undefined
+  /**
+   * Most clients connected at once. One more is accepted and at once closed
+   * with 1013 (Try Again Later) and a hint to come back after
+   * `maxClientsRetryAfter` (see the README's server hints); a connection that
+   * replaces one under its own name (`duplicate: 'replace'`) is not one more.
+   * @default Infinity
+   */
+  maxClients?: number | undefined
+  /**
+   * The `retryAfter` of the hint sent to a client turned away over
+   * `maxClients`, in milliseconds (at most an hour); lifeline clients wait at
+   * least that long, then their jittered backoff.
+   * @default 5000
+   */
+  maxClientsRetryAfter?: number | undefined
   /**
    * Milliseconds `identify` and `verify` together may take; an upgrade still
    * waiting after that is refused with HTTP 503 and its socket destroyed.
@@ -270,6 +297,36 @@ export interface ServerAddress {
   host: string
 }
 
+/** Options of `close()`. */
+export interface ServerCloseOptions {
+  /**
+   * A restart or deploy: `within` milliseconds (at most an hour) is the
+   * window in which clients should come back. Every client is closed with
+   * 1012 (Service Restart) and a hint; lifeline clients each wait a random
+   * moment of that window instead of coming back at once. Without it,
+   * clients get 1001 (Going Away) and their own backoff.
+   */
+  reconnect?: { within: number } | undefined
+}
+
+/** Options of `disconnect()`. */
+export interface DisconnectOptions {
+  /**
+   * Milliseconds (at most an hour) before the client should come back: it is
+   * closed with 1013 (Try Again Later) and a hint, and a lifeline client
+   * waits at least that long. Without it the code is 1000.
+   */
+  retryAfter?: number | undefined
+  /**
+   * `false`: the client should not come back; a lifeline client stops
+   * (`failed` with reason `'server'`).
+   * @default true
+   */
+  reconnect?: boolean | undefined
+  /** Text for logs, sent in the hint (cut to fit the close frame). */
+  message?: string | undefined
+}
+
 /**
  * Why a client left the registry.
  *
@@ -279,8 +336,9 @@ export interface ServerAddress {
  * - `'error'`: it broke the protocol (invalid UTF-8, an oversized frame...); see the `error` event.
  * - `'slow-consumer'`: it read more slowly than the server sent (`maxBufferedBytes`), or never acknowledged (`maxUnacknowledged`); closed with 4008.
  * - `'server-close'`: `close()` was called.
+ * - `'disconnected'`: the application called `disconnect()`.
  */
-export type DisconnectReason = 'closed' | 'replaced' | 'heartbeat-timeout' | 'error' | 'slow-consumer' | 'server-close'
+export type DisconnectReason = 'closed' | 'replaced' | 'heartbeat-timeout' | 'error' | 'slow-consumer' | 'server-close' | 'disconnected'
 
 /** Payload of the `connection` event: a client was admitted and registered. */
 export interface ClientConnectionEvent {
@@ -385,9 +443,18 @@ export interface HeartbeatServer {
    */
   on<K extends keyof HeartbeatServerEventMap>(type: K, listener: (event: HeartbeatServerEventMap[K]) => void): () => void
   /**
-   * Closes gracefully: refuses new upgrades, closes every client with 1001,
-   * stops the heartbeat timer, and closes the HTTP server if it created it
-   * (an attached server keeps running). Resolves when every socket is gone.
+   * Closes one client, with a hint about coming back (see {@link DisconnectOptions}):
+   * `disconnect(name, { retryAfter: 60_000 })`, or `{ reconnect: false }` to
+   * keep a lifeline client away. Returns `false` when no client has that name.
+   * Its `disconnect` event has reason `'disconnected'`.
    */
-  close(): Promise<void>
+  disconnect(name: string, options?: DisconnectOptions): boolean
+  /**
+   * Closes gracefully: refuses new upgrades, closes every client with 1001
+   * (or, with `reconnect: { within }`, 1012 and a hint that spreads their
+   * return over that window), stops the heartbeat timer, and closes the HTTP
+   * server if it created it (an attached server keeps running). Resolves
+   * when every socket is gone.
+   */
+  close(options?: ServerCloseOptions): Promise<void>
 }

@@ -2,6 +2,9 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
+import { formatCloseHint } from '../hint.js'
+import { CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED } from './codes.js'
+import { fitCloseReason } from '../utf8.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import type { ResolvedServerOptions } from './options.js'
 
@@ -13,6 +16,8 @@ export interface UpgradeContext {
   readonly pending: Set<Duplex>
   isClosing(): boolean
   isConnected(name: string): boolean
+  /** Clients registered now, for `maxClients`. */
+  clientCount(): number
   /** Whether another `upgrade` listener may take a request for another path. */
   sharesUpgrades(): boolean
   /** A new connection's id: unique in this process. */
@@ -26,6 +31,12 @@ export interface UpgradeContext {
 }
 
 type Verdict = { name: string } | { status: 401 | 403 | 409 | 503 }
+
+// A refusal a browser can read: the close code after the upgrade, not the HTTP status it hides.
+const REFUSAL_CLOSES: Readonly<Record<401 | 403, [number, string]>> = {
+  401: [CLOSE_UNAUTHORIZED, 'unauthorized'],
+  403: [CLOSE_FORBIDDEN, 'forbidden'],
+}
 
 // Node's HTTP server stops listening for errors on a socket it hands to
 // 'upgrade'; one error while a hook runs would otherwise crash the process.
@@ -55,6 +66,7 @@ export function refuse(socket: Duplex, status: number, headers = ''): void {
 }
 
 const KEY = /^[+/0-9A-Za-z]{22}==$/
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /** The refusal ws would give a request that is no WebSocket handshake, checked before any hook runs. */
 function handshakeProblem(request: IncomingMessage): { status: number; headers?: string } | undefined {
@@ -117,14 +129,22 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
     claim.settled = true
     // Gone from `pending`: close() already answered it, or the client left.
     if (!context.pending.delete(socket)) return claim.giveBack()
+    const { options } = context
     if ('status' in verdict) {
       claim.giveBack()
-      return refuse(socket, verdict.status)
+      const close = (verdict.status === 401 || verdict.status === 403) && options.refusal !== 'status' ? REFUSAL_CLOSES[verdict.status] : undefined
+      return close === undefined ? refuse(socket, verdict.status) : turnAway(context, request, socket, head, ...close)
     }
     // Checked here, not before the hooks: the registry is read and written in
     // the same tick, so two upgrades for one name cannot both pass. (A
     // cluster's claim is atomic across nodes, this one's included.)
-    if (context.claim === undefined && context.options.duplicate === 'reject' && context.isConnected(verdict.name)) return refuse(socket, 409)
+    const connected = context.isConnected(verdict.name)
+    if (context.claim === undefined && options.duplicate === 'reject' && connected) return refuse(socket, 409)
+    if (!connected && context.clientCount() >= options.maxClients) {
+      claim.giveBack()
+      const hint = formatCloseHint({ retryAfter: options.maxClientsRetryAfter, message: 'over capacity' })
+      return turnAway(context, request, socket, head, CLOSE_TRY_AGAIN_LATER, hint)
+    }
     let admitted = false
     socket.once('close', () => admitted || claim.giveBack())
     // ws answers a malformed handshake with 400 itself, and destroys a socket the client already closed.
@@ -168,6 +188,26 @@ class Claim {
   }
 }
 
+/**
+ * Accepts the upgrade only to close it at once with `code` and `reason`: a
+ * close frame is what every client, browsers included, can read. The socket
+ * is never admitted (no registry entry, no event, no message read) and is
+ * terminated if the client does not finish the close within `closeTimeout`.
+ */
+function turnAway(context: UpgradeContext, request: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
+  context.wss.handleUpgrade(request, socket, head, (ws) => {
+    ws.on('error', ignore)
+    try {
+      ws.close(code, fitCloseReason(reason))
+    } catch {
+      return ws.terminate()
+    }
+    const timer = setTimeout(() => ws.terminate(), context.options.closeTimeout).unref()
+    ws.once('close', () => clearTimeout(timer))
+  })
+  socket.off('error', ignore)
+}
+
 async function decide(context: UpgradeContext, request: IncomingMessage, url: URL): Promise<Verdict> {
   const { identify, verify } = context.options
   const failed = (hook: string, detail: string, cause?: unknown): void =>
@@ -183,6 +223,11 @@ async function decide(context: UpgradeContext, request: IncomingMessage, url: UR
   if (name === null) return { status: 401 }
   if (typeof name !== 'string' || name === '') {
     failed('identify', `must return a non-empty string or null, returned ${typeof name === 'string' ? 'an empty string' : typeof name}`)
+    return { status: 401 }
+  }
+  // A lone surrogate turns into U+FFFD on the wire: two such names would be one in a cluster.
+  if (LONE_SURROGATE.test(name)) {
+    failed('identify', 'must return a well-formed string (it returned one with a lone surrogate)')
     return { status: 401 }
   }
   if (verify === undefined) return { name }

@@ -31,6 +31,8 @@ export interface TestNode {
   broadcast(data: string): Promise<number>
   /** SIGKILL: no close, no goodbye to Redis. */
   kill(): Promise<void>
+  /** SIGSTOP for `ms`, then SIGCONT: a stall (a long GC pause, a suspended VM). */
+  stall(ms: number): Promise<void>
   /** A graceful close(). */
   close(): Promise<void>
   alive(): boolean
@@ -79,6 +81,11 @@ export async function startNode(settings: { redis: RedisClusterOptions; server?:
     async kill() {
       child.kill('SIGKILL')
       await exited()
+    },
+    async stall(ms) {
+      child.kill('SIGSTOP')
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      child.kill('SIGCONT')
     },
     async close() {
       await ask({ type: 'close' })

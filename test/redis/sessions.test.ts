@@ -128,6 +128,41 @@ describe('redis cluster: reliable sessions', () => {
     expect(reports).toEqual([expect.objectContaining({ name: 'alice', lost: 1, messages: ['never read'], reason: 'expired' })])
   })
 
+  it('starts a client that comes back after its session expired on a new one, and it gets what is sent from then on', async () => {
+    const s = settings({ sessionTtl: 200 })
+    const [a] = await Promise.all([startNode(s)])
+    const alice = reliableClient(() => a!.url('alice'))
+    await until(() => alice.conn.state === 'open', 3_000, 'open')
+    for (let i = 0; i < 3; i++) await a!.send('alice', `old ${i}`)
+    await until(() => alice.received.length === 3, 3_000, 'the first messages')
+    alice.conn.close()
+    await new Promise((resolve) => setTimeout(resolve, 700)) // expired, and swept
+    alice.conn.open() // the same session id, acknowledging 3 messages of a session that is gone
+    await until(() => alice.conn.state === 'open', 3_000, 'open again')
+    for (let i = 0; i < 3; i++) await a!.send('alice', `new ${i}`)
+    await until(() => alice.received.length === 6, 3_000, 'the new messages')
+    expect(alice.received).toEqual(['old 0', 'old 1', 'old 2', 'new 0', 'new 1', 'new 2'])
+    expect(alice.conn.state).toBe('open')
+  })
+
+  it("takes a stalled node's names and sessions when it counts as dead, and lets it serve again when it wakes: nothing lost", async () => {
+    const s = settings()
+    const [a, b] = await Promise.all([startNode(s), startNode(s)])
+    const alice = reliableClient(() => (a!.alive() ? a! : b!).url('alice'))
+    await until(() => alice.conn.state === 'open' && a!.events.some((e) => e.type === 'connection'), 3_000, 'alice on a')
+    await b!.send('alice', 'before')
+    await until(() => alice.received.includes('before'), 3_000, 'before')
+    const stalled = a!.stall(1_500) // three times nodeTtl: a is swept
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    for (let i = 0; i < 5; i++) await b!.send('alice', `during ${i}`)
+    await stalled
+    await b!.send('alice', 'after')
+    await until(() => alice.received.includes('after'), 8_000, 'everything after the stall')
+    expect(alice.received).toEqual(['before', 'during 0', 'during 1', 'during 2', 'during 3', 'during 4', 'after'])
+    expect(alice.lost).toEqual([])
+    expect(a!.events).toContainEqual(expect.objectContaining({ type: 'error', code: 'LIFELINE_CLUSTER_FAILED', message: expect.stringMatching(/stalled longer than nodeTtl/) }))
+  })
+
   it('never resumes a session wrongly after Redis restarts empty: the client is told it was lost', async () => {
     const s = settings()
     const [a] = await Promise.all([startNode(s)])
@@ -143,6 +178,8 @@ describe('redis cluster: reliable sessions', () => {
     await until(() => alice.conn.state === 'open', 5_000, 'open again')
     alice.conn.send('after')
     await until(() => messagesAt(a!, 'alice').some((e) => e.data === 'after'), 3_000, 'a new session works')
+    await a!.send('alice', 'fresh')
+    await until(() => alice.received.includes('fresh'), 3_000, 'the server reaching the client in the new session')
   })
 })
 
@@ -164,7 +201,8 @@ describe('redis cluster: chaos', () => {
     const stream = (async () => {
       while (streaming) {
         alice.conn.send(`c${up++}`)
-        if (await producer.send('alice', `s${down}`)) down++
+        // Sends by name and broadcasts, from one producer: one stream, in its order.
+        if (await (down % 4 === 3 ? producer.broadcast(`s${down}`).then(() => true) : producer.send('alice', `s${down}`))) down++
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
     })()

@@ -61,7 +61,7 @@ describe('heartbeat server options', () => {
   it('types its public API', () => {
     expectTypeOf(createHeartbeatServer).returns.toEqualTypeOf<HeartbeatServer>()
     expectTypeOf<HeartbeatServer['clients']>().toEqualTypeOf<ReadonlyMap<string, WebSocket>>()
-    expectTypeOf<ClientDisconnectEvent['reason']>().toEqualTypeOf<'closed' | 'replaced' | 'heartbeat-timeout' | 'error' | 'slow-consumer' | 'server-close'>()
+    expectTypeOf<ClientDisconnectEvent['reason']>().toEqualTypeOf<'closed' | 'replaced' | 'heartbeat-timeout' | 'error' | 'slow-consumer' | 'server-close' | 'disconnected'>()
     expectTypeOf<HeartbeatServer['on']>().parameter(0).toEqualTypeOf<'connection' | 'message' | 'disconnect' | 'error' | 'session-lost'>()
   })
 })

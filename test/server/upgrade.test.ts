@@ -35,8 +35,9 @@ describe('heartbeat server upgrades', () => {
     expect(names.find((n) => n !== 'alice')).toMatch(/^[0-9a-f-]{36}$/)
   })
 
-  it('refuses with 401 when identify returns null, throws or rejects', async () => {
+  it("refuses with 401 when identify returns null, throws or rejects (refusal: 'status')", async () => {
     const { port, server } = await startServer({
+      refusal: 'status',
       identify: (_request, url) => {
         const mode = url.searchParams.get('mode')
         if (mode === 'throw') throw new Error('boom')
@@ -53,8 +54,9 @@ describe('heartbeat server upgrades', () => {
     expect(errors[1]?.message).toMatch(/identify threw "async boom"/)
   })
 
-  it('refuses with 403 when verify returns false or rejects, and admits when it returns true', async () => {
+  it("refuses with 403 when verify returns false or rejects, and admits when it returns true (refusal: 'status')", async () => {
     const { port, server, url } = await startServer({
+      refusal: 'status',
       verify: async (_request, _url, name) => {
         await delay(1)
         if (name === 'bad') throw new Error('no')

@@ -44,15 +44,26 @@ export const reconnectCases: Case[] = [
     expected: { lines: ['open 1', 'close 4000 "bye" true 3', 'open 1', 'close 4000 "bye" true 3'], after: 3 },
   },
   {
-    name: 'stays CLOSED after a close code that must not be retried (4401)',
+    name: 'stays CLOSED after a close code that must not be retried (4404)',
     async run(ctx) {
-      const ws = new ctx.RWS(`${ctx.server}/close?code=4401&reason=unauthorised`, undefined, QUICK)
+      const ws = new ctx.RWS(`${ctx.server}/close?code=4404&reason=gone`, undefined, QUICK)
       const log = record(ws)
       await log.until((l) => count(l, 'close') === 1, 'the close')
       await settle()
       return { lines: log.lines, after: ws.readyState }
     },
-    expected: { lines: ['open 1', 'close 4401 "unauthorised" true 3'], after: 3 },
+    expected: { lines: ['open 1', 'close 4404 "gone" true 3'], after: 3 },
+  },
+  {
+    name: 'asks for credentials once more after a 4401, then stays CLOSED when they are refused again',
+    async run(ctx) {
+      const ws = new ctx.RWS(`${ctx.server}/close?code=4401&reason=unauthorised`, undefined, QUICK)
+      const log = record(ws)
+      await log.until((l) => count(l, 'close') === 2, 'the second refusal')
+      await settle()
+      return { lines: log.lines, after: ws.readyState }
+    },
+    expected: { lines: ['open 1', 'close 4401 "unauthorised" true 3', 'open 1', 'close 4401 "unauthorised" true 3'], after: 3 },
   },
   {
     name: 'with reconnect.maxAttempts 1 a refused connection fires one error and one close, then stays CLOSED (rws, partysocket: immediately-failed connection with 0 maxRetries must not retry)',

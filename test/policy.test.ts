@@ -1,0 +1,443 @@
+/**
+ * The retry policy, the server's hints and the refresh of refused
+ * credentials, against scripted sockets and a test clock.
+ */
+import fc from 'fast-check'
+import { describe, expect, it, vi } from 'vitest'
+import { formatCloseHint, MAX_HINT_DELAY, parseCloseHint } from '../src/hint.js'
+import { defaultRetryDelay } from '../src/retry.js'
+import { utf8Length } from '../src/utf8.js'
+import { createConnection, type RetryContext, type UrlContext } from '../src/index.node.js'
+import { FakeWebSocket } from './helpers/fake-websocket.js'
+import { harness } from './helpers/harness.js'
+
+const fast = {
+  heartbeat: { interval: 1_000, timeout: 500, probeTimeout: 200 },
+  reconnect: { initialDelay: 100, maxDelay: 1_000, factor: 2, jitter: 0 },
+}
+const BACKOFF = { initialDelay: 100, maxDelay: 1_000, factor: 2, jitter: 0 }
+
+function withPolicy(policy: (context: RetryContext) => number | false | undefined, options = {}) {
+  const contexts: RetryContext[] = []
+  const h = harness({ ...fast, reconnect: { ...fast.reconnect, policy: (context) => (contexts.push(context), policy(context)) }, ...options })
+  return { ...h, contexts }
+}
+
+function opened<T extends ReturnType<typeof harness>>(h: T): T {
+  h.conn.open()
+  FakeWebSocket.last.serverOpen()
+  return h
+}
+
+describe('reconnect.policy', () => {
+  it('is told the close, the cause, whether the socket opened, the network, the page and the default delay', () => {
+    const { network, environment, contexts } = opened(withPolicy(() => undefined))
+    environment.setVisible(false)
+    network.online = false // what the source says now; no offline event
+    FakeWebSocket.last.serverClose(1011, 'internal', true)
+    expect(contexts).toEqual([{
+      attempt: 1,
+      elapsed: 0,
+      cause: 'close',
+      close: { code: 1011, reason: 'internal', wasClean: true },
+      opened: true,
+      online: false,
+      visible: false,
+      hint: undefined,
+      delay: 100,
+    }])
+  })
+
+  it('names every cause: an error, the connect, heartbeat and probe deadlines', () => {
+    const { conn, clock, contexts } = withPolicy(() => undefined, { connectTimeout: 300 })
+    conn.open()
+    FakeWebSocket.last.serverError()
+    FakeWebSocket.last.serverClose(1006)
+    clock.advance(clock.nextDue()!)
+    clock.advance(300) // no open within connectTimeout
+    clock.advance(clock.nextDue()!)
+    FakeWebSocket.last.serverOpen()
+    clock.advance(1_000 + 500) // ping, then no proof
+    clock.advance(clock.nextDue()!)
+    FakeWebSocket.last.serverOpen()
+    clock.jump(5_000) // asleep: the late timer probes
+    clock.advance(0)
+    clock.advance(200)
+    expect(contexts.map((c) => [c.cause, c.opened, c.close?.code])).toEqual([
+      ['error', false, 1006],
+      ['connect-timeout', false, undefined],
+      ['heartbeat-timeout', true, undefined],
+      ['probe-timeout', true, undefined],
+    ])
+    expect(contexts.map((c) => c.attempt)).toEqual([1, 2, 3, 4])
+  })
+
+  it('counts elapsed from the last time the connection was healthy', () => {
+    const { conn, clock, contexts } = withPolicy(() => undefined)
+    conn.open()
+    FakeWebSocket.last.serverOpen()
+    clock.advance(1_000)
+    FakeWebSocket.last.serverMessage('pong') // healthy at 1000
+    clock.advance(300)
+    FakeWebSocket.last.serverClose(1006) // 300 ms after the last proof
+    clock.advance(clock.nextDue()!) // +100 backoff
+    FakeWebSocket.last.serverClose(1006) // refused again, 400 ms after the last proof
+    expect(contexts.map((c) => c.elapsed)).toEqual([300, 400])
+  })
+
+  it('sets the delay it returns', () => {
+    const { clock, of } = opened(withPolicy(() => 5_000))
+    FakeWebSocket.last.serverClose(1006)
+    expect(of('reconnect')).toEqual([{ attempt: 1, delay: 5_000 }])
+    clock.advance(4_999)
+    expect(FakeWebSocket.instances).toHaveLength(1)
+    clock.advance(1)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+  })
+
+  it("stops with false: failed, reason 'policy'", () => {
+    const { conn, of, clock } = opened(withPolicy((context) => (context.close?.code === 1011 ? false : undefined)))
+    FakeWebSocket.last.serverClose(1011, 'bug', true)
+    expect(conn.state).toBe('failed')
+    expect(of('failed')).toEqual([{ reason: 'policy', attempts: 1 }])
+    clock.advance(60_000)
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('stops after a heartbeat timeout too', () => {
+    const { conn, clock, of } = opened(withPolicy(() => false))
+    clock.advance(1_500)
+    expect(conn.state).toBe('failed')
+    expect(of('heartbeat').at(-1)).toEqual({ type: 'timeout' })
+    expect(of('failed')).toEqual([{ reason: 'policy', attempts: 1 }])
+  })
+
+  it('is asked once per failure, and never about a close shouldReconnect refuses or past maxAttempts', () => {
+    const policy = vi.fn(() => undefined)
+    const h = harness({ ...fast, reconnect: { ...fast.reconnect, maxAttempts: 2, policy } })
+    h.conn.open()
+    FakeWebSocket.last.serverClose(1006)
+    expect(policy).toHaveBeenCalledTimes(1)
+    h.clock.advance(h.clock.nextDue()!)
+    FakeWebSocket.last.serverClose(1006) // the last attempt allowed
+    expect(h.conn.state).toBe('failed')
+    expect(policy).toHaveBeenCalledTimes(1)
+    h.conn.open()
+    FakeWebSocket.last.serverClose(1008, 'policy violation', true)
+    expect(policy).toHaveBeenCalledTimes(1)
+    expect(h.of('failed').map((f) => f.reason)).toEqual(['max-attempts', 'not-retried'])
+  })
+
+  it('reports a policy that throws or answers nonsense, and applies the default', () => {
+    const answers: unknown[] = [NaN, -1, Infinity, 2 ** 31, '5', null, true, {}]
+    let next = 0
+    const { clock, of } = opened(withPolicy(() => {
+      if (next === answers.length) throw new Error('policy bug')
+      return answers[next++] as number
+    }))
+    for (let i = 0; i <= answers.length; i++) {
+      FakeWebSocket.last.serverClose(1006)
+      clock.advance(clock.nextDue()!)
+      FakeWebSocket.last.serverOpen()
+      clock.advance(1_000)
+      FakeWebSocket.last.serverMessage('pong') // healthy again: the default is the first delay
+    }
+    expect(of('reconnect').map((r) => r.delay)).toEqual(Array(answers.length + 1).fill(100))
+    const errors = of('error')
+    expect(errors.every((e) => (e as { code?: string }).code === 'LIFELINE_POLICY_FAILED')).toBe(true)
+    expect(errors.map((e) => e.message)).toEqual([
+      ...['NaN', '-1', 'Infinity', '2147483648', '"5"', 'null', 'true', 'an object (Object)'].map(
+        (got) => `reconnect.policy must return a delay from 0 to 2147483647 ms, false or undefined, got ${got}; used the default`,
+      ),
+      'reconnect.policy threw (policy bug); used the default',
+    ])
+  })
+
+  it('must be a function', () => {
+    for (const policy of [5, 'later', {}, null]) {
+      expect(() => createConnection({ url: 'ws://test.invalid/', autoConnect: false, reconnect: { policy: policy as never } }))
+        .toThrow(expect.objectContaining({ code: 'LIFELINE_INVALID_OPTION', message: expect.stringMatching(/^reconnect\.policy must be a function, got /) }))
+    }
+  })
+
+  it('never lets any answer break the connection or hand a timer a delay it cannot take', () => {
+    const answer = fc.oneof(fc.anything(), fc.double(), fc.integer(), fc.constant(false), fc.constant(undefined), fc.constant(2 ** 31))
+    fc.assert(fc.property(fc.array(answer, { minLength: 1, maxLength: 8 }), (answers) => {
+      let next = 0
+      const { conn, clock, of } = opened(withPolicy(() => answers[next++ % answers.length] as number))
+      for (let i = 0; i < answers.length && conn.state !== 'failed'; i++) {
+        FakeWebSocket.last.serverClose(1006)
+        if (conn.state === 'backoff') clock.advance(clock.nextDue()!)
+        FakeWebSocket.last.serverOpen()
+      }
+      for (const { delay } of of('reconnect')) expect(delay >= 0 && delay <= 2_147_483_647).toBe(true)
+      expect(['open', 'failed']).toContain(conn.state)
+      expect(FakeWebSocket.live().length).toBeLessThanOrEqual(1)
+      conn.dispose()
+    }), { seed: 0x9011c7, numRuns: 200 })
+  })
+
+  it('may dispose, close or reconnect the connection from inside', () => {
+    for (const act of ['dispose', 'close', 'reconnect'] as const) {
+      const h: ReturnType<typeof harness> = opened(harness({ ...fast, reconnect: { ...fast.reconnect, policy: () => (h.conn[act](), undefined) } }))
+      FakeWebSocket.last.serverClose(1006)
+      expect(h.conn.state, act).toBe(act === 'reconnect' ? 'connecting' : 'idle')
+      expect(FakeWebSocket.live().length, act).toBeLessThanOrEqual(1)
+      expect(FakeWebSocket.instances, act).toHaveLength(act === 'reconnect' ? 2 : 1)
+      if (act === 'dispose') expect(h.clock.pending, act).toBe(0)
+      if (act !== 'reconnect') {
+        h.clock.advance(60_000) // the retry planned before the call never runs
+        expect(FakeWebSocket.instances, act).toHaveLength(1)
+      }
+      h.conn.dispose()
+    }
+  })
+})
+
+describe('server hints', () => {
+  const hinted = (hint: object) => JSON.stringify({ lifeline: 1, ...hint })
+
+  it('spreads the first retry after a restart over the window the server gives', () => {
+    const delays = new Set<number>()
+    for (let i = 0; i < 50; i++) {
+      const { of } = opened(harness(fast))
+      FakeWebSocket.last.serverClose(1012, hinted({ within: 30_000 }), true)
+      delays.add(of('reconnect')[0]!.delay)
+    }
+    for (const delay of delays) expect(delay).toBeGreaterThanOrEqual(0), expect(delay).toBeLessThanOrEqual(30_000)
+    expect(delays.size).toBeGreaterThan(40) // random, not the fixed backoff of jitter 0
+  })
+
+  it('waits at least retryAfter, then the jittered backoff, even beyond maxDelay', () => {
+    const { of, contexts } = opened(withPolicy(() => undefined))
+    FakeWebSocket.last.serverClose(1013, hinted({ retryAfter: 20_000 }), true)
+    expect(contexts[0]!.hint).toEqual({ retryAfter: 20_000 })
+    expect(of('reconnect')).toEqual([{ attempt: 1, delay: 20_100 }]) // maxDelay is 1000
+  })
+
+  it("stops when the server says reconnect: false: failed, reason 'server'", () => {
+    const { conn, of, contexts } = opened(withPolicy(() => undefined))
+    FakeWebSocket.last.serverClose(1000, hinted({ reconnect: false, message: 'account closed' }), true)
+    expect(contexts[0]!.delay).toBe(false)
+    expect(conn.state).toBe('failed')
+    expect(of('failed')).toEqual([{ reason: 'server', attempts: 1 }])
+  })
+
+  it('lets the policy overrule the hint', () => {
+    const { conn, of } = opened(withPolicy((context) => (context.hint?.reconnect === false ? 50 : undefined)))
+    FakeWebSocket.last.serverClose(1000, hinted({ reconnect: false }), true)
+    expect(conn.state).toBe('backoff')
+    expect(of('reconnect')).toEqual([{ attempt: 1, delay: 50 }])
+  })
+
+  it('ignores an unknown or malformed hint: the ordinary backoff applies', () => {
+    for (const reason of ['{"lifeline":2,"retryAfter":99999}', '{"lifeline":1,"retryAfter":"soon"}', '{lifeline:1}', '[1]', 'restarting', '{"lifeline":1,"within":-5}']) {
+      const { of, conn } = opened(harness(fast))
+      FakeWebSocket.last.serverClose(1012, reason, true)
+      expect(conn.state, reason).toBe('backoff')
+      expect(of('reconnect'), reason).toEqual([{ attempt: 1, delay: 100 }])
+      expect(of('error'), reason).toEqual([])
+    }
+  })
+
+  it('never lets any close reason crash the client or hold it back more than an hour plus its backoff', () => {
+    const reason = fc.oneof(
+      fc.string({ maxLength: 130, unit: 'binary' }),
+      fc.dictionary(fc.constantFrom('lifeline', 'within', 'retryAfter', 'reconnect', 'message', '__proto__', 'constructor'), fc.anything(), { maxKeys: 6 }).map((o) => JSON.stringify(o)),
+      fc.record({ lifeline: fc.constantFrom(1, 2, '1'), within: fc.anything(), retryAfter: fc.anything(), reconnect: fc.anything() }, { requiredKeys: ['lifeline'] }).map((o) => JSON.stringify(o)),
+    )
+    fc.assert(fc.property(reason, fc.integer({ min: 1000, max: 4999 }), (text, code) => {
+      const { conn, of } = opened(harness(fast))
+      FakeWebSocket.last.serverClose(code === 4401 || code === 4403 ? 1000 : code, text, true)
+      expect(['backoff', 'failed']).toContain(conn.state)
+      for (const { delay } of of('reconnect')) expect(delay).toBeLessThanOrEqual(MAX_HINT_DELAY + 1_000)
+      conn.dispose()
+    }), { seed: 0x4e1e7, numRuns: 300 })
+  })
+})
+
+describe('the hint format', () => {
+  it('reads what it writes, and what it writes fits a close frame', () => {
+    const hint = fc.record({
+      within: fc.nat({ max: MAX_HINT_DELAY }),
+      retryAfter: fc.nat({ max: MAX_HINT_DELAY }),
+      reconnect: fc.boolean(),
+      message: fc.string({ maxLength: 200, unit: 'binary' }),
+    }, { requiredKeys: [] })
+    fc.assert(fc.property(hint, (h) => {
+      const text = formatCloseHint(h)
+      expect(utf8Length(text)).toBeLessThanOrEqual(123)
+      const read = parseCloseHint(text)!
+      const { message, ...rest } = h
+      expect({ ...read, message: undefined }).toEqual({ ...rest, message: undefined })
+      if (message !== undefined && read.message !== undefined) expect(message.startsWith(read.message)).toBe(true)
+    }), { seed: 0xc105e, numRuns: 500 })
+  })
+
+  it('writes the documented form', () => {
+    expect(formatCloseHint({ within: 30_000 })).toBe('{"lifeline":1,"within":30000}')
+    expect(formatCloseHint({ retryAfter: 5_000, message: 'full' })).toBe('{"lifeline":1,"retryAfter":5000,"message":"full"}')
+    expect(formatCloseHint({ reconnect: false })).toBe('{"lifeline":1,"reconnect":false}')
+  })
+
+  it('cuts delays to an hour and drops fields of the wrong type one by one', () => {
+    expect(parseCloseHint('{"lifeline":1,"retryAfter":1e12,"within":"x","reconnect":0,"extra":1}')).toEqual({ retryAfter: MAX_HINT_DELAY })
+  })
+})
+
+describe('the default delay', () => {
+  it('is the backoff without a hint, the window with within, retryAfter plus the rest with retryAfter', () => {
+    const half = () => 0.5
+    expect(defaultRetryDelay(2, BACKOFF, undefined, half)).toBe(400)
+    expect(defaultRetryDelay(2, BACKOFF, { within: 10_000 }, half)).toBe(5_000)
+    expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000 }, half)).toBe(3_400)
+    expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000, within: 1_000 }, half)).toBe(3_500)
+    expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000, reconnect: false }, half)).toBe(false)
+  })
+})
+
+describe('refused credentials', () => {
+  function refreshing(options = {}) {
+    const urls: UrlContext[] = []
+    let token = 0
+    const h = harness({ ...fast, url: (context) => (urls.push(context), `ws://test.invalid/?token=${++token}`), ...options })
+    return { ...h, urls }
+  }
+
+  it('asks the url function anew with the reason and retries once at once', () => {
+    const { conn, clock, of, urls } = refreshing()
+    conn.open()
+    FakeWebSocket.last.serverOpen()
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    expect(conn.state).toBe('reauthorizing')
+    expect(urls).toEqual([{ attempt: 0, reason: 'attempt' }, { attempt: 1, reason: 'unauthorized' }])
+    expect(FakeWebSocket.last.url).toBe('ws://test.invalid/?token=2')
+    expect(clock.nextDue()).toBe(10_000) // no backoff: the only timer is the attempt's connectTimeout
+    FakeWebSocket.last.serverOpen()
+    expect(conn.state).toBe('open')
+    expect(of('state').map((s) => s.state)).toEqual(['connecting', 'open', 'reauthorizing', 'open'])
+    expect(of('reconnect')).toEqual([])
+  })
+
+  it("fails with reason 'unauthorized' after exactly two attempts when refused again", () => {
+    const { conn, clock, of, urls } = refreshing()
+    conn.open()
+    FakeWebSocket.last.serverClose(4403, 'forbidden', true)
+    FakeWebSocket.last.serverOpen()
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    expect(conn.state).toBe('failed')
+    expect(of('failed')).toEqual([{ reason: 'unauthorized', attempts: 2 }])
+    clock.advance(600_000)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    expect(urls).toHaveLength(2)
+    conn.open() // after signing in again
+    expect(urls.at(-1)).toEqual({ attempt: 0, reason: 'attempt' })
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    expect(conn.state).toBe('reauthorizing')
+  })
+
+  it('refreshes again once the connection proved healthy in between (a token that expired later)', () => {
+    const { conn, clock, urls } = refreshing()
+    conn.open()
+    FakeWebSocket.last.serverOpen()
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    FakeWebSocket.last.serverOpen()
+    clock.advance(1_000)
+    FakeWebSocket.last.serverMessage('pong') // healthy
+    FakeWebSocket.last.serverClose(4401, 'token expired', true)
+    expect(conn.state).toBe('reauthorizing')
+    expect(urls.map((u) => u.reason)).toEqual(['attempt', 'unauthorized', 'unauthorized'])
+  })
+
+  it('never asks for credentials in a tight loop, even unmonitored against a server that refuses right after the upgrade', () => {
+    const { conn, urls, of } = refreshing({ heartbeat: false })
+    conn.open()
+    for (let i = 0; i < 10 && conn.state !== 'failed'; i++) {
+      FakeWebSocket.last.serverOpen()
+      FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    }
+    expect(conn.state).toBe('failed')
+    expect(urls).toHaveLength(2)
+    expect(of('failed')).toEqual([expect.objectContaining({ reason: 'unauthorized' })])
+  })
+
+  it('fails at once without retries left or with reconnect: false', () => {
+    for (const reconnect of [false, { ...fast.reconnect, maxAttempts: 1 }] as const) {
+      const { conn, of, urls } = refreshing({ reconnect })
+      conn.open()
+      FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+      expect(of('failed')).toEqual([{ reason: 'unauthorized', attempts: 1 }])
+      expect(urls).toHaveLength(1)
+      expect(conn.state).toBe('failed')
+    }
+  })
+
+  it('leaves no socket and no timer when disposed from a listener as the refresh begins, or from the url function', () => {
+    const fromState = refreshing()
+    fromState.conn.on('state', ({ state }) => state === 'reauthorizing' && fromState.conn.dispose())
+    fromState.conn.open()
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    expect(FakeWebSocket.live()).toEqual([])
+    expect(fromState.clock.pending).toBe(0)
+    expect(fromState.urls).toHaveLength(1)
+
+    let conn: ReturnType<typeof harness>['conn'] | undefined
+    const fromUrl = harness({ ...fast, url: ({ reason }) => (reason === 'unauthorized' && conn?.dispose(), 'ws://test.invalid/') })
+    conn = fromUrl.conn
+    conn.open()
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    expect(FakeWebSocket.live()).toEqual([])
+    expect(fromUrl.clock.pending).toBe(0)
+    expect(conn.state).toBe('idle')
+  })
+
+  it('backs off as usual when the attempt with fresh credentials fails otherwise', () => {
+    const { conn, clock, urls, of } = refreshing()
+    conn.open()
+    FakeWebSocket.last.serverClose(4401, 'unauthorized', true)
+    FakeWebSocket.last.serverClose(1006)
+    expect(conn.state).toBe('backoff')
+    clock.advance(of('reconnect')[0]!.delay)
+    FakeWebSocket.last.serverClose(4401, 'still unauthorized', true)
+    expect(conn.state).toBe('failed') // not yet healthy since the refresh: refused again
+    expect(urls.map((u) => u.reason)).toEqual(['attempt', 'unauthorized', 'attempt'])
+  })
+
+  it('keeps messages buffered before an open the server refuses at once, and sends them on the next socket', () => {
+    const { conn } = refreshing()
+    conn.send('subscribe')
+    conn.open()
+    const refused = FakeWebSocket.last
+    refused.serverOpen()
+    expect(refused.sent).toEqual(['subscribe'])
+    refused.serverClose(4401, 'unauthorized', true) // refused: the server read nothing
+    expect(conn.buffered).toBe(1)
+    FakeWebSocket.last.serverOpen()
+    expect(FakeWebSocket.last.sent).toEqual(['subscribe'])
+    expect(conn.buffered).toBe(0)
+  })
+
+  it('does not send them again once the server said anything, nor after any other close', () => {
+    for (const [close, reason, spoke] of [[4401, 'unauthorized', true], [1013, 'busy', false], [1011, 'oops', false]] as const) {
+      const { conn } = refreshing()
+      conn.send('once')
+      conn.open()
+      FakeWebSocket.last.serverOpen()
+      if (spoke) FakeWebSocket.last.serverMessage('welcome')
+      FakeWebSocket.last.serverClose(close, reason, true)
+      expect(conn.buffered, `${close} ${reason}`).toBe(0)
+    }
+  })
+
+  it('puts them back after an over-capacity 1013 too, ahead of what was sent since', () => {
+    const h = harness(fast)
+    h.conn.send('first')
+    h.conn.open()
+    FakeWebSocket.last.serverOpen()
+    FakeWebSocket.last.serverClose(1013, '{"lifeline":1,"retryAfter":100}', true)
+    h.conn.send('second')
+    h.clock.advance(h.of('reconnect')[0]!.delay)
+    FakeWebSocket.last.serverOpen()
+    expect(FakeWebSocket.last.sent).toEqual(['first', 'second'])
+  })
+})
