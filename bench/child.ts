@@ -80,6 +80,17 @@ export class Child {
     })
   }
 
+  /** Hands every message of type `ev` to `fn` (never to `next()`) until the returned function is called. */
+  on(ev: string, fn: (message: Message) => void): () => void {
+    const waiter = (message: Message): boolean => {
+      if (message.ev !== ev) return false
+      fn(message)
+      return true
+    }
+    this.waiters.add(waiter)
+    return () => void this.waiters.delete(waiter)
+  }
+
   request<T extends Message>(message: object, ev: string, ms: number): Promise<T> {
     const reply = this.next<T>(ev, ms)
     this.send(message)
