@@ -61,6 +61,8 @@ export class Child {
   next<T extends Message>(ev: string, ms: number): Promise<T> {
     const queued = this.inbox.findIndex((m) => m.ev === ev || m.ev === 'error')
     if (queued >= 0) return settle<T>(this.inbox.splice(queued, 1)[0]!, ev)
+    // A dead child answers nothing: waiting out the deadline would only delay the cleanup.
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return Promise.reject(new Error(`${this.name} has exited (${this.process.exitCode ?? this.process.signalCode}) before '${ev}'`))
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`no '${ev}' from ${this.name} within ${ms} ms`)), ms)
       const onExit = (code: number | null): void => done(new Error(`${this.name} exited (${code}) before '${ev}'`))

@@ -94,27 +94,59 @@ export async function clockOffset(child: Child, rounds = 30): Promise<{ offsetNs
   return best!
 }
 
-async function start(topology: Topology, system: ClusterSystem, nodes: 1 | 2): Promise<number[]> {
+async function start(topology: Topology, system: ClusterSystem, nodes: readonly Child[]): Promise<number[]> {
   const prefix = `bench${++prefixes}`
-  const started = nodes === 2 ? [topology.a, topology.b] : [topology.a]
-  const replies = await Promise.allSettled(started.map((node) => ask<Message & { port: number }>(node, { cmd: 'start', system, redis: topology.redis, prefix }, 'listening', 20_000)))
+  const replies = await Promise.allSettled(nodes.map((node) => ask<Message & { port: number }>(node, { cmd: 'start', system, redis: topology.redis, prefix }, 'listening', 20_000)))
   const failed = replies.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-  if (failed !== undefined) {
-    await stop(started)
-    throw failed.reason
-  }
+  if (failed !== undefined) throw failed.reason
   return replies.map((r) => (r as PromiseFulfilledResult<Message & { port: number }>).value.port)
 }
 
 /** Stops every server the phase started; the error codes they reported, added up. */
-async function stop(started: readonly Child[]): Promise<Record<string, number>> {
+async function stop(nodes: readonly Child[]): Promise<Record<string, number>> {
   const errors: Record<string, number> = {}
-  const replies = await Promise.all(started.map((node) => ask<Message & { errors: Record<string, number> }>(node, { cmd: 'stop' }, 'stopped', 20_000)))
+  const replies = await Promise.all(nodes.map((node) => ask<Message & { errors: Record<string, number> }>(node, { cmd: 'stop' }, 'stopped', 20_000)))
   for (const reply of replies) for (const [code, n] of Object.entries(reply.errors)) errors[code] = (errors[code] ?? 0) + n
   return errors
 }
 
-const nodesOf = (topology: Topology, nodes: 1 | 2): Child[] => (nodes === 2 ? [topology.a, topology.b] : [topology.a])
+/**
+ * Starts the servers of a phase (node A, and B for 2 nodes), connects the
+ * client sets `dials` names, runs `body`, then closes the clients and stops
+ * the servers whether anything failed or not (clients first: a server
+ * stopping under them would send them reconnecting). The first failure is
+ * the one thrown. The result carries the error codes the servers reported.
+ */
+async function phase<T>(topology: Topology, system: ClusterSystem, nodes: 1 | 2, dials: (ports: number[]) => Array<[Child, Dial]>, body: () => Promise<T>): Promise<T & { errors: Record<string, number> }> {
+  const servers = nodes === 2 ? [topology.a, topology.b] : [topology.a]
+  const dialled: Child[] = []
+  let failure: { error: unknown } | undefined
+  let result: T | undefined
+  let errors: Record<string, number> = {}
+  try {
+    const ports = await start(topology, system, servers)
+    await Promise.all(dials(ports).map(([set, dial]) => {
+      dialled.push(set)
+      return ask(set, { cmd: 'connect', dial }, 'connected', 40_000)
+    }))
+    result = await body()
+  } catch (error) {
+    failure = { error }
+  }
+  const cleanups = [
+    () => Promise.all(dialled.map((set) => ask(set, { cmd: 'close' }, 'closed', 20_000))),
+    async () => void (errors = await stop(servers)),
+  ]
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup()
+    } catch (error) {
+      failure ??= { error }
+    }
+  }
+  if (failure !== undefined) throw failure.error
+  return { ...result!, errors }
+}
 
 /**
  * One client, on node B (2 nodes) or on A itself (1 node); A sends it a
@@ -122,37 +154,25 @@ const nodesOf = (topology: Topology, nodes: 1 | 2): Child[] => (nodes === 2 ? [t
  * subtracts that stamp from the clock at its receipt. Open loop: the next
  * probe does not wait for the last.
  */
-export async function measureLatency(topology: Topology, system: ClusterSystem, nodes: 1 | 2, size: LatencySize): Promise<LatencyResult> {
-  const ports = await start(topology, system, nodes)
+export function measureLatency(topology: Topology, system: ClusterSystem, nodes: 1 | 2, size: LatencySize): Promise<LatencyResult> {
   const set = topology.sets[0]
-  let result!: Omit<LatencyResult, 'errors'>
-  let errors: Record<string, number> = {}
-  try {
-    const dial: Dial = { system, clients: [{ name: 'probe', port: ports[nodes - 1]! }] }
-    await ask(set, { cmd: 'connect', dial }, 'connected', 40_000)
-    try {
-      const count = size.warmup + size.sends
-      const { refused } = await ask<Message & { refused: number }>(topology.a, { cmd: 'latency', name: 'probe', count, gapMs: size.gapMs }, 'sent', count * size.gapMs * 10 + 10_000)
-      const reply = await ask<Message & { samples: number[]; drops: number }>(set, { cmd: 'latencies', count, warmup: size.warmup, waitMs: 5_000 }, 'latencies', 15_000)
-      const correction = ms(topology.correction[0])
-      const samples = reply.samples.map((sample) => sample + correction)
-      result = {
-        nodes,
-        samples: samples.length,
-        lost: size.sends - samples.length,
-        p50: percentile(samples, 0.5),
-        p99: percentile(samples, 0.99),
-        max: percentile(samples, 1),
-        refused,
-        drops: reply.drops,
-      }
-    } finally {
-      await ask(set, { cmd: 'close' }, 'closed', 20_000)
+  const count = size.warmup + size.sends
+  return phase(topology, system, nodes, (ports) => [[set, { system, clients: [{ name: 'probe', port: ports[nodes - 1]! }] }]], async () => {
+    const { refused } = await ask<Message & { refused: number }>(topology.a, { cmd: 'latency', name: 'probe', count, gapMs: size.gapMs }, 'sent', count * size.gapMs * 10 + 10_000)
+    const reply = await ask<Message & { samples: number[]; drops: number }>(set, { cmd: 'latencies', count, warmup: size.warmup, waitMs: 5_000 }, 'latencies', 15_000)
+    const correction = ms(topology.correction[0])
+    const samples = reply.samples.map((sample) => sample + correction)
+    return {
+      nodes,
+      samples: samples.length,
+      lost: size.sends - samples.length,
+      p50: percentile(samples, 0.5),
+      p99: percentile(samples, 0.99),
+      max: percentile(samples, 1),
+      refused,
+      drops: reply.drops,
     }
-  } finally {
-    errors = await stop(nodesOf(topology, nodes))
-  }
-  return { ...result, errors }
+  })
 }
 
 let runs = 0
@@ -166,39 +186,31 @@ let runs = 0
  * the last client got the last message.
  */
 export async function measureFanOut(topology: Topology, system: ClusterSystem, nodes: 1 | 2, size: FanOutSize): Promise<FanOutResult> {
-  const ports = await start(topology, system, nodes)
   const half = Math.floor(size.clients / 2)
   const expected = half * 2 * size.messages
-  let result!: Omit<FanOutResult, 'errors'>
-  let errors: Record<string, number> = {}
+  const run = ++runs
+  const progress = [0, 0]
+  const reports: Array<FanOutReport | undefined> = [undefined, undefined]
+  const done = deferred<void>()
+  // Removed only once the sets have closed: IPC keeps order, so nothing of this run can come after.
+  const listeners = topology.sets.flatMap((set, k) => [
+    set.on('progress', (m) => {
+      if (m.run !== run) return
+      progress[k] = m.upTo as number
+      tell(topology.a, { cmd: 'credit', upTo: Math.min(...progress) + size.window })
+    }),
+    set.on('fan-out', (m) => {
+      if (m.run !== run) return
+      reports[k] = m.report as FanOutReport
+      if (reports.every((r) => r !== undefined)) done.resolve()
+    }),
+  ])
+  const dial = (k: number, port: number): Dial => ({ system, clients: Array.from({ length: half }, (_, i) => ({ name: `c${k}-${i}`, port })) })
   try {
-    const dial = (k: number): Dial => ({ system, clients: Array.from({ length: half }, (_, i) => ({ name: `c${k}-${i}`, port: ports[Math.min(k, nodes - 1)]! })) })
-    await Promise.all(topology.sets.map((set, k) => ask(set, { cmd: 'connect', dial: dial(k) }, 'connected', 40_000)))
-    try {
-      const run = ++runs
+    return await phase(topology, system, nodes, (ports) => topology.sets.map((set, k) => [set, dial(k, ports[Math.min(k, nodes - 1)]!)]), async () => {
       await Promise.all(topology.sets.map((set) => ask(set, { cmd: 'fan-out', run, count: size.messages }, 'armed', 10_000)))
-      const progress = [0, 0]
-      const reports: Array<FanOutReport | undefined> = [undefined, undefined]
-      const done = deferred<void>()
-      const listeners = topology.sets.flatMap((set, k) => [
-        set.on('progress', (m) => {
-          if (m.run !== run) return
-          progress[k] = m.upTo as number
-          tell(topology.a, { cmd: 'credit', upTo: Math.min(...progress) + size.window })
-        }),
-        set.on('fan-out', (m) => {
-          if (m.run !== run) return
-          reports[k] = m.report as FanOutReport
-          if (reports.every((r) => r !== undefined)) done.resolve()
-        }),
-      ])
-      let startedAt: bigint
-      try {
-        startedAt = (await ask<Message & { startedAt: bigint }>(topology.a, { cmd: 'broadcast', count: size.messages, credit: size.window }, 'broadcasting', 10_000)).startedAt
-        await orNull(done.promise, size.capMs)
-      } finally {
-        for (const off of listeners) off()
-      }
+      const { startedAt } = await ask<Message & { startedAt: bigint }>(topology.a, { cmd: 'broadcast', count: size.messages, credit: size.window }, 'broadcasting', 10_000)
+      await orNull(done.promise, size.capMs)
       // Past the cap: what each set got so far.
       for (const [k, set] of topology.sets.entries()) {
         reports[k] ??= (await ask<Message & { report: FanOutReport }>(set, { cmd: 'report', run }, 'report', 10_000)).report
@@ -206,9 +218,10 @@ export async function measureFanOut(topology: Topology, system: ClusterSystem, n
       const all = reports as FanOutReport[]
       const deliveries = all.reduce((sum, r) => sum + r.deliveries, 0)
       const complete = all.every((r) => r.finished === half && r.lastAt !== null)
+      // On node A's clock: the last of the sets' last arrivals.
       const lastAt = complete ? all.reduce((last, r, k) => (r.lastAt! + topology.correction[k]! > last ? r.lastAt! + topology.correction[k]! : last), startedAt) : null
       const seconds = lastAt === null ? null : ms(lastAt - startedAt) / 1_000
-      result = {
+      return {
         nodes,
         clients: half * 2,
         messages: size.messages,
@@ -220,11 +233,8 @@ export async function measureFanOut(topology: Topology, system: ClusterSystem, n
         perSecond: seconds === null || seconds <= 0 ? null : deliveries / seconds,
         drops: all.reduce((sum, r) => sum + r.drops, 0),
       }
-    } finally {
-      await Promise.all(topology.sets.map((set) => ask(set, { cmd: 'close' }, 'closed', 20_000)))
-    }
+    })
   } finally {
-    errors = await stop(nodesOf(topology, nodes))
+    for (const off of listeners) off()
   }
-  return { ...result, errors }
 }
