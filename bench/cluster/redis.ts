@@ -5,6 +5,9 @@
 // a watchdog process that kills it when the bench's IPC channel closes, which
 // covers a bench killed with SIGKILL (test/bench.test.ts's last resort).
 import { spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { startRedis } from '../../test/helpers/redis.js'
 
@@ -15,15 +18,16 @@ export interface BenchRedis {
   stop(): Promise<void>
 }
 
-// Runs with `node -e`: argv[1] is the redis-server's pid.
+// Runs with `node -e`: argv[1] is the redis-server's pid, argv[2] its (empty, temporary) directory.
 const WATCHDOG = `
 const pid = Number(process.argv[1])
 process.on('disconnect', () => {
   try { process.kill(pid, 'SIGKILL') } catch {}
+  require('node:fs').rmSync(process.argv[2], { recursive: true, force: true })
   process.exit(0)
 })`
 
-async function serverInfo(url: string): Promise<{ pid: number; version: string }> {
+async function serverInfo(url: string): Promise<{ pid: number; version: string; dir: string }> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 5_000 })
   client.on('error', () => {})
   try {
@@ -32,7 +36,10 @@ async function serverInfo(url: string): Promise<{ pid: number; version: string }
     const pid = Number(/process_id:(\d+)/.exec(info)?.[1])
     const version = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown'
     if (!Number.isInteger(pid) || pid <= 0) throw new Error(`redis-server at ${url} did not say its process id`)
-    return { pid, version }
+    const [, dir] = (await client.config('GET', 'dir')) as [string, string]
+    // Only the directory startRedis() made is ever removed.
+    if (typeof dir !== 'string' || !dir.startsWith(join(tmpdir(), 'lifeline-redis-'))) throw new Error(`redis-server at ${url} runs in ${String(dir)}, not in a directory of its own`)
+    return { pid, version, dir }
   } finally {
     client.disconnect()
   }
@@ -40,12 +47,17 @@ async function serverInfo(url: string): Promise<{ pid: number; version: string }
 
 export async function startBenchRedis(): Promise<BenchRedis> {
   const redis = await startRedis()
+  let dir: string | undefined
   // kill() sends SIGKILL before its first await, so it works inside 'exit'.
-  const onExit = (): void => void redis.kill()
+  const onExit = (): void => {
+    void redis.kill()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  }
   process.once('exit', onExit)
   try {
-    const { pid, version } = await serverInfo(redis.url)
-    const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(pid)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    const info = await serverInfo(redis.url)
+    dir = info.dir
+    const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(info.pid), info.dir], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
     // Not waiting for the watchdog to be up would leave a moment with no guard; its 'spawn' is enough (the IPC channel exists).
     await new Promise<void>((resolve, reject) => {
       watchdog.once('spawn', resolve)
@@ -53,7 +65,7 @@ export async function startBenchRedis(): Promise<BenchRedis> {
     })
     return {
       url: redis.url,
-      version,
+      version: info.version,
       async stop() {
         process.off('exit', onExit)
         // Killed first, so it cannot act on a pid that redis-server no longer holds.
