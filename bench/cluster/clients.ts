@@ -14,7 +14,7 @@ import { BUILT } from '../build.js'
 import { dieWithParent, reply } from '../child.js'
 import { HOST } from '../settings.js'
 import { orNull, sleep } from '../util.js'
-import { broadcastIndex, clock, ms, readProbe, type Dial, type FanOutReport } from './protocol.js'
+import { broadcastIndex, clock, cpuMicros, ms, readProbe, type Dial, type FanOutReport } from './protocol.js'
 
 type Lifeline = typeof import('../../src/index.node.js')
 const { createConnection } = (await import(pathToFileURL(BUILT.client).href)) as Lifeline
@@ -180,7 +180,7 @@ async function handle(command: ClientsCommand): Promise<void> {
     case 'report':
       return reply({ ev: 'report', run: command.run, report: { ...fan, drops } })
     case 'clock':
-      return reply({ ev: 'clock', at: clock() })
+      return reply({ ev: 'clock', at: clock(), cpuMicros: cpuMicros() })
   }
 }
 

@@ -17,7 +17,7 @@ import { BUILT } from '../build.js'
 import { dieWithParent, reply } from '../child.js'
 import { HOST } from '../settings.js'
 import { sleep } from '../util.js'
-import { broadcastMessage, clock, probe, type ClusterSystem } from './protocol.js'
+import { broadcastMessage, clock, cpuMicros, probe, type ClusterSystem } from './protocol.js'
 
 type Helper = typeof import('../../src/server/index.js')
 type Cluster = typeof import('../../src/redis/index.js')
@@ -151,7 +151,7 @@ async function handle(command: NodeCommand): Promise<void> {
     case 'credit':
       return broadcastUpTo(command.upTo)
     case 'clock':
-      return reply({ ev: 'clock', at: clock() })
+      return reply({ ev: 'clock', at: clock(), cpuMicros: cpuMicros() })
   }
 }
 

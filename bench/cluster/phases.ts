@@ -4,7 +4,6 @@
 // Each phase starts its servers under a fresh Redis prefix and stops them
 // when it ends, failed or not. Every wait has a deadline.
 import { Child, type Message } from '../child.js'
-import { percentile } from '../stats.js'
 import { deferred, orNull } from '../util.js'
 import type { ClientsCommand } from './clients.js'
 import type { NodeCommand } from './node.js'
@@ -12,6 +11,8 @@ import { ms, type ClusterSystem, type Dial, type FanOutReport } from './protocol
 
 export interface Topology {
   redis: string
+  /** CPU seconds the redis-server has used so far. */
+  redisCpu(): Promise<number>
   a: Child
   b: Child
   sets: [Child, Child]
@@ -21,12 +22,9 @@ export interface Topology {
 
 export interface LatencyResult {
   nodes: 1 | 2
-  /** Probes measured (after the warm-up), and how many of them never arrived. */
-  samples: number
+  /** Milliseconds from send() to receipt of each probe measured (after the warm-up), and how many never arrived. */
+  latencies: number[]
   lost: number
-  p50: number | null
-  p99: number | null
-  max: number | null
   /** send() calls that returned false. */
   refused: number
   drops: number
@@ -44,6 +42,8 @@ export interface FanOutResult {
   /** From the first broadcast to the last client's last message; null when not every client got it within the cap. */
   seconds: number | null
   perSecond: number | null
+  /** CPU used during the run, in cores (CPU seconds per second): what limited it. */
+  cpu: { nodeA: number; nodeB: number; clients: [number, number]; redis: number }
   drops: number
   errors: Record<string, number>
 }
@@ -56,7 +56,7 @@ const ask = <T extends Message>(child: Child, command: NodeCommand | ClientsComm
 
 let prefixes = 0
 
-export async function spawnTopology(redis: string): Promise<Topology> {
+export async function spawnTopology(redis: { url: string; cpuSeconds(): Promise<number> }): Promise<Topology> {
   const spawned: Child[] = []
   const spawn = async (script: string): Promise<Child> => {
     const child = new Child(script, [], ['--expose-gc'])
@@ -66,7 +66,7 @@ export async function spawnTopology(redis: string): Promise<Topology> {
   }
   try {
     const [a, b, one, two] = await Promise.all([spawn('./cluster/node.ts'), spawn('./cluster/node.ts'), spawn('./cluster/clients.ts'), spawn('./cluster/clients.ts')])
-    return { redis, a: a!, b: b!, sets: [one!, two!], correction: [0n, 0n] }
+    return { redis: redis.url, redisCpu: () => redis.cpuSeconds(), a: a!, b: b!, sets: [one!, two!], correction: [0n, 0n] }
   } catch (error) {
     for (const child of spawned) child.kill()
     throw error
@@ -161,14 +161,11 @@ export function measureLatency(topology: Topology, system: ClusterSystem, nodes:
     const { refused } = await ask<Message & { refused: number }>(topology.a, { cmd: 'latency', name: 'probe', count, gapMs: size.gapMs }, 'sent', count * size.gapMs * 10 + 10_000)
     const reply = await ask<Message & { samples: number[]; drops: number }>(set, { cmd: 'latencies', count, warmup: size.warmup, waitMs: 5_000 }, 'latencies', 15_000)
     const correction = ms(topology.correction[0])
-    const samples = reply.samples.map((sample) => sample + correction)
+    const latencies = reply.samples.map((sample) => sample + correction)
     return {
       nodes,
-      samples: samples.length,
-      lost: size.sends - samples.length,
-      p50: percentile(samples, 0.5),
-      p99: percentile(samples, 0.99),
-      max: percentile(samples, 1),
+      latencies,
+      lost: size.sends - latencies.length,
       refused,
       drops: reply.drops,
     }
@@ -176,6 +173,21 @@ export function measureLatency(topology: Topology, system: ClusterSystem, nodes:
 }
 
 let runs = 0
+
+interface CpuSample { wallNs: bigint; micros: [number, number, number, number]; redisSeconds: number }
+
+/** CPU used so far by node A, node B, the two client sets and redis-server, and when. */
+async function cpuNow(topology: Topology): Promise<CpuSample> {
+  const children = [topology.a, topology.b, ...topology.sets]
+  const [replies, redisSeconds] = await Promise.all([Promise.all(children.map((child) => ask<Message & { cpuMicros: number }>(child, { cmd: 'clock' }, 'clock', 5_000))), topology.redisCpu()])
+  return { wallNs: process.hrtime.bigint(), micros: replies.map((r) => r.cpuMicros) as CpuSample['micros'], redisSeconds }
+}
+
+function cores(before: CpuSample, after: CpuSample): FanOutResult['cpu'] {
+  const wallSeconds = ms(after.wallNs - before.wallNs) / 1_000
+  const share = (i: number): number => (after.micros[i]! - before.micros[i]!) / 1e6 / wallSeconds
+  return { nodeA: share(0), nodeB: share(1), clients: [share(2), share(3)], redis: (after.redisSeconds - before.redisSeconds) / wallSeconds }
+}
 
 /**
  * `clients` clients, half in each client set: on A and B (2 nodes) or all
@@ -209,8 +221,10 @@ export async function measureFanOut(topology: Topology, system: ClusterSystem, n
   try {
     return await phase(topology, system, nodes, (ports) => topology.sets.map((set, k) => [set, dial(k, ports[Math.min(k, nodes - 1)]!)]), async () => {
       await Promise.all(topology.sets.map((set) => ask(set, { cmd: 'fan-out', run, count: size.messages }, 'armed', 10_000)))
+      const before = await cpuNow(topology)
       const { startedAt } = await ask<Message & { startedAt: bigint }>(topology.a, { cmd: 'broadcast', count: size.messages, credit: size.window }, 'broadcasting', 10_000)
       await orNull(done.promise, size.capMs)
+      const after = await cpuNow(topology)
       // Past the cap: what each set got so far.
       for (const [k, set] of topology.sets.entries()) {
         reports[k] ??= (await ask<Message & { report: FanOutReport }>(set, { cmd: 'report', run }, 'report', 10_000)).report
@@ -231,6 +245,7 @@ export async function measureFanOut(topology: Topology, system: ClusterSystem, n
         outOfOrder: all.reduce((sum, r) => sum + r.outOfOrder, 0),
         seconds,
         perSecond: seconds === null || seconds <= 0 ? null : deliveries / seconds,
+        cpu: cores(before, after),
         drops: all.reduce((sum, r) => sum + r.drops, 0),
       }
     })

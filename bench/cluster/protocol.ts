@@ -15,6 +15,12 @@ export const SYSTEMS: readonly ClusterSystem[] = ['lifeline', 'lifeline-reliable
  */
 export const clock = (): bigint => process.hrtime.bigint()
 
+/** CPU time this process has used, user and system, in µs. */
+export function cpuMicros(): number {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
+
 /** Nanoseconds to milliseconds. */
 export const ms = (ns: bigint): number => Number(ns) / 1e6
 

@@ -15,6 +15,8 @@ export interface BenchRedis {
   url: string
   /** redis-server's version, for the report. */
   version: string
+  /** CPU seconds redis-server has used so far (user + system, from INFO cpu). */
+  cpuSeconds(): Promise<number>
   stop(): Promise<void>
 }
 
@@ -27,11 +29,15 @@ process.on('disconnect', () => {
   process.exit(0)
 })`
 
-async function serverInfo(url: string): Promise<{ pid: number; version: string; dir: string }> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 5_000 })
+function connectTo(url: string): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 5_000 })
   client.on('error', () => {})
+  return client
+}
+
+async function serverInfo(url: string): Promise<{ pid: number; version: string; dir: string }> {
+  const client = connectTo(url)
   try {
-    await client.connect()
     const info = await client.info('server')
     const pid = Number(/process_id:(\d+)/.exec(info)?.[1])
     const version = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown'
@@ -63,10 +69,17 @@ export async function startBenchRedis(): Promise<BenchRedis> {
       watchdog.once('spawn', resolve)
       watchdog.once('error', reject)
     })
+    const stats = connectTo(redis.url)
     return {
       url: redis.url,
       version: info.version,
+      async cpuSeconds() {
+        const cpu = await stats.info('cpu')
+        const field = (name: string): number => Number(cpu.split('\r\n').find((line) => line.startsWith(`${name}:`))?.slice(name.length + 1))
+        return field('used_cpu_user') + field('used_cpu_sys')
+      },
       async stop() {
+        stats.disconnect()
         process.off('exit', onExit)
         // Killed first, so it cannot act on a pid that redis-server no longer holds.
         watchdog.kill('SIGKILL')

@@ -13,7 +13,7 @@ import { startBenchRedis } from '../cluster/redis.js'
 import { PEERS, type PeerName } from '../peers/catalog.js'
 import { cell, type Cell, type Row, type Scenario } from '../results.js'
 import { FULL, QUICK } from '../settings.js'
-import { fmt, median } from '../stats.js'
+import { fmt, median, percentile } from '../stats.js'
 
 const COLUMN: Record<ClusterSystem, PeerName> = { lifeline: 'lifeline', 'lifeline-reliable': 'lifeline', 'socket.io': 'socket.io-client' }
 const NO_CLUSTER: Partial<Record<PeerName, string>> = { ws: 'n/a (one process: no cluster)', 'socket.io-client': 'n/a (no reliable delivery)' }
@@ -24,6 +24,7 @@ const versionOf = (pkg: string): string => (JSON.parse(readFileSync(join(ROOT, '
 const msText = (value: number): string => (value < 10 ? value.toFixed(2) : fmt(value))
 const count = (value: number): string => value.toLocaleString('en-US')
 const key = (system: ClusterSystem, nodes: 1 | 2): string => `${system}, ${nodes} node${nodes === 2 ? 's' : ''}`
+const cpuText = (cpu: FanOutResult['cpu']): string => [cpu.nodeA, cpu.nodeB, ...cpu.clients, cpu.redis].map((c) => c.toFixed(2)).join('/')
 
 /** A row with a cell for every peer: the systems measured, and why the others have none. */
 function rowOf(metric: string, systems: readonly ClusterSystem[], make: (system: ClusterSystem) => Cell): Row {
@@ -33,12 +34,44 @@ function rowOf(metric: string, systems: readonly ClusterSystem[], make: (system:
   return { metric, cells }
 }
 
-function latencyCell(results: readonly LatencyResult[]): Cell {
-  const p50 = median(results.map((r) => r.p50))
-  const p99 = median(results.map((r) => r.p99))
-  const lost = results.reduce((sum, r) => sum + r.lost, 0)
+/** The probes of every block of one system and topology, pooled. */
+interface LatencySummary {
+  probes: number
+  lost: number
+  refused: number
+  drops: number
+  p50: number | null
+  p90: number | null
+  p99: number | null
+  max: number | null
+  /** The median of each block, in the order run. */
+  blockMedians: Array<number | null>
+  errors: Record<string, number>
+}
+
+function summarize(blocks: readonly LatencyResult[]): LatencySummary {
+  const all = blocks.flatMap((b) => b.latencies)
+  const sum = (pick: (b: LatencyResult) => number): number => blocks.reduce((total, b) => total + pick(b), 0)
+  const errors: Record<string, number> = {}
+  for (const block of blocks) for (const [code, n] of Object.entries(block.errors)) errors[code] = (errors[code] ?? 0) + n
+  return {
+    probes: all.length,
+    lost: sum((b) => b.lost),
+    refused: sum((b) => b.refused),
+    drops: sum((b) => b.drops),
+    p50: percentile(all, 0.5),
+    p90: percentile(all, 0.9),
+    p99: percentile(all, 0.99),
+    max: percentile(all, 1),
+    blockMedians: blocks.map((b) => percentile(b.latencies, 0.5)),
+    errors,
+  }
+}
+
+function latencyCell(summary: LatencySummary): Cell {
+  const { p50, p99, lost } = summary
   if (p50 === null || p99 === null) return cell(null, `no probe arrived (${lost} lost)`)
-  return cell(p50, `${msText(p50)} / ${msText(p99)}${lost > 0 ? ` (${count(lost)} lost)` : ''}`, { trials: results.map((r) => r.p50) })
+  return cell(p50, `${msText(p50)} / ${msText(p99)}${lost > 0 ? ` (${count(lost)} lost)` : ''}`, { trials: summary.blockMedians })
 }
 
 function fanOutCell(results: readonly FanOutResult[], oneNode: readonly FanOutResult[] | undefined, capMs: number): Cell {
@@ -88,24 +121,29 @@ export const cluster: Scenario = {
     const redis = await startBenchRedis()
     let topology: Topology | undefined
     try {
-      topology = await spawnTopology(redis.url)
+      topology = await spawnTopology(redis)
       const clock = await checkClock(topology)
       log(`  cluster: client clocks against node A's: ${clock.text}${clock.shared ? ' (one clock)' : ' (corrected)'}`)
-      const latency: Record<string, LatencyResult[]> = {}
+      const blocks: Record<string, LatencyResult[]> = {}
       const fanOut: Record<string, FanOutResult[]> = {}
-      for (let round = 0; round < rounds; round++) {
+      // Blocks interleaved across systems and topologies, so a burst of load from elsewhere on the machine hits them alike.
+      const block = { ...size, sends: Math.ceil(size.sends / size.blocks) }
+      for (let b = 0; b < size.blocks; b++) {
         for (const nodes of [2, 1] as const) {
           for (const system of SYSTEMS) {
-            const r = await measureLatency(topology, system, nodes, size)
-            ;(latency[key(system, nodes)] ??= []).push(r)
-            log(`  cluster latency ${key(system, nodes)}: p50 ${r.p50?.toFixed(3)} ms, p99 ${r.p99?.toFixed(3)} ms, ${r.lost} lost, ${r.refused} refused, errors ${JSON.stringify(r.errors)}`)
+            const r = await measureLatency(topology, system, nodes, block)
+            ;(blocks[key(system, nodes)] ??= []).push(r)
+            log(`  cluster latency ${key(system, nodes)}, block ${b + 1}/${size.blocks}: p50 ${percentile(r.latencies, 0.5)?.toFixed(3)} ms, p99 ${percentile(r.latencies, 0.99)?.toFixed(3)} ms, ${r.lost} lost, ${r.refused} refused, errors ${JSON.stringify(r.errors)}`)
           }
         }
+      }
+      const latency = Object.fromEntries(Object.entries(blocks).map(([k, list]) => [k, summarize(list)]))
+      for (let round = 0; round < rounds; round++) {
         for (const nodes of [2, 1] as const) {
           for (const system of SYSTEMS) {
             const r = await measureFanOut(topology, system, nodes, size)
             ;(fanOut[key(system, nodes)] ??= []).push(r)
-            log(`  cluster fan-out ${key(system, nodes)}: ${r.perSecond === null ? 'incomplete' : `${Math.round(r.perSecond)}/s in ${r.seconds?.toFixed(2)} s`}, ${r.deliveries}/${r.expected}, ${r.duplicates} dup, ${r.outOfOrder} ooo, ${r.drops} drops, errors ${JSON.stringify(r.errors)}`)
+            log(`  cluster fan-out ${key(system, nodes)}: ${r.perSecond === null ? 'incomplete' : `${Math.round(r.perSecond)}/s in ${r.seconds?.toFixed(2)} s`}, ${r.deliveries}/${r.expected}, ${r.duplicates} dup, ${r.outOfOrder} ooo, ${r.drops} drops, cpu ${cpuText(r.cpu)}, errors ${JSON.stringify(r.errors)}`)
           }
         }
       }
@@ -133,16 +171,21 @@ export const cluster: Scenario = {
         integrity,
       ]
 
-      const troubles = [...Object.entries(latency), ...Object.entries(fanOut)].flatMap(([k, list]) => list.flatMap((r) => {
-        const codes = Object.entries(r.errors).map(([code, n]) => `${code} ×${n}`)
-        const refused = 'refused' in r && r.refused > 0 ? [`${r.refused} send() refused`] : []
-        return [...codes, ...refused, ...(r.drops > 0 ? [`${r.drops} client disconnects`] : [])].map((t) => `${k}: ${t}`)
-      }))
+      const troubles = [
+        ...Object.entries(latency).map(([k, r]) => [`${k} latency`, r] as const),
+        ...Object.entries(fanOut).flatMap(([k, list]) => list.map((r) => [`${k} fan-out`, { ...r, refused: 0 }] as const)),
+      ].flatMap(([k, r]) => [
+        ...Object.entries(r.errors).map(([code, n]) => `${code} ×${n}`),
+        ...(r.refused > 0 ? [`${r.refused} send() refused`] : []),
+        ...(r.drops > 0 ? [`${r.drops} client disconnects`] : []),
+      ].map((t) => `${k}: ${t}`))
+      const cpu = Object.entries(fanOut).map(([k, list]) => `${k} ${cpuText(list.at(-1)!.cpu)}`).join('; ')
       const notes = [
-        `Setup: two server-node processes (A sends and broadcasts; B holds the other node's clients), two client processes holding half the clients each, one redis-server ${redis.version} on loopback started by the scenario; each measurement starts its servers under a fresh Redis prefix. "1 node" is node A alone, still clustered through Redis. Medians of ${rounds} round${rounds === 1 ? '' : 's'}.`,
+        `Setup: two server-node processes (A sends and broadcasts; B holds the other node's clients), two client processes holding half the clients each, one redis-server ${redis.version} on loopback started by the scenario; each measurement starts its servers under a fresh Redis prefix. "1 node" is node A alone, still clustered through Redis.`,
         `lifeline: createHeartbeatServer({ identify: nameFromQuery, delivery, cluster: redisCluster({ url, prefix }) }) with createConnection clients (delivery: 'reliable' on both ends for the reliable rows); node A calls send(name) and broadcast(). socket.io ${versionOf('socket.io')} with @socket.io/redis-adapter ${versionOf('@socket.io/redis-adapter')} over ioredis ${versionOf('ioredis')} (pub and sub clients), websocket transport only; each socket joins a room named by its ?name=, node A calls io.to(name).emit('message', …) and io.emit('message', …). Heartbeats at each library's defaults (not what is measured).`,
-        `Latency: node A stamps each probe with process.hrtime.bigint() (CLOCK_MONOTONIC, one clock for every process on Linux) right before send(); the client's process subtracts it at receipt; ${count(size.warmup)} probes first go unmeasured. Clock check by IPC round trips, client processes against node A: ${clock.text}${clock.shared ? ', the same clock (no correction applied)' : ', corrected by the measured offset'}.`,
-        `Fan-out: node A broadcasts numbered 64-byte messages, never more than ${size.window} ahead of the slowest client (credit relayed from the client processes), so no system is judged by how much it can queue; the time runs from the first broadcast to the last client's last message; a run is capped at ${size.capMs / 1_000} s.`,
+        `Latency: node A stamps each probe with process.hrtime.bigint() (CLOCK_MONOTONIC, one clock for every process on Linux) right before send(); the client's process subtracts it at receipt; open loop; in ${size.blocks} block${size.blocks === 1 ? '' : 's'} of ${count(block.sends)} interleaved across the systems, each a fresh server start whose first ${count(size.warmup)} probes go unmeasured; p50/p99 over all blocks' probes. Clock check by IPC round trips, client processes against node A: ${clock.text}${clock.shared ? ', the same clock (no correction applied)' : ', corrected by the measured offset'}.`,
+        `Fan-out: node A broadcasts numbered 64-byte messages, never more than ${size.window} ahead of the slowest client (credit relayed from the client processes), so no system is judged by how much it can queue; the time runs from the first broadcast to the last client's last message; a run is capped at ${size.capMs / 1_000} s. Medians of ${rounds} run${rounds === 1 ? '' : 's'}.`,
+        `CPU during each fan-out run, in cores (node A, node B, the two client processes, redis-server; 2 cores in all, shared with whatever else runs): ${cpu}.`,
         ...(troubles.length > 0 ? [`Reported during the runs: ${troubles.join('; ')}.`] : []),
       ]
       return { rows, notes, raw: { size, rounds, redis: redis.version, clock: clock.raw, latency, fanOut } }
