@@ -5,16 +5,16 @@
 // broadcast run: each client's next index, duplicates and gaps, and when the
 // last client got the last message.
 //
-// Commands: connect, close, latencies, fan-out, report, clock. While a
+// Commands: connect, close, latencies, fan-out, report, clock (see serve()). While a
 // fan-out runs it tells the scenario, unasked, how far its slowest client
 // got ('progress'), and once every client got everything ('fan-out').
 import { pathToFileURL } from 'node:url'
 import { io } from 'socket.io-client'
 import { BUILT } from '../build.js'
-import { dieWithParent, reply } from '../child.js'
+import { reply } from '../child.js'
 import { HOST } from '../settings.js'
 import { orNull, sleep } from '../util.js'
-import { broadcastIndex, clock, cpuMicros, ms, readProbe, type Dial, type FanOutReport } from './protocol.js'
+import { broadcastIndex, clock, ms, readProbe, serve, type Dial, type FanOutReport } from './protocol.js'
 
 type Lifeline = typeof import('../../src/index.node.js')
 const { createConnection } = (await import(pathToFileURL(BUILT.client).href)) as Lifeline
@@ -25,7 +25,6 @@ export type ClientsCommand =
   | { cmd: 'latencies'; count: number; warmup: number; waitMs: number }
   | { cmd: 'fan-out'; run: number; count: number }
   | { cmd: 'report'; run: number }
-  | { cmd: 'clock' }
 
 interface Client {
   name: string
@@ -92,17 +91,25 @@ function reportProgress(): void {
   }
 }
 
-function connectLifeline(name: string, port: number, reliable: boolean, opened: () => void): Client {
-  const client: Client = { name, next: 0, open: false, close: () => conn.dispose() }
-  const conn = createConnection({ url: `ws://${HOST}:${port}/?name=${encodeURIComponent(name)}`, delivery: reliable ? 'reliable' : 'plain' })
-  conn.on('open', () => {
+/** A client of this set: `up` when its socket opens (it counts toward the set being open), `down` when it closes (a drop, if it was open). */
+function newClient(name: string, close: () => void, opened: () => void): { client: Client; up: () => void; down: () => void } {
+  const client: Client = { name, next: 0, open: false, close }
+  const up = (): void => {
     client.open = true
     opened()
-  })
-  conn.on('close', () => {
+  }
+  const down = (): void => {
     if (client.open) drops++
     client.open = false
-  })
+  }
+  return { client, up, down }
+}
+
+function connectLifeline(name: string, port: number, reliable: boolean, opened: () => void): Client {
+  const conn = createConnection({ url: `ws://${HOST}:${port}/?name=${encodeURIComponent(name)}`, delivery: reliable ? 'reliable' : 'plain' })
+  const { client, up, down } = newClient(name, () => conn.dispose(), opened)
+  conn.on('open', up)
+  conn.on('close', down)
   conn.on('message', (data) => typeof data === 'string' && received(client, data))
   conn.on('error', () => {})
   return client
@@ -111,15 +118,9 @@ function connectLifeline(name: string, port: number, reliable: boolean, opened: 
 function connectSocketIo(name: string, port: number, opened: () => void): Client {
   // forceNew: one engine per client, as separate users would have.
   const socket = io(`http://${HOST}:${port}`, { transports: ['websocket'], forceNew: true, query: { name } })
-  const client: Client = { name, next: 0, open: false, close: () => void socket.disconnect() }
-  socket.on('connect', () => {
-    client.open = true
-    opened()
-  })
-  socket.on('disconnect', () => {
-    if (client.open) drops++
-    client.open = false
-  })
+  const { client, up, down } = newClient(name, () => void socket.disconnect(), opened)
+  socket.on('connect', up)
+  socket.on('disconnect', down)
   socket.on('message', (data: unknown) => typeof data === 'string' && received(client, data))
   return client
 }
@@ -179,13 +180,7 @@ async function handle(command: ClientsCommand): Promise<void> {
       return reply({ ev: 'armed' })
     case 'report':
       return reply({ ev: 'report', run: command.run, report: { ...fan, drops } })
-    case 'clock':
-      return reply({ ev: 'clock', at: clock(), cpuMicros: cpuMicros() })
   }
 }
 
-dieWithParent()
-process.on('message', (command: ClientsCommand) => {
-  handle(command).catch((error: unknown) => reply({ ev: 'error', message: `cluster clients (${command.cmd}): ${error instanceof Error ? error.stack ?? error.message : String(error)}` }))
-})
-reply({ ev: 'ready' })
+serve('cluster clients', handle)

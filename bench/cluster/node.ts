@@ -6,7 +6,7 @@
 //
 // Commands: start, stop, latency (send probes to a name, one every gapMs),
 // broadcast + credit (broadcast numbered messages, never past the credit
-// the scenario grants from what the slowest client received), clock.
+// the scenario grants from what the slowest client received), and clock (see serve()).
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
@@ -14,10 +14,10 @@ import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { Server } from 'socket.io'
 import { BUILT } from '../build.js'
-import { dieWithParent, reply } from '../child.js'
+import { reply } from '../child.js'
 import { HOST } from '../settings.js'
 import { sleep } from '../util.js'
-import { broadcastMessage, clock, cpuMicros, probe, type ClusterSystem } from './protocol.js'
+import { broadcastMessage, clock, probe, serve, type ClusterSystem } from './protocol.js'
 
 type Helper = typeof import('../../src/server/index.js')
 type Cluster = typeof import('../../src/redis/index.js')
@@ -40,7 +40,6 @@ export type NodeCommand =
   | { cmd: 'latency'; name: string; count: number; gapMs: number }
   | { cmd: 'broadcast'; count: number; credit: number }
   | { cmd: 'credit'; upTo: number }
-  | { cmd: 'clock' }
 
 // Error codes the server reported during the phase, counted (as many keys as there are codes).
 const errors: Record<string, number> = {}
@@ -150,13 +149,7 @@ async function handle(command: NodeCommand): Promise<void> {
     }
     case 'credit':
       return broadcastUpTo(command.upTo)
-    case 'clock':
-      return reply({ ev: 'clock', at: clock(), cpuMicros: cpuMicros() })
   }
 }
 
-dieWithParent()
-process.on('message', (command: NodeCommand) => {
-  handle(command).catch((error: unknown) => reply({ ev: 'error', message: `cluster node (${command.cmd}): ${error instanceof Error ? error.stack ?? error.message : String(error)}` }))
-})
-reply({ ev: 'ready' })
+serve('cluster node', handle)

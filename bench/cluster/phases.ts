@@ -7,7 +7,7 @@ import { Child, type Message } from '../child.js'
 import { deferred, orNull } from '../util.js'
 import type { ClientsCommand } from './clients.js'
 import type { NodeCommand } from './node.js'
-import { ms, type ClusterSystem, type Dial, type FanOutReport } from './protocol.js'
+import { ms, type ClockCommand, type ClusterSystem, type Dial, type FanOutReport } from './protocol.js'
 
 export interface Topology {
   redis: string
@@ -52,7 +52,7 @@ export interface LatencySize { sends: number; warmup: number; gapMs: number }
 export interface FanOutSize { clients: number; messages: number; window: number; capMs: number }
 
 const tell = (child: Child, command: NodeCommand | ClientsCommand): void => child.send(command)
-const ask = <T extends Message>(child: Child, command: NodeCommand | ClientsCommand, ev: string, ms: number): Promise<T> => child.request<T>(command, ev, ms)
+const ask = <T extends Message>(child: Child, command: NodeCommand | ClientsCommand | ClockCommand, ev: string, ms: number): Promise<T> => child.request<T>(command, ev, ms)
 
 let prefixes = 0
 

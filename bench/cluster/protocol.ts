@@ -1,6 +1,7 @@
 // What the processes of the cluster scenario say to each other, and the
 // clock they share. Every server node and every client set is its own
 // process; the scenario (the bench's main process) drives them over IPC.
+import { dieWithParent, reply } from '../child.js'
 import { PAYLOAD } from '../settings.js'
 
 /** The three systems measured side by side: lifeline in both delivery modes, and socket.io with its Redis adapter. */
@@ -60,4 +61,23 @@ export interface FanOutReport {
   lastAt: bigint | null
   /** Closes and reconnects seen during the run (none expected). */
   drops: number
+}
+
+/** The command every process of the scenario answers: its clock, and the CPU it has used. */
+export interface ClockCommand {
+  cmd: 'clock'
+}
+
+/**
+ * In a node or client-set process: runs `handle` for every command from the
+ * scenario (one that fails is answered with 'error'), answers 'clock' itself,
+ * exits with the scenario, and says 'ready'.
+ */
+export function serve<C extends { cmd: string }>(role: string, handle: (command: C) => Promise<void>): void {
+  dieWithParent()
+  process.on('message', (command: C | ClockCommand) => {
+    if (command.cmd === 'clock') return reply({ ev: 'clock', at: clock(), cpuMicros: cpuMicros() })
+    handle(command as C).catch((error: unknown) => reply({ ev: 'error', message: `${role} (${command.cmd}): ${error instanceof Error ? error.stack ?? error.message : String(error)}` }))
+  })
+  reply({ ev: 'ready' })
 }
