@@ -12,10 +12,11 @@ import { ROOT } from './child.js'
 
 export const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'lifeline-bench')
 
-/** The compiled client entry (Node) and server helper entry, as file paths. */
+/** The compiled client entry (Node), server helper entry and Redis cluster entry, as file paths. */
 export const BUILT = {
   client: join(BUILD_DIR, 'src', 'index.node.js'),
   server: join(BUILD_DIR, 'src', 'server', 'index.js'),
+  redis: join(BUILD_DIR, 'src', 'redis', 'index.js'),
 }
 
 /**

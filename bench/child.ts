@@ -61,6 +61,8 @@ export class Child {
   next<T extends Message>(ev: string, ms: number): Promise<T> {
     const queued = this.inbox.findIndex((m) => m.ev === ev || m.ev === 'error')
     if (queued >= 0) return settle<T>(this.inbox.splice(queued, 1)[0]!, ev)
+    // A dead child answers nothing: waiting out the deadline would only delay the cleanup.
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return Promise.reject(new Error(`${this.name} has exited (${this.process.exitCode ?? this.process.signalCode}) before '${ev}'`))
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`no '${ev}' from ${this.name} within ${ms} ms`)), ms)
       const onExit = (code: number | null): void => done(new Error(`${this.name} exited (${code}) before '${ev}'`))
@@ -78,6 +80,17 @@ export class Child {
       this.waiters.add(waiter)
       this.process.once('exit', onExit)
     })
+  }
+
+  /** Hands every message of type `ev` to `fn` (never to `next()`) until the returned function is called. */
+  on(ev: string, fn: (message: Message) => void): () => void {
+    const waiter = (message: Message): boolean => {
+      if (message.ev !== ev) return false
+      fn(message)
+      return true
+    }
+    this.waiters.add(waiter)
+    return () => void this.waiters.delete(waiter)
   }
 
   request<T extends Message>(message: object, ev: string, ms: number): Promise<T> {

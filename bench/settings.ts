@@ -22,6 +22,7 @@ export interface Sizes {
   herd: { trials: number; clients: number; downMs: number; capMs: number }
   slowConsumer: { chunkBytes: number; floodMs: number; capBytes: number }
   createCost: { trials: number; connections: number; block: number; warmup: number; dropped: number }
+  cluster: { sends: number; blocks: number; warmup: number; gapMs: number; clients: number; messages: number; window: number; capMs: number }
 }
 
 export const FULL: Sizes = {
@@ -37,6 +38,9 @@ export const FULL: Sizes = {
   slowConsumer: { chunkBytes: 64 * 1024, floodMs: 3_000, capBytes: 256 * 1024 * 1024 },
   // The 1st thousand against the 10th; 1,000 connections close()d and dropped for the GC check.
   createCost: { trials: 3, connections: 10_000, block: 1_000, warmup: 3_000, dropped: 1_000 },
+  // 2,000 probes, one every 2 ms, in 4 blocks of 500 interleaved across the systems, each after 100 unmeasured ones;
+  // broadcasts at most 50 messages ahead of the slowest client.
+  cluster: { sends: 2_000, blocks: 4, warmup: 100, gapMs: 2, clients: 200, messages: 2_000, window: 50, capMs: 120_000 },
 }
 
 /** `--quick`: every scenario tiny, only to prove it completes and yields figures (CI). */
@@ -49,6 +53,7 @@ export const QUICK: Sizes = {
   herd: { trials: 1, clients: 20, downMs: 1_000, capMs: 5_000 },
   slowConsumer: { chunkBytes: 64 * 1024, floodMs: 500, capBytes: 64 * 1024 * 1024 },
   createCost: { trials: 1, connections: 2_000, block: 1_000, warmup: 100, dropped: 200 },
+  cluster: { sends: 100, blocks: 1, warmup: 10, gapMs: 2, clients: 20, messages: 50, window: 50, capMs: 15_000 },
 }
 
 /**

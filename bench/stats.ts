@@ -48,3 +48,10 @@ export function fmt(value: number): string {
 export function fmtRatio(value: number): string {
   return `${value.toFixed(2)}x`
 }
+
+/** The `p`-th quantile (0..1) of `values` by nearest rank; `null` when there are none. */
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
+}

@@ -15,8 +15,8 @@ import type { Row } from '../bench/results.js'
 import { ON_DEMAND, SCENARIOS } from '../bench/scenarios/index.js'
 
 const root = new URL('..', import.meta.url).pathname
-/** On-demand scenarios short enough in --quick mode to run here too. */
-const QUICK_ON_DEMAND = ['create-cost']
+/** On-demand scenarios short enough in --quick mode to run here too (cluster starts its own redis-server). */
+const QUICK_ON_DEMAND = ['create-cost', 'cluster']
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 

@@ -1,6 +1,7 @@
 import type { Scenario } from '../results.js'
 import { bundle } from './bundle.js'
 import { chaos } from './chaos.js'
+import { cluster } from './cluster.js'
 import { createCost } from './create-cost.js'
 import { cycle, herdModel } from './explain.js'
 import { cpu } from './cpu.js'
@@ -16,7 +17,8 @@ export const SCENARIOS: readonly Scenario[] = [detection, restart, hotpath, memo
 
 /**
  * Run only when named: reliable delivery is lifeline's alone, cycle and
- * herd-model explain figures of the main run, and create-cost creates 10,000
- * connections three times over (minutes while creation grows with the number live).
+ * herd-model explain figures of the main run, create-cost creates 10,000
+ * connections three times over (minutes while creation grows with the number
+ * live), and cluster needs Debian's redis-server and four more processes.
  */
-export const ON_DEMAND: readonly Scenario[] = [chaos, cycle, herdModel, createCost]
+export const ON_DEMAND: readonly Scenario[] = [chaos, cycle, herdModel, createCost, cluster]
