@@ -80,8 +80,9 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
     this.buffer = buffer && !this.session ? new OutboundBuffer(buffer.maxMessages, buffer.overflow) : undefined
   }
 
+  /** Time for intervals: monotonic, so a wall clock set back cannot postpone the next ping (and the dead-link verdict). */
   now(): number {
-    return this.clock.now()
+    return this.clock.monotonic()
   }
 
   private sessionTransport(): ConstructorParameters<typeof ReliableSession>[0] {

@@ -52,8 +52,18 @@ export class LatenessClock implements Clock {
     this.turn = base ? (callback) => void base.setTimeout(callback, 0) : ioTurn()
   }
 
+  /** Wall-clock time: it goes on while the machine sleeps, which is how a late timer tells a suspension. */
   now(): number {
     return this.base ? this.base.now() : Date.now()
+  }
+
+  /**
+   * Time for measuring intervals (since the last proof of life, a ping's
+   * round trip): it never jumps when the wall clock is set back or forward
+   * (an NTP step, a restored VM, a user fixing the time).
+   */
+  monotonic(): number {
+    return this.base ? this.base.now() : performance.now()
   }
 
   setTimeout(callback: () => void, ms: number): unknown {

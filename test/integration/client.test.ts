@@ -122,6 +122,23 @@ describe('client on loopback', () => {
     expect(s.maxLivePerClient).toBeLessThanOrEqual(2) // the black-holed socket is gone for the client, not yet for the server
   })
 
+  it('finds a black-holed link in time even when the wall clock was set back an hour', async () => {
+    const s = await server(echo)
+    const proxy: BlackHoleProxy = await startProxy(s.port)
+    cleanup.push(() => proxy.close())
+    const heartbeat = { interval: 200, timeout: 200 }
+    const { conn, log } = connect({ url: `ws://127.0.0.1:${proxy.port}/?name=stepped`, heartbeat, reconnect: { initialDelay: 20, maxDelay: 20 } })
+    await until(() => conn.state === 'open')
+    await new Promise((r) => setTimeout(r, 250))
+    const wall = Date.now
+    Date.now = () => wall() - 3_600_000 // an NTP step, a restored VM, a user fixing the time
+    cleanup.push(() => void (Date.now = wall))
+    const cut = performance.now()
+    proxy.blackHole()
+    await until(() => log.some((e) => e.type === 'heartbeat' && (e.event as { type: string }).type === 'timeout' && e.at > cut), 2_000, 'detection')
+    Date.now = wall
+  })
+
   it('delivers messages sent while disconnected, in order, after reconnecting', async () => {
     const first = await startServer(echo)
     const port = first.port
