@@ -1,11 +1,12 @@
 import WebSocket from 'ws'
-import { decodeFrame, encodeAck, encodeData, encodeWelcome, envelopeBytes, fitsPayload, ProtocolError, type Frame } from '../reliable/protocol.js'
+import { encodeAck, encodeData, encodeWelcome, envelopeBytes, fitsPayload, ProtocolError } from '../reliable/protocol.js'
 import { ACK_DELAY_MS } from '../reliable/session.js'
 import type { Client } from '../server/client.js'
 import { CLOSE_REPLACED, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER } from '../server/codes.js'
 import type { ReliableHook } from '../server/cluster.js'
 import { HeartbeatServerError, messageOf } from '../server/errors.js'
 import { Greetings } from '../server/greetings.js'
+import { routeClientFrame, type FrameRoutes, type Hello } from '../server/client-frames.js'
 import type { Delivery, ReliableContext } from '../server/reliable.js'
 import { sessionKey } from '../server/session-state.js'
 import type { Outbound } from '../server/session.js'
@@ -15,7 +16,6 @@ import type { ResolvedRedisOptions } from './options.js'
 import { APPEND, BROADCAST, CLAIM_SESSION, DROP_OVERSIZED, END_SESSION, PARK, READ, RECORD, SWEEP_SESSIONS } from './session-scripts.js'
 import { decodeMessage, encodeMessage, payloadBytes, type Envelope } from './wire.js'
 
-type Hello = Extract<Frame, { type: 'hello' }>
 
 // Most messages one read brings back while a client catches up.
 const READ_BATCH = 256
@@ -84,6 +84,19 @@ export class RedisSessions implements ReliableHook {
     private readonly context: ReliableContext,
   ) {
     this.greetings = new Greetings(context.limits)
+    this.routes = {
+      greetings: this.greetings,
+      welcomed: (client) => this.linked.get(client)?.ended === false,
+      hello: (client, frame) => this.track(this.welcome(client, frame).catch((error: unknown) => this.crashed(client, error))),
+      traffic: (client, frame) => {
+        const session = this.linked.get(client)!
+        if (frame.ack > session.sentUpTo) throw new ProtocolError(`Acknowledgement ${frame.ack} for a message never sent (last sent is ${session.sentUpTo})`)
+        if (frame.ack > session.clientAck) session.clientAck = frame.ack
+        if (frame.type === 'data') this.accept(session, frame.seq, frame.data)
+        this.record(session)
+      },
+      fail: (client, error) => this.context.fail(client, error),
+    }
   }
 
   attach(client: Client): void {
@@ -91,28 +104,10 @@ export class RedisSessions implements ReliableHook {
   }
 
   receive(client: Client, data: InboundData): boolean {
-    try {
-      const frame = decodeFrame(data)
-      const session = this.linked.get(client)
-      if (frame.type === 'hello') {
-        if (!this.greetings.hello(client)) throw new ProtocolError('A second hello on the same socket')
-        this.track(this.welcome(client, frame).catch((error: unknown) => this.crashed(client, error)))
-      } else if (session === undefined || session.ended) {
-        throw new ProtocolError(`A ${frame.type} frame before the welcome`)
-      } else if (frame.type === 'welcome') {
-        throw new ProtocolError('A welcome frame came from a client')
-      } else {
-        if (frame.ack > session.sentUpTo) throw new ProtocolError(`Acknowledgement ${frame.ack} for a message never sent (last sent is ${session.sentUpTo})`)
-        if (frame.ack > session.clientAck) session.clientAck = frame.ack
-        if (frame.type === 'data') this.accept(session, frame.seq, frame.data)
-        this.record(session)
-      }
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error
-      this.context.fail(client, error)
-    }
-    return true
+    return routeClientFrame(client, data, this.routes)
   }
+
+  private readonly routes: FrameRoutes
 
   detach(client: Client): void {
     this.lost(client.name, this.greetings.take(client), 'no-hello')

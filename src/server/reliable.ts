@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { decodeFrame, encodeWelcome, fitsPayload, ProtocolError, type Frame } from '../reliable/protocol.js'
+import { encodeWelcome, fitsPayload, ProtocolError } from '../reliable/protocol.js'
 import { ACK_DELAY_MS } from '../reliable/session.js'
 import type { Client } from './client.js'
 import { CLOSE_TRY_AGAIN_LATER } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import type { ConnectionHook } from './hooks.js'
 import { Greetings } from './greetings.js'
+import { routeClientFrame, type FrameRoutes, type Hello } from './client-frames.js'
 import { ServerSession, sizeOf, type Outbound, type SessionLimits } from './session.js'
 import { sessionKey, sessionStateProblem } from './session-state.js'
 import { callStore } from './store.js'
@@ -40,7 +41,6 @@ export interface ReliableContext {
  */
 export type Delivery = 'sent' | 'none' | 'full' | 'too-large' | 'oversized'
 
-type Hello = Extract<Frame, { type: 'hello' }>
 
 /** What a store held for a hello. */
 type Loaded = { kind: 'none' } | { kind: 'found'; state: SessionState } | { kind: 'invalid' } | { kind: 'failed' }
@@ -79,6 +79,17 @@ export class ReliableDelivery implements ConnectionHook {
   constructor(private readonly context: ReliableContext) {
     this.storeGrace = context.storeTimeout * 2 + 1_000
     this.greetings = new Greetings(context.limits)
+    this.routes = {
+      greetings: this.greetings,
+      welcomed: (client) => this.linked.get(client)?.client === client,
+      hello: (client, frame) => void this.welcome(client, frame).catch((error: unknown) => this.crashed(client, error)),
+      traffic: (client, frame) => {
+        const session = this.linked.get(client)!
+        this.acknowledge(session, frame.ack)
+        if (frame.type === 'data') this.accept(client, session, frame.seq, frame.data)
+      },
+      fail: (client, error) => this.context.fail(client, error),
+    }
   }
 
   attach(client: Client): void {
@@ -86,26 +97,10 @@ export class ReliableDelivery implements ConnectionHook {
   }
 
   receive(client: Client, data: InboundData): boolean {
-    try {
-      const frame = decodeFrame(data)
-      const session = this.linked.get(client)
-      if (frame.type === 'hello') {
-        if (!this.greetings.hello(client)) throw new ProtocolError('A second hello on the same socket')
-        this.welcome(client, frame).catch((error: unknown) => this.crashed(client, error))
-      } else if (session?.client !== client) {
-        throw new ProtocolError(`A ${frame.type} frame before the welcome`)
-      } else if (frame.type === 'welcome') {
-        throw new ProtocolError('A welcome frame came from a client')
-      } else {
-        this.acknowledge(session, frame.ack)
-        if (frame.type === 'data') this.accept(client, session, frame.seq, frame.data)
-      }
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error
-      this.context.fail(client, error)
-    }
-    return true
+    return routeClientFrame(client, data, this.routes)
   }
+
+  private readonly routes: FrameRoutes
 
   detach(client: Client): void {
     this.report(client.name, this.greetings.take(client), 'no-hello')
