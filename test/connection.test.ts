@@ -339,6 +339,14 @@ describe('buffer', () => {
     expect(() => conn.send('b')).toThrow(expect.objectContaining({ code: 'LIFELINE_BUFFER_FULL' }))
   })
 
+  it("refuses at send() when full in reliable mode, where 'reject' is the default: nothing is dropped", () => {
+    const { conn, of } = harness({ delivery: 'reliable', buffer: { maxMessages: 3 } })
+    for (const text of ['a', 'b', 'c']) conn.send(text)
+    expect(() => conn.send('d')).toThrow(expect.objectContaining({ code: 'LIFELINE_BUFFER_FULL' }))
+    expect(conn.buffered).toBe(3)
+    expect(of('error')).toEqual([])
+  })
+
   it('throws when not open with buffer: false', () => {
     const { conn } = harness({ buffer: false })
     expect(() => conn.send('a')).toThrow(/send\(\) while the connection is idle/)
@@ -610,6 +618,55 @@ describe('dispose() from inside a listener (review 14)', () => {
     h.conn.reconnect()
     expect(h.of('close')).toEqual([{ code: 1006, reason: 'reconnect', wasClean: false }])
   })
+})
+
+describe('every method from inside every listener', () => {
+  // The same moments as above; each listener calls one method, once, from inside.
+  const moments: { type: keyof ConnectionEventMap; drive: (h: ReturnType<typeof harness>) => void }[] = [
+    { type: 'state', drive: (h) => h.conn.reconnect() },
+    { type: 'close', drive: (h) => h.conn.reconnect() },
+    { type: 'open', drive: (h) => { h.conn.reconnect(); FakeWebSocket.last.serverOpen() } },
+    { type: 'heartbeat', drive: (h) => h.clock.advance(1_000) },
+    { type: 'reconnect', drive: () => FakeWebSocket.last.serverClose(1006) },
+    { type: 'failed', drive: () => FakeWebSocket.last.serverClose(1008) },
+    { type: 'message', drive: () => FakeWebSocket.last.serverMessage('hello') },
+    { type: 'error', drive: () => FakeWebSocket.last.serverError() },
+  ]
+  const methods = ['close', 'reconnect', 'open', 'send'] as const
+
+  for (const { type, drive } of moments) {
+    for (const method of methods) {
+      it(`${method}() from a '${type}' listener: one socket at most, nothing sent lost, and the connection opens again after`, () => {
+      const h = opened()
+      let calls = 0
+      h.conn.on(type, () => {
+        if (calls++ > 0) return
+        if (method === 'send') h.conn.send('from the listener')
+        else h.conn[method]()
+      })
+      drive(h)
+      expect(calls).toBeGreaterThan(0)
+      expect(FakeWebSocket.live().length, 'live sockets').toBeLessThanOrEqual(1)
+      h.clock.advance(60_000)
+      expect(FakeWebSocket.live().length, 'live sockets').toBeLessThanOrEqual(1)
+      if (h.conn.state !== 'open') {
+        h.conn.open()
+        h.clock.advance(60_000)
+        const dialling = FakeWebSocket.live()
+        expect(dialling, 'the socket dialled by open()').toHaveLength(1)
+        if (dialling[0]!.readyState === 0) dialling[0]!.serverOpen()
+      }
+      expect(h.conn.state).toBe('open')
+      if (method === 'send') {
+        const sent = FakeWebSocket.instances.flatMap((socket) => socket.sent)
+        expect(sent.filter((data) => data === 'from the listener')).toHaveLength(1)
+      }
+      h.conn.dispose()
+      expect(FakeWebSocket.live()).toEqual([])
+      expect(h.clock.pending).toBe(0)
+      })
+    }
+  }
 })
 
 describe('failed attempts (review 21)', () => {

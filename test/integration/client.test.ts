@@ -91,6 +91,16 @@ describe('client on loopback', () => {
     expect(of('failed')).toEqual([{ reason: 'max-attempts', attempts: 5 }])
   })
 
+  it('counts attempts the same against a server that accepts and closes with 1000 at once: exactly maxAttempts sockets', async () => {
+    const s = await server((socket) => socket.close(1000, 'bye'))
+    const { conn, of } = connect({ url: `ws://127.0.0.1:${s.port}/`, reconnect: { initialDelay: 10, maxDelay: 20, maxAttempts: 3 } })
+    await until(() => conn.state === 'failed', 5_000, 'failed')
+    expect(s.accepted).toBe(3)
+    expect(of('close').map((c) => c.code)).toEqual([1000, 1000, 1000])
+    expect(of('reconnect').map((r) => r.attempt)).toEqual([1, 2])
+    expect(of('failed')).toEqual([{ reason: 'max-attempts', attempts: 3 }])
+  })
+
   it('never reconnects after close() (S4)', async () => {
     const s = await server(echo)
     const { conn, of } = connect({ url: `ws://127.0.0.1:${s.port}/`, ...quick })

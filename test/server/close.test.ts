@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, closeOf, connect, record, refusedUpgrade, startServer, tcp, within } from './helpers.js'
+import { MemorySessionStore, nameFromQuery, type HeartbeatServerOptions } from '../../src/server/index.js'
+import { cleanup, closeOf, connect, rawReliable, record, refusedUpgrade, startServer, tcp, waitFor, within } from './helpers.js'
 
 afterEach(cleanup)
 
@@ -87,6 +88,36 @@ describe('heartbeat server close()', () => {
     await closing
     expect(server.clients.size).toBe(0)
   })
+
+  const modes: Record<string, Partial<HeartbeatServerOptions>> = {
+    plain: {},
+    reliable: { delivery: 'reliable', identify: nameFromQuery },
+    'reliable with a store': { delivery: 'reliable', identify: nameFromQuery, sessionStore: new MemorySessionStore() },
+  }
+  it.each(Object.keys(modes).flatMap((mode) => (['connection', 'message', 'disconnect', 'error'] as const).map((event) => ({ mode, event }))))(
+    'can be called from inside a $event listener ($mode): it settles, and no client is left',
+    async ({ mode, event }) => {
+      const { server, url } = await startServer({ closeTimeout: 200, ...modes[mode] })
+      let closing: Promise<void> | undefined
+      server.on(event, () => {
+        closing ??= server.close()
+      })
+      if (event === 'error') {
+        server.on('message', () => {
+          throw new Error('a listener that fails')
+        })
+      }
+      const peer = mode === 'plain' ? { socket: await connect(url('/', 'alice')) } : await rawReliable(url('/', 'alice'))
+      if ('welcome' in peer && event !== 'connection') await peer.welcome()
+      if (event === 'message' || event === 'error') peer.socket.send(mode === 'plain' ? 'hi' : JSON.stringify(['d', 1, 0, 'hi']))
+      if (event === 'disconnect') peer.socket.close()
+      await waitFor(() => closing !== undefined, 2_000, `close() from the ${event} listener`)
+      await within(closing!, 2_000, 'close() to settle')
+      expect(server.clients.size).toBe(0)
+      expect(peer.socket.readyState).toBeGreaterThanOrEqual(2)
+      expect(server.close()).toBe(closing)
+    },
+  )
 
   it('leaves no open handles: a process that closes its server exits by itself', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lifeline-server-'))

@@ -397,6 +397,29 @@ describe('reliable server: sessions in a store', () => {
     await waitFor(() => back.data().length === 1, 1_000, 'the kept message')
   })
 
+  it('reports a session a hello cannot resume (an ack beyond what it sent) lost once, never again at its expiry', async () => {
+    const { store, memory } = faultyStore()
+    const { server, url } = await reliable({ sessionStore: store, sessionTtl: 150 })
+    const lost = record(server, 'session-lost')
+    const errors = record(server, 'error')
+    const id = 'abcdefabcdefabcdef0123456789abcd'
+    const first = await rawReliable(url('/', 'alice'), { id })
+    await first.welcome()
+    for (const text of ['m1', 'm2', 'm3']) expect(server.send('alice', text)).toBe(true)
+    await waitFor(() => first.data().length === 3, 1_000, 'three messages')
+    first.socket.close()
+    await waitFor(() => (memory.load(sessionKey('alice', id))?.expiresAt ?? 0) > 0, 1_000, 'the save as away')
+    const second = await rawReliable(url('/', 'alice'), { id, ack: 99 })
+    expect((await second.welcome())[3]).toBe(false)
+    await waitFor(() => lost.length === 1, 1_000, 'the invalid session')
+    expect(lost[0]).toEqual({ name: 'alice', lost: 3, messages: ['m1', 'm2', 'm3'], reason: 'invalid-state' })
+    expect(errors.map((e) => e.code)).toEqual(['LIFELINE_SESSION_INVALID'])
+    await delay(400) // past the old copy's expiry
+    expect(lost).toHaveLength(1)
+    expect(server.send('alice', 'the new session works')).toBe(true)
+    await waitFor(() => second.data().includes('the new session works'), 1_000, 'the new session')
+  })
+
   it('keys stored sessions by name and id', () => {
     expect(sessionKey('alice', 'abc')).not.toBe(sessionKey('bob', 'abc'))
     expect(sessionKey('a","b', 'c')).not.toBe(sessionKey('a', 'b","c'))
