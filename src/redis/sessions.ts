@@ -5,7 +5,7 @@ import type { Client } from '../server/client.js'
 import { CLOSE_REPLACED, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER } from '../server/codes.js'
 import type { ReliableHook } from '../server/cluster.js'
 import { HeartbeatServerError, messageOf } from '../server/errors.js'
-import { Greetings } from '../server/greetings.js'
+import { Greetings, sendOn } from '../server/greetings.js'
 import { routeClientFrame, type FrameRoutes, type Hello } from '../server/client-frames.js'
 import type { Delivery, ReliableContext } from '../server/reliable.js'
 import { sessionKey } from '../server/session-state.js'
@@ -83,7 +83,7 @@ export class RedisSessions implements ReliableHook {
     private readonly options: ResolvedRedisOptions,
     private readonly context: ReliableContext,
   ) {
-    this.greetings = new Greetings(context.limits)
+    this.greetings = new Greetings(context.limits, context.ttl, (name, messages, reason) => this.lost(name, messages, reason))
     this.routes = {
       greetings: this.greetings,
       welcomed: (client) => this.linked.get(client)?.ended === false,
@@ -110,7 +110,8 @@ export class RedisSessions implements ReliableHook {
   private readonly routes: FrameRoutes
 
   detach(client: Client): void {
-    this.lost(client.name, this.greetings.take(client), 'no-hello')
+    // What it was sent before its welcome goes on to its name's session, wherever that is.
+    sendOn(client.name, this.greetings.leave(client), (data) => this.send(client.name, data, undefined), (name, data, reason) => this.lost(name, data, reason))
     const session = this.linked.get(client)
     if (session === undefined || session.ended) return
     this.forget(session)

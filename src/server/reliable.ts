@@ -5,7 +5,7 @@ import type { Client } from './client.js'
 import { CLOSE_TRY_AGAIN_LATER } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import type { ConnectionHook } from './hooks.js'
-import { Greetings } from './greetings.js'
+import { Greetings, sendOn } from './greetings.js'
 import { routeClientFrame, type FrameRoutes, type Hello } from './client-frames.js'
 import { ServerSession, sizeOf, type Outbound, type SessionLimits } from './session.js'
 import { sessionKey, sessionStateProblem } from './session-state.js'
@@ -78,7 +78,7 @@ export class ReliableDelivery implements ConnectionHook {
 
   constructor(private readonly context: ReliableContext) {
     this.storeGrace = context.storeTimeout * 2 + 1_000
-    this.greetings = new Greetings(context.limits)
+    this.greetings = new Greetings(context.limits, context.ttl, (name, messages, reason) => this.report(name, messages, reason))
     this.routes = {
       greetings: this.greetings,
       welcomed: (client) => this.linked.get(client)?.client === client,
@@ -103,7 +103,7 @@ export class ReliableDelivery implements ConnectionHook {
   private readonly routes: FrameRoutes
 
   detach(client: Client): void {
-    this.report(client.name, this.greetings.take(client), 'no-hello')
+    this.carry(client.name, this.greetings.leave(client))
     const session = this.linked.get(client)
     if (session === undefined || session.client !== client) return
     session.client = undefined
@@ -114,8 +114,21 @@ export class ReliableDelivery implements ConnectionHook {
     else this.park(session, this.context.store)
   }
 
+  /**
+   * What a client that left before its welcome was sent goes on to its
+   * name: into the session connected here, else to the name's next
+   * connection (within `sessionTtl`).
+   */
+  private carry(name: string, messages: Outbound[]): void {
+    if (messages.length === 0) return
+    const session = this.byName.get(name)
+    if (session === undefined || session.ended || session.client === undefined) return this.greetings.hold(name, messages)
+    sendOn(name, messages, (data) => this.send(name, data, undefined), (n, data, reason) => this.report(n, data, reason))
+  }
+
   /** Ends every timer; waits for saves in flight; sessions only this process held are reported lost. */
   async stop(): Promise<void> {
+    this.greetings.stop('server-close')
     for (const session of this.byName.values()) {
       session.stopTimers()
       clearTimeout(session.expiryTimer)

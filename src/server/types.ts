@@ -384,7 +384,7 @@ export interface ClientDisconnectEvent {
  * - `'moved'`: the session went on in another server process sharing the store; this process's copy was stale.
  * - `'full'`: it held `maxUnacknowledged` messages or `maxUnacknowledgedBytes` (a client that does not acknowledge).
  * - `'too-large'`: queued messages whose frame is bigger than the client accepts (learnt from its hello).
- * - `'no-hello'`: messages sent to an admitted client that left before it said hello.
+ * - `'no-hello'`: messages sent to an admitted client that left before its welcome, which no connection of its name took within `sessionTtl`.
  * - `'invalid-state'`: the stored state was not valid for this client (see the `error` event).
  * - `'store-failed'`: the session store failed to keep or load it (see the `error` event).
  * - `'server-close'`: `close()` was called while the session, kept in memory, still held messages.

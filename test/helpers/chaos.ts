@@ -7,7 +7,7 @@
  * bounded; the run stops by itself.
  */
 import { createConnection, createManualNetwork, type Connection } from '../../src/index.node.js'
-import { createHeartbeatServer, nameFromQuery, type HeartbeatServer } from '../../src/server/index.js'
+import { createHeartbeatServer, MemorySessionStore, nameFromQuery, type HeartbeatServer, type SessionStore } from '../../src/server/index.js'
 import { seededRandom } from './random.js'
 import { startProxy, until } from './servers.js'
 
@@ -38,10 +38,34 @@ function audit(received: number[], sent: number): { ok: boolean; duplicates: num
   return { ok: ordered && received.length === sent, duplicates, missing }
 }
 
-export async function runChaos({ disruptions, seed = 1, perTick = 4 }: { disruptions: number; seed?: number; perTick?: number }): Promise<ChaosResult> {
+/** A store whose every call settles after a random lag (seeded): up to `load` ms for load and delete, `save` ms for save. */
+function slowStore(rand: () => number, lag: { load: number; save: number }): SessionStore {
+  const memory = new MemorySessionStore()
+  const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, rand() * ms))
+  return {
+    load: async (key) => (await after(lag.load), memory.load(key)),
+    save: async (key, state, ttl) => (await after(lag.save), memory.save(key, state, ttl)),
+    delete: async (key) => (await after(lag.load), memory.delete(key)),
+  }
+}
+
+export interface ChaosOptions {
+  disruptions: number
+  seed?: number
+  perTick?: number
+  /** Sessions in a store whose calls take up to this long (ms), instead of in the server's memory. */
+  slowStore?: { load: number; save: number }
+  /** Which disruptions to draw from (all by default). */
+  kinds?: Disruption[]
+  /** The next disruption comes after a random 0–`rapid` ms, without waiting for the link to recover (most land mid-handshake). */
+  rapid?: number
+}
+
+export async function runChaos({ disruptions, seed = 1, perTick = 4, slowStore: lag, kinds = DISRUPTIONS, rapid }: ChaosOptions): Promise<ChaosResult> {
   const rand = seededRandom(seed)
   const started = performance.now()
-  const server: HeartbeatServer = createHeartbeatServer({ port: 0, delivery: 'reliable', identify: nameFromQuery, heartbeat: { interval: 100, timeout: 400 }, sessionTtl: 60_000 })
+  const sessionStore = lag === undefined ? undefined : slowStore(seededRandom(seed + 1), lag)
+  const server: HeartbeatServer = createHeartbeatServer({ port: 0, delivery: 'reliable', identify: nameFromQuery, heartbeat: { interval: 100, timeout: 400 }, sessionTtl: 60_000, sessionStore })
   const { port } = await server.listening
   const proxy = await startProxy(port)
   const network = createManualNetwork()
@@ -67,6 +91,7 @@ export async function runChaos({ disruptions, seed = 1, perTick = 4 }: { disrupt
   server.on('message', ({ data }) => atServer.push(Number(data)))
   const lost: unknown[] = []
   conn.on('session-lost', (event) => lost.push(event))
+  server.on('session-lost', (event) => lost.push({ atServer: event }))
 
   // Both sides keep sending, whatever the link is doing.
   const pump = setInterval(() => {
@@ -79,7 +104,7 @@ export async function runChaos({ disruptions, seed = 1, perTick = 4 }: { disrupt
   try {
     await until(() => conn.state === 'open', 5_000, 'the first open')
     for (let n = 0; n < disruptions; n++) {
-      const disruption = DISRUPTIONS[Math.floor(rand() * DISRUPTIONS.length)]!
+      const disruption = kinds[Math.floor(rand() * kinds.length)]!
       counts[disruption]++
       const before = { client: atClient.length, server: atServer.length }
       switch (disruption) {
@@ -103,6 +128,11 @@ export async function runChaos({ disruptions, seed = 1, perTick = 4 }: { disrupt
           await new Promise((resolve) => setTimeout(resolve, 5))
           network.set(true)
           break
+      }
+      if (rapid !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, rand() * rapid))
+        survived++
+        continue
       }
       // Survived: open again and messages flowing both ways again.
       await until(() => conn.state === 'open' && atClient.length > before.client && atServer.length > before.server, 10_000, `recovery from ${disruption} #${n + 1}`)

@@ -38,6 +38,15 @@ describe('reliable delivery', () => {
     expect(result.duplicates + result.missing).toBe(0)
   }, 90_000)
 
+  it('delivers every message exactly once, in order, both ways, through 60 disruptions in quick succession with sessions in a slow store', async () => {
+    // Most disruptions land while a hello waits on the store: what the server sent meanwhile must reach the next connection.
+    const result = await runChaos({ disruptions: 60, seed: 2, slowStore: { load: 50, save: 100 }, kinds: ['reset', 'server-close', 'reconnect', 'offline'], rapid: 120 })
+    console.log(`chaos with a slow store: ${result.survived} disruptions survived, ${result.clientSent} + ${result.serverSent} messages, ${result.reconnects} reconnects, ${result.seconds.toFixed(1)} s`)
+    expect(result.survived).toBe(60)
+    expect(result.duplicates + result.missing).toBe(0)
+    expect(result.exactlyOnceInOrder).toBe(true)
+  }, 90_000)
+
   it('reports session-lost, with the unsure messages, when the server restarted and lost its sessions', async () => {
     const first = await reliableServer()
     const port = first.port

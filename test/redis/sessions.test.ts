@@ -4,6 +4,7 @@
  * it is not connected to, expiry, and a Redis that restarts empty.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { createConnection, type Connection, type SessionLostEvent } from '../../src/index.node.js'
 import type { RedisClusterOptions } from '../../src/redis/index.js'
 import type { HeartbeatServerOptions } from '../../src/server/index.js'
@@ -93,6 +94,27 @@ describe('redis cluster: reliable sessions', () => {
     await until(() => alice.received.length === 20, 3_000, 'the backlog on b')
     expect(alice.received).toEqual(Array.from({ length: 20 }, (_, i) => `while away ${i}`))
     expect(alice.lost).toEqual([])
+  })
+
+  it('passes what a connection that left before its hello was sent on to the session of its name', async () => {
+    const s = settings()
+    const [a, b] = await Promise.all([startNode(s), startNode(s)])
+    const alice = reliableClient(() => a!.url('alice'))
+    await until(() => alice.conn.state === 'open', 3_000, 'open on a')
+    alice.conn.close()
+    await until(() => a!.events.some((e) => e.type === 'disconnect'), 3_000, 'alice away')
+    const mute = new WebSocket(b!.url('alice')) // connects as alice, never says hello
+    await new Promise((resolve, reject) => mute.once('open', resolve).once('error', reject))
+    await until(() => b!.events.some((e) => e.type === 'connection'), 3_000, 'the mute connection on b')
+    expect(await b!.send('alice', 'sent while a connection of hers had not said hello')).toBe(true) // queued on b for its welcome
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    mute.close()
+    await until(() => b!.events.some((e) => e.type === 'disconnect'), 3_000, 'the mute connection gone')
+    alice.conn.open()
+    await until(() => alice.received.length === 1, 3_000, 'the message on a')
+    expect(alice.received).toEqual(['sent while a connection of hers had not said hello'])
+    expect(alice.lost).toEqual([])
+    expect([a!, b!].flatMap((node) => node.events.filter((e) => e.type === 'session-lost'))).toEqual([])
   })
 
   it('loses nothing it acknowledged when the node the client is on is killed outright', async () => {

@@ -128,14 +128,53 @@ describe('reliable server: identity', () => {
     expect(messages).toEqual(['welcome, ann'])
   })
 
-  it('reports what was queued for a client that left before its hello', async () => {
-    const { server, url } = await reliable()
+  it('keeps what was sent to a client that left before its hello for its name’s next connection, and reports it lost after sessionTtl', async () => {
+    const { server, url } = await reliable({ sessionTtl: 150 })
     const lost = record(server, 'session-lost')
-    server.on('connection', ({ name }) => server.send(name, 'hello?'))
-    const socket = await connect(url('/', 'mute'))
-    socket.close()
-    await waitFor(() => lost.length === 1, 1_000, 'session-lost')
-    expect(lost[0]).toEqual({ name: 'mute', lost: 1, messages: ['hello?'], reason: 'no-hello' })
+    server.on('connection', ({ name }) => server.send(name, `hello ${name}?`))
+    const mute = await connect(url('/', 'mute'))
+    mute.close()
+    const gone = await connect(url('/', 'gone'))
+    gone.close()
+    await waitFor(() => server.clients.size === 0, 1_000, 'both to leave')
+    const back = await rawReliable(url('/', 'mute'))
+    await waitFor(() => back.data().length === 2, 1_000, 'the greetings')
+    expect(back.data()).toEqual(['hello mute?', 'hello mute?'])
+    await waitFor(() => lost.length === 1, 1_000, 'the expiry of what nobody took')
+    expect(lost).toEqual([{ name: 'gone', lost: 1, messages: ['hello gone?'], reason: 'no-hello' }])
+  })
+
+  it('passes what a client that left before its welcome was sent to the connection that replaced it, oldest first', async () => {
+    const waiting: (() => void)[] = []
+    let held = true
+    const release = () => {
+      held = false
+      for (const resolve of waiting.splice(0)) resolve()
+    }
+    const slow = new MemorySessionStore()
+    const store: SessionStore = {
+      load: (key) => (held ? new Promise<void>((resolve) => waiting.push(resolve)).then(() => slow.load(key)) : slow.load(key)),
+      save: (key, state, ttl) => slow.save(key, state, ttl),
+      delete: (key) => slow.delete(key),
+    }
+    const { server, url } = await reliable({ sessionStore: store })
+    const lost = record(server, 'session-lost')
+    const first = await rawReliable(url('/', 'alice'))
+    await delay(20) // its hello waits on the store
+    expect(server.send('alice', 'one')).toBe(true)
+    expect(server.send('alice', 'two')).toBe(true)
+    const second = await connect(url('/', 'alice')) // replaces the first (4409) before it was welcomed
+    await closeOf(first.socket)
+    expect(server.send('alice', 'three')).toBe(true)
+    const id = '0123456789abcdef0123456789abcdef'
+    second.send(JSON.stringify(['hello', 1, id, 0]))
+    const frames: unknown[] = []
+    second.on('message', (raw) => frames.push(JSON.parse(raw.toString()) as unknown))
+    await delay(20)
+    release()
+    await waitFor(() => frames.filter((f) => (f as unknown[])[0] === 'd').length === 3, 1_000, 'three messages')
+    expect(frames.filter((f) => (f as unknown[])[0] === 'd').map((f) => (f as unknown[])[3])).toEqual(['one', 'two', 'three'])
+    expect(lost).toEqual([])
   })
 })
 
