@@ -29,7 +29,8 @@ export const newBudget = (path: string): Budget => ({ values: MAX_STEP_VALUES, p
 interface Frame {
   value: unknown
   depth: number
-  key: string
+  /** Its index in an array, its key in an object, or the field's path for the first. */
+  name: string | number
   parent: Frame | undefined
 }
 
@@ -37,50 +38,67 @@ const LONGEST_PATH = 160
 
 function pathOf(frame: Frame): string {
   const keys: string[] = []
-  for (let f: Frame | undefined = frame; f !== undefined; f = f.parent) keys.push(f.key)
+  for (let f: Frame | undefined = frame; f !== undefined; f = f.parent) {
+    keys.push(f.parent === undefined ? String(f.name) : typeof f.name === 'number' ? `[${f.name}]` : `.${f.name.slice(0, 40)}`)
+  }
   const path = keys.reverse().join('')
   return path.length > LONGEST_PATH ? `${path.slice(0, LONGEST_PATH - 1)}…` : path
 }
 
 /** A member of a value the caller built (a trace object, not parsed text), which may be a throwing getter. */
-function member(node: object, key: string, at: Frame, refuse: Refuse): unknown {
+function member(node: object, key: string | number, at: Frame, refuse: Refuse): unknown {
   try {
-    return (node as Record<string, unknown>)[key]
+    return (node as Record<string | number, unknown>)[key]
   } catch {
     return refuse(pathOf(at), 'plain JSON (a member could not be read)', node)
   }
 }
 
+const isContainer = (value: unknown): value is object => typeof value === 'object' && value !== null
+
+/** What a value that holds no other should have been, or undefined when it is fine. */
+function leafProblem(node: unknown): string | undefined {
+  if (typeof node === 'number' || typeof node === 'boolean' || node === null || node === undefined) return undefined
+  if (typeof node !== 'string') return 'a JSON value'
+  return node.length > MAX_TEXT ? `a string of at most ${MAX_TEXT} characters` : undefined
+}
+
+const spend = (budget: Budget, refuse: Refuse): void => {
+  if (--budget.values < 0) refuse(budget.path, `a step of at most ${MAX_STEP_VALUES} JSON values in all`, 'more')
+}
+
 /** Throws through `refuse` unless `value` at `path` is JSON within the bounds above; counts its values against `budget`. */
 export function checkJson(path: string, value: unknown, budget: Budget, refuse: Refuse): void {
-  const stack: Frame[] = [{ value, depth: 0, key: path, parent: undefined }]
+  if (!isContainer(value)) {
+    spend(budget, refuse)
+    const problem = leafProblem(value)
+    return problem === undefined ? undefined : refuse(path, problem, value)
+  }
+  const stack: Frame[] = [{ value, depth: 0, name: path, parent: undefined }]
   while (stack.length > 0) {
     const frame = stack.pop()!
-    const node = frame.value
-    if (--budget.values < 0) refuse(budget.path, `a step of at most ${MAX_STEP_VALUES} JSON values in all`, 'more')
-    if (typeof node === 'string') {
-      if (node.length > MAX_TEXT) refuse(pathOf(frame), `a string of at most ${MAX_TEXT} characters`, node)
-      continue
-    }
-    if (typeof node === 'number' || typeof node === 'boolean' || node === null || node === undefined) continue
-    if (typeof node !== 'object') refuse(pathOf(frame), 'a JSON value', node)
+    const node = frame.value as object
+    spend(budget, refuse)
     if (frame.depth >= MAX_JSON_DEPTH) refuse(pathOf(frame), `JSON at most ${MAX_JSON_DEPTH} deep`, node)
-    let keys: string[]
+    let keys: string[] | undefined
     try {
-      keys = Array.isArray(node) ? [] : Object.keys(node)
+      keys = Array.isArray(node) ? undefined : Object.keys(node)
     } catch {
       refuse(pathOf(frame), 'plain JSON (its keys could not be read)', node)
     }
-    const size = Array.isArray(node) ? node.length : keys.length
+    const size = keys === undefined ? (node as unknown[]).length : keys.length
     if (size > MAX_MEMBERS) refuse(pathOf(frame), `an array or object of at most ${MAX_MEMBERS} members`, node)
     const depth = frame.depth + 1
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) stack.push({ value: member(node, String(i), frame, refuse), depth, key: `[${i}]`, parent: frame })
-      continue
-    }
-    for (const key of keys) {
-      if (key.length > MAX_TEXT) refuse(pathOf(frame), `an object with keys of at most ${MAX_TEXT} characters`, node)
-      stack.push({ value: member(node, key, frame, refuse), depth, key: `.${key.slice(0, 40)}`, parent: frame })
+    for (let i = 0; i < size; i++) {
+      if (keys !== undefined && keys[i]!.length > MAX_TEXT) refuse(pathOf(frame), `an object with keys of at most ${MAX_TEXT} characters`, node)
+      const name = keys === undefined ? i : keys[i]!
+      const child = member(node, name, frame, refuse)
+      if (isContainer(child)) stack.push({ value: child, depth, name, parent: frame })
+      else {
+        spend(budget, refuse)
+        const problem = leafProblem(child)
+        if (problem !== undefined) refuse(pathOf({ value: child, depth, name, parent: frame }), problem, child)
+      }
     }
   }
 }

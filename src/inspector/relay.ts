@@ -121,8 +121,8 @@ export function pageUrl(host: string, port: number): string {
   return `http://${shown}:${port}/`
 }
 
-// A line of the log: control characters (a terminal's escapes) and length taken out of what an app chose.
-const loggable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 300)
+// A line of the log: control characters (a terminal's escapes), bidirectional overrides and length taken out of what an app chose.
+const loggable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, '?').slice(0, 300)
 
 /** The path of a request, or undefined for a request target no URL parser accepts (`GET http://[`). */
 function pathOf(url: string | undefined): string | undefined {
