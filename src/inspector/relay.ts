@@ -24,10 +24,11 @@ export interface RelayOptions {
   /** @default '127.0.0.1' */
   host?: string
   /**
-   * Told, one line each, of what the relay refused or could not handle: an
-   * app's first invalid message, an app closed for garbage, an announcement
-   * of another app's connection. What an app sent appears only bounded and
-   * without control characters.
+   * Told, one line each, of what the relay refused or could not handle: the
+   * first message it refused of each app (invalid, too large, or announcing
+   * another app's connection), an app closed after 50 of them, a message it
+   * could not handle. What an app sent appears only bounded and without
+   * control characters.
    * @default nothing is said (`npx lifeline-ws inspect` prints them on stderr)
    */
   log?: (line: string) => void
@@ -186,8 +187,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     known.delete(oldest.message.id)
   }
 
-  const invalid = (app: App, error: unknown): void => {
-    if (++app.bad === 1) say(`app ${app.number}: dropped an invalid message: ${error instanceof Error ? error.message : 'unreadable'}`)
+  // The first of an app's refused messages is told; after MAX_BAD_MESSAGES the app is closed.
+  const refused = (app: App, line: string): void => {
+    if (++app.bad === 1) say(`app ${app.number}: ${line}`)
     if (app.bad > MAX_BAD_MESSAGES) {
       say(`app ${app.number}: closed after ${MAX_BAD_MESSAGES} invalid messages`)
       app.socket.close(1008, 'too many invalid messages')
@@ -200,19 +202,19 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       if (isBinary) throw new Error('binary frame')
       message = parseMessage(String(data))
     } catch (error) {
-      return invalid(app, error)
+      return refused(app, `dropped an invalid message: ${error instanceof Error ? error.message : 'unreadable'}`)
     }
     const entry = known.get(message.id)
     if (message.type === 'lifeline.actor') {
       // Another app's connection, while that app is still linked: a second process chose the same id.
       if (entry !== undefined && entry.app !== app && entry.app.socket.readyState === entry.app.socket.OPEN) {
-        return say(`app ${app.number}: refused to announce ${JSON.stringify(message.id.slice(0, 60))}, a connection app ${entry.app.number} announced`)
+        return refused(app, `refused to announce ${JSON.stringify(message.id.slice(0, 60))}, a connection app ${entry.app.number} announced`)
       }
       remember(message, app)
     } else if (entry === undefined || entry.app !== app) return // an id this app never announced
     else if (message.type === 'lifeline.step') {
       const size = String(data).length
-      if (size > MAX_STEP_BYTES) return invalid(app, new Error(`a step of ${size} bytes (at most ${MAX_STEP_BYTES})`))
+      if (size > MAX_STEP_BYTES) return refused(app, `dropped a step of ${size} bytes (at most ${MAX_STEP_BYTES})`)
       entry.message.trace.steps.push(message.step)
       entry.sizes.push(size)
       entry.bytes += size
