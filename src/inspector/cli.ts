@@ -55,8 +55,9 @@ function parse(args: string[]): { port: number; host: string } {
 
 const { port, host } = parse(process.argv.slice(2))
 try {
-  const relay = await startRelay({ port, host })
+  const relay = await startRelay({ port, host, log: (line) => console.error(`lifeline-ws: ${line}`) })
   console.log(`lifeline inspector: ${relay.url}`)
+  if (['0.0.0.0', '::'].includes(host)) console.log(`From another machine: http://<this machine's address>:${relay.port}/ (by its IP address; a host name other than localhost is refused)`)
   console.log(`Node processes: createConnection({ url, inspect: inspector(${relay.port === DEFAULT_PORT ? '' : `{ port: ${relay.port} }`}) }) with inspector from 'lifeline-ws/inspector/node'`)
   if (!['127.0.0.1', 'localhost', '::1'].includes(host)) console.warn(`Warning: listening on ${host}: anyone who reaches it sees your connections' state, context and close reasons`)
   const stop = () => void relay.close().then(() => process.exit(0))

@@ -8,7 +8,7 @@
  * holds a bounded number of recent steps per connection (sent again when the
  * relay restarts), and it sends nothing while the relay is away.
  */
-import type { IncomingMessage } from 'node:http'
+import type { ClientRequest } from 'node:http'
 import { basename } from 'node:path'
 import WebSocket from 'ws'
 import type { AnyActorRef, InspectionEvent } from 'xstate'
@@ -53,11 +53,16 @@ const unrefClock: Clock = {
   clearTimeout: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
 }
 
-// A ws socket that does not keep the process alive either.
+// A ws socket that does not keep the process alive either: unref'd from the moment it exists, so
+// a relay that accepts and never answers the upgrade (suspended with Ctrl-Z) holds nothing open.
 class UnrefWebSocket extends WebSocket {
   constructor(url: string | URL, protocols?: string | string[]) {
-    super(url, protocols)
-    this.once('upgrade', (response: IncomingMessage) => response.socket.unref())
+    super(url, protocols, {
+      finishRequest: (request: ClientRequest) => {
+        request.once('socket', (socket) => socket.unref())
+        request.end()
+      },
+    })
   }
 }
 

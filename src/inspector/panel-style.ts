@@ -39,6 +39,7 @@ button.recording { background: #d64545; border-color: #d64545; }
 .timers li { list-style: none; display: flex; align-items: center; gap: 6px; }
 .timers svg.clock circle, .timers svg.clock path { fill: none; stroke: #2f6fed; stroke-width: 1.2; stroke-linecap: round; }
 .timers ul { margin: 0; padding: 0; }
+.timers li.more { color: #5b6478; padding-left: 18px; }
 .scrubber { display: flex; align-items: center; gap: 6px; font-size: 12px; color: #4d566b; flex-wrap: wrap; }
 .scrubber button { background: #f3f5fa; color: #1c2333; border-color: #d5dbe7; }
 .scrubber button[aria-pressed="true"] { background: #1f9d63; border-color: #1f9d63; color: #fff; }

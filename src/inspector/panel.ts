@@ -14,7 +14,7 @@ import { lineKey, type ChartLayout } from './layout.js'
 import { PANEL_STYLE } from './panel-style.js'
 import { recordTrace, type Recording } from './recorder.js'
 import { traceSource, type PanelSource } from './sources.js'
-import { activeIds, contextAt, describeTimer, dotted, timeline, timersAt, valueAt } from './timeline.js'
+import { activeIds, contextAt, describeTimer, dotted, latestTimeline, timersAt, valueAt } from './timeline.js'
 import { parseTrace, type TraceTransition } from './trace.js'
 
 /** How the panel is placed and what it offers. */
@@ -28,6 +28,12 @@ export interface PanelOptions {
 }
 
 const TICK = 100
+/** Pending timers listed; more are counted in one line (a connection has one or two). */
+export const SHOWN_TIMERS = 20
+/** Timeline entries listed. */
+export const SHOWN_ENTRIES = 300
+/** Steps looked back for the last transition taken to highlight. */
+const TRANSITION_LOOKBACK = 1_000
 // The clock the chart draws for timers (the ⏱ glyph is missing from many fonts).
 const CLOCK = '<svg class="clock" viewBox="-6 -6 12 12" width="12" height="12" aria-hidden="true"><circle r="4.6"/><path d="M0 -2.6 V0 H2.4"/></svg>'
 const RENDER_DELAY = 30
@@ -72,6 +78,8 @@ export class Panel {
   private recording: Recording | undefined
   private readonly states = new Map<string, Element>()
   private taken: Element[] = []
+  /** What the timers pane shows now, to leave it alone when nothing changed. */
+  private timersShown = ''
   private readonly ui: ReturnType<typeof buildUi>
 
 
@@ -287,6 +295,7 @@ export class Panel {
     this.ui.snapshot.textContent = ''
     this.ui.where.textContent = ''
     this.ui.timers.textContent = ''
+    this.timersShown = ''
   }
 
   private render(): void {
@@ -313,14 +322,14 @@ export class Panel {
     this.ui.first.disabled = this.ui.back.disabled = this.index < 0
     this.ui.forward.disabled = this.ui.last.disabled = this.index >= steps - 1
     this.renderTimeline()
-    this.ui.snapshot.textContent = JSON.stringify({ value, context: contextAt(trace, this.index) }, null, 2)
+    this.ui.snapshot.textContent = snapshotText(value, contextAt(trace, this.index))
     this.tick()
   }
 
   private renderTimeline(): void {
     const trace = this.selected!.trace
-    const entries = timeline(trace, trace.steps.length - 1, 300)
-    const items = entries.reverse().map((entry) => h('li', {
+    const entries = latestTimeline(trace, SHOWN_ENTRIES)
+    const items = [...entries].reverse().map((entry) => h('li', {
       class: `${entry.kind}${entry.step === this.index ? ' current' : ''}${entry.step > this.index ? ' future' : ''}`,
       'data-step': entry.step,
     }, h('time', {}, stamp(entry.at)), h('span', {}, entry.text)))
@@ -336,7 +345,7 @@ export class Panel {
     this.taken = []
     const steps = this.selected!.trace.steps
     let transitions: TraceTransition[] = []
-    for (let i = this.index; i >= 0 && transitions.length === 0; i--) transitions = steps[i]!.transitions
+    for (let i = this.index; i >= 0 && i > this.index - TRANSITION_LOOKBACK && transitions.length === 0; i--) transitions = steps[i]!.transitions
     for (const t of transitions) {
       const id = CSS.escape(`${t.source}->${t.target}`)
       const edge = this.ui.chart.querySelector(`.lc-edge[data-id="${id}"]`)
@@ -369,14 +378,28 @@ export class Panel {
     const live = this.following ? source.now() : undefined
     const now = live ?? (this.index < 0 ? 0 : source.trace.steps[this.index]!.at)
     const timers = timersAt(source.trace, this.index)
-    const text = timers.length === 0 ? ['no timer pending'] : timers.map((t) => describeTimer(t, now))
-    const list = this.ui.timers.firstElementChild
-    if (list?.textContent === text.join('')) return
+    const shown = timers.slice(0, SHOWN_TIMERS)
+    const text = timers.length === 0 ? ['no timer pending'] : shown.map((t) => describeTimer(t, now))
+    const more = timers.length - shown.length
+    const key = `${text.join('')}${more}`
+    if (this.timersShown === key) return
+    this.timersShown = key
     const item = (t: string) => {
       const li = h('li', {}, t)
       if (timers.length > 0) li.insertAdjacentHTML('afterbegin', CLOCK)
       return li
     }
-    this.ui.timers.replaceChildren(h('ul', {}, ...text.map(item)))
+    const items = text.map(item)
+    if (more > 0) items.push(h('li', { class: 'more' }, `and ${more} more`))
+    this.ui.timers.replaceChildren(h('ul', {}, ...items))
+  }
+}
+
+/** The snapshot pane's text; a context the page cannot print is said so rather than leaving the previous step's. */
+function snapshotText(value: unknown, context: unknown): string {
+  try {
+    return JSON.stringify({ value, context }, null, 2)
+  } catch (error) {
+    return `(this snapshot cannot be shown: ${error instanceof Error ? error.message : 'unknown error'})`
   }
 }

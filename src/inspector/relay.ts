@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import http from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { isIP, type AddressInfo, type Socket } from 'node:net'
 import { dirname, join, normalize, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -23,6 +23,15 @@ export interface RelayOptions {
   port?: number
   /** @default '127.0.0.1' */
   host?: string
+  /**
+   * Told, one line each, of what the relay refused or could not handle: the
+   * first message it refused of each app (invalid, too large, or announcing
+   * another app's connection), an app closed after 50 of them, a message it
+   * could not handle. What an app sent appears only bounded and without
+   * control characters.
+   * @default nothing is said (`npx lifeline-ws inspect` prints them on stderr)
+   */
+  log?: (line: string) => void
 }
 
 /** A running relay. */
@@ -43,6 +52,13 @@ const MAX_PAGES = 50
 const MAX_PAGE_BUFFER = 8 * 1024 * 1024
 const MAX_BAD_MESSAGES = 50
 
+/** An app's link to the relay, numbered for the log. */
+interface App {
+  readonly socket: WebSocket
+  readonly number: number
+  bad: number
+}
+
 interface Known {
   message: ActorMessage
   /** JSON bytes of each kept step, in order. */
@@ -50,7 +66,7 @@ interface Known {
   bytes: number
   receivedAt: number
   status: 'running' | 'stopped' | 'disconnected'
-  app: WebSocket
+  app: App
 }
 
 // The modules of this package, as compiled (dist/) or as sources (a clone, run through tsx).
@@ -82,10 +98,40 @@ async function moduleSource(path: string): Promise<string | undefined> {
   return code
 }
 
-/** Host headers of the relay's own page. */
-function allowedHosts(host: string, port: number): string[] {
-  const names = new Set(['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host])
-  return [...names].map((name) => `${name}:${port}`)
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]'])
+const WILDCARDS = new Set(['0.0.0.0', '::', ''])
+
+/**
+ * Whether `hostHeader` names the relay's own page: a loopback name, the
+ * configured host, or any IP address (a page reached by another interface
+ * when listening on 0.0.0.0), on the relay's port. Never another name: a
+ * page of another site whose name resolves to the relay (DNS rebinding)
+ * sends its own name.
+ */
+export function isOwnHost(hostHeader: string, host: string, port: number): boolean {
+  const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+):(\d+)$/i.exec(hostHeader)
+  if (match === null || Number(match[2]) !== port) return false
+  const name = match[1]!.toLowerCase()
+  const configured = host.includes(':') ? `[${host.toLowerCase()}]` : host.toLowerCase()
+  return LOOPBACK_NAMES.has(name) || name === configured || isIP(name.replace(/^\[|\]$/g, '')) !== 0
+}
+
+/** The page's address to show: a wildcard host is reached on loopback. */
+export function pageUrl(host: string, port: number): string {
+  const shown = WILDCARDS.has(host) ? (host === '::' ? '[::1]' : '127.0.0.1') : host.includes(':') ? `[${host}]` : host
+  return `http://${shown}:${port}/`
+}
+
+// A line of the log: control characters (a terminal's escapes), bidirectional overrides and length taken out of what an app chose.
+const loggable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, '?').slice(0, 300)
+
+/** The path of a request, or undefined for a request target no URL parser accepts (`GET http://[`). */
+function pathOf(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? '/', 'http://relay').pathname
+  } catch {
+    return undefined
+  }
 }
 
 function refuse(socket: Socket, status: number, text: string): void {
@@ -94,7 +140,15 @@ function refuse(socket: Socket, status: number, text: string): void {
 
 /** Starts the relay and its page. */
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
-  const { port = 9797, host = '127.0.0.1' } = options
+  const { port = 9797, host = '127.0.0.1', log = () => {} } = options
+  const say = (line: string): void => {
+    try {
+      log(loggable(line))
+    } catch {
+      // A log that throws must not take the relay down with it.
+    }
+  }
+  let apps = 0
   const known = new Map<string, Known>()
   const pages = new Set<WebSocket>()
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES })
@@ -123,7 +177,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     }
   }
 
-  const remember = (message: ActorMessage, app: WebSocket): void => {
+  const remember = (message: ActorMessage, app: App): void => {
     const sizes = message.trace.steps.map((s) => JSON.stringify(s).length)
     const entry: Known = { message, sizes, bytes: sizes.reduce((a, b) => a + b, 0), receivedAt: Date.now(), status: 'running', app }
     keep(entry)
@@ -133,42 +187,70 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     known.delete(oldest.message.id)
   }
 
-  const serveApp = (app: WebSocket): void => {
-    let bad = 0
-    app.on('message', (data, isBinary) => {
-      let message: RelayMessage
-      try {
-        if (isBinary) throw new Error('binary frame')
-        message = parseMessage(String(data))
-      } catch {
-        if (++bad > MAX_BAD_MESSAGES) app.close(1008, 'too many invalid messages')
-        return
+  // The first of an app's refused messages is told; after MAX_BAD_MESSAGES the app is closed.
+  const refused = (app: App, line: string): void => {
+    if (++app.bad === 1) say(`app ${app.number}: ${line}`)
+    if (app.bad > MAX_BAD_MESSAGES) {
+      say(`app ${app.number}: closed after ${MAX_BAD_MESSAGES} invalid messages`)
+      app.socket.close(1008, 'too many invalid messages')
+    }
+  }
+
+  const receive = (app: App, data: WebSocket.RawData, isBinary: boolean): void => {
+    let message: RelayMessage
+    try {
+      if (isBinary) throw new Error('binary frame')
+      message = parseMessage(String(data))
+    } catch (error) {
+      return refused(app, `dropped an invalid message: ${error instanceof Error ? error.message : 'unreadable'}`)
+    }
+    const entry = known.get(message.id)
+    if (message.type === 'lifeline.actor') {
+      // Another app's connection, while that app is still linked: a second process chose the same id.
+      if (entry !== undefined && entry.app !== app && entry.app.socket.readyState === entry.app.socket.OPEN) {
+        return refused(app, `refused to announce ${JSON.stringify(message.id.slice(0, 60))}, a connection app ${entry.app.number} announced`)
       }
-      const entry = known.get(message.id)
-      if (message.type === 'lifeline.actor') remember(message, app)
-      else if (entry === undefined || entry.app !== app) return // an id this app never announced
-      else if (message.type === 'lifeline.step') {
-        const size = String(data).length
-        if (size > MAX_STEP_BYTES) return void bad++
-        entry.message.trace.steps.push(message.step)
-        entry.sizes.push(size)
-        entry.bytes += size
-        keep(entry)
-      } else entry.status = message.status
-      toPages(message)
-    })
-    app.on('close', () => {
-      for (const entry of known.values()) {
-        if (entry.app !== app || entry.status !== 'running') continue
-        entry.status = 'disconnected'
-        toPages({ type: 'lifeline.status', id: entry.message.id, status: 'disconnected' })
-      }
-    })
-    app.on('error', () => {}) // its close follows
+      remember(message, app)
+    } else if (entry === undefined || entry.app !== app) return // an id this app never announced
+    else if (message.type === 'lifeline.step') {
+      const size = String(data).length
+      if (size > MAX_STEP_BYTES) return refused(app, `dropped a step of ${size} bytes (at most ${MAX_STEP_BYTES})`)
+      entry.message.trace.steps.push(message.step)
+      entry.sizes.push(size)
+      entry.bytes += size
+      keep(entry)
+    } else entry.status = message.status
+    toPages(message)
+  }
+
+  const disconnected = (app: App): void => {
+    for (const entry of known.values()) {
+      if (entry.app !== app || entry.status !== 'running') continue
+      entry.status = 'disconnected'
+      toPages({ type: 'lifeline.status', id: entry.message.id, status: 'disconnected' })
+    }
+  }
+
+  // Nothing an app sends may throw out of a ws listener (that would end the process): a failure drops the app.
+  const guarded = <A extends unknown[]>(app: App, handle: (...args: A) => void) => (...args: A): void => {
+    try {
+      handle(...args)
+    } catch (error) {
+      say(`app ${app.number}: could not handle a message (${error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error'}); dropped the app`)
+      app.socket.close(1011, 'the relay could not handle a message')
+    }
+  }
+
+  const serveApp = (socket: WebSocket): void => {
+    const app: App = { socket, number: ++apps, bad: 0 }
+    socket.on('message', guarded(app, (data: WebSocket.RawData, isBinary: boolean) => receive(app, data, isBinary)))
+    socket.on('close', guarded(app, () => disconnected(app)))
+    socket.on('error', () => {}) // its close follows
   }
 
   const server = http.createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://relay').pathname
+    const path = pathOf(request.url)
+    if (path === undefined) return void response.writeHead(400).end()
     if (request.method !== 'GET') return void response.writeHead(405).end()
     if (path === '/' || path === '/index.html') return void response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(PAGE)
     void moduleSource(path).then(
@@ -181,11 +263,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   })
 
   server.on('upgrade', (request, socket: Socket, head) => {
-    const path = new URL(request.url ?? '/', 'http://relay').pathname
+    const path = pathOf(request.url)
+    if (path === undefined) return refuse(socket, 400, 'Bad Request')
     const origin = request.headers.origin
     // The Host header too: a page of another site whose name resolves to 127.0.0.1 (DNS rebinding) has a matching Origin.
     const hostHeader = request.headers.host ?? ''
-    const local = allowedHosts(host, (server.address() as AddressInfo).port).includes(hostHeader)
+    const local = isOwnHost(hostHeader, host, (server.address() as AddressInfo).port)
     if (path === APP_PATH) {
       if (origin !== undefined) return refuse(socket, 403, 'Forbidden: apps connect from Node, not from a page')
       wss.handleUpgrade(request, socket, head, serveApp)
@@ -197,7 +280,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         page.on('close', () => pages.delete(page))
         page.on('error', () => {})
         page.on('message', () => {}) // pages have nothing to say
-        welcome(page)
+        try {
+          welcome(page)
+        } catch (error) {
+          say(`a page could not be greeted (${error instanceof Error ? error.message : 'unknown error'})`)
+          page.close(1011, 'the relay could not send its connections')
+        }
       })
     } else {
       refuse(socket, 404, 'Not found')
@@ -212,9 +300,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     })
   })
   const address = server.address() as AddressInfo
-  const shown = host.includes(':') ? `[${host}]` : host
   return {
-    url: `http://${shown}:${address.port}/`,
+    url: pageUrl(host, address.port),
     port: address.port,
     async close() {
       for (const client of wss.clients) client.terminate()

@@ -69,22 +69,75 @@ function timerOf(id: string, due: number, machine: string): PendingTimer {
   return { id, delay, state: path.join('.'), due }
 }
 
-/** The timers pending after step `index`, soonest first. */
-export function timersAt(trace: Trace, index: number): PendingTimer[] {
-  const timers = new Map<string, PendingTimer>()
-  for (const t of trace.initial.timers) timers.set(t.id, timerOf(t.id, t.due, trace.machine))
-  for (const step of trace.steps.slice(0, index + 1)) {
-    timers.delete(step.event.type) // the timer that fired
-    for (const action of step.actions) {
-      const params = (action.params ?? {}) as { id?: unknown; delay?: unknown; sendId?: unknown }
-      if (action.type === 'xstate.raise' && typeof params.id === 'string' && typeof params.delay === 'number') {
-        timers.set(params.id, timerOf(params.id, step.at + params.delay, trace.machine))
-      } else if (action.type === 'xstate.cancel' && typeof params.sendId === 'string') {
-        timers.delete(params.sendId)
-      }
+/** Most timers a trace can have pending at once (a connection has one or two); further ones are left out. */
+export const MAX_PENDING = 256
+/** Steps between two saved states of the pending timers: stepping back starts from the nearest one. */
+export const TIMER_CHECKPOINT = 256
+
+type Pending = Map<string, PendingTimer>
+
+function applyStep(timers: Pending, step: TraceStep, machine: string): void {
+  timers.delete(step.event.type) // the timer that fired
+  for (const action of step.actions) {
+    const params = (action.params ?? {}) as { id?: unknown; delay?: unknown; sendId?: unknown }
+    if (action.type === 'xstate.raise' && typeof params.id === 'string' && typeof params.delay === 'number') {
+      if (timers.size < MAX_PENDING || timers.has(params.id)) timers.set(params.id, timerOf(params.id, step.at + params.delay, machine))
+    } else if (action.type === 'xstate.cancel' && typeof params.sendId === 'string') {
+      timers.delete(params.sendId)
     }
   }
-  return [...timers.values()].sort((a, b) => a.due - b.due)
+}
+
+/** The pending timers of one trace, worked out step by step as the panel moves, never again from step 0. */
+interface TimerFold {
+  /** What the fold was computed from: a trace that dropped steps from its front starts over. */
+  dropped: number
+  first: TraceStep | undefined
+  /** `checkpoints[k]`: the timers pending before step `k * TIMER_CHECKPOINT`. */
+  checkpoints: Pending[]
+  /** The step `current` is after (-1: the start). */
+  at: number
+  current: Pending
+  sorted: PendingTimer[] | undefined
+}
+
+const folds = new WeakMap<Trace, TimerFold>()
+
+function timerFold(trace: Trace): TimerFold {
+  const fold = folds.get(trace)
+  if (fold !== undefined && fold.dropped === trace.dropped && fold.first === trace.steps[0]) return fold
+  const start: Pending = new Map()
+  for (const t of trace.initial.timers.slice(0, MAX_PENDING)) start.set(t.id, timerOf(t.id, t.due, trace.machine))
+  const fresh: TimerFold = { dropped: trace.dropped, first: trace.steps[0], checkpoints: [new Map(start)], at: -1, current: start, sorted: undefined }
+  folds.set(trace, fresh)
+  return fresh
+}
+
+/**
+ * The timers pending after step `index`, soonest first. Worked out
+ * incrementally per trace: a step forward applies that step, a step back
+ * starts from the nearest checkpoint. A trace may grow (steps appended) or
+ * drop steps from its front (counted in `dropped`); its steps are never
+ * changed in place.
+ */
+export function timersAt(trace: Trace, index: number): PendingTimer[] {
+  const fold = timerFold(trace)
+  const target = Math.max(-1, Math.min(index, trace.steps.length - 1))
+  if (target < fold.at) {
+    const k = Math.min(Math.floor((target + 1) / TIMER_CHECKPOINT), fold.checkpoints.length - 1)
+    fold.current = new Map(fold.checkpoints[k])
+    fold.at = k * TIMER_CHECKPOINT - 1
+    fold.sorted = undefined
+  }
+  while (fold.at < target) {
+    fold.at++
+    applyStep(fold.current, trace.steps[fold.at]!, trace.machine)
+    fold.sorted = undefined
+    const next = fold.at + 1
+    if (next % TIMER_CHECKPOINT === 0 && fold.checkpoints.length === next / TIMER_CHECKPOINT) fold.checkpoints.push(new Map(fold.current))
+  }
+  fold.sorted ??= [...fold.current.values()].sort((a, b) => a.due - b.due)
+  return fold.sorted
 }
 
 const PHRASES: Record<string, string> = {
@@ -143,42 +196,77 @@ function eventEntry(event: TraceEvent): { kind: EntryKind; text: string } | unde
   }
 }
 
+/** What the timeline carries from one step to the next. */
+interface Reading {
+  pingAt: number | undefined
+  previous: string
+}
+
+function readStep(step: TraceStep, i: number, reading: Reading, out: TimelineEntry[]): void {
+  const push = (kind: EntryKind, words: string) => out.push({ step: i, at: step.at, kind, text: words })
+  const fromEvent = eventEntry(step.event)
+  if (fromEvent !== undefined) push(fromEvent.kind, fromEvent.text)
+  if (step.event.type === 'heartbeat.proof') {
+    push('proof', reading.pingAt === undefined ? 'proof of life' : `proof of life, round trip ${(step.at - reading.pingAt).toFixed(1)} ms`)
+    reading.pingAt = undefined
+  }
+  if (step.event.type.startsWith(`${AFTER}connectTimeout`)) push('timeout', 'connect timeout: attempt abandoned')
+  if (step.event.type.startsWith(`${AFTER}closeTimeout`)) push('timeout', 'close timeout: socket dropped')
+  for (const action of step.actions) {
+    if (action.type === 'sendPing') {
+      reading.pingAt = step.at
+      push('ping', 'ping sent')
+    } else if (action.type === 'sendProbe') {
+      reading.pingAt = step.at
+      push('ping', 'probe sent: trust nothing after a pause')
+    } else if (action.type === 'notifyHeartbeatTimeout') {
+      push('timeout', step.event.type.startsWith(`${AFTER}probeTimeout`) ? 'probe timeout: link declared dead' : 'heartbeat timeout: link declared dead')
+    } else if (action.type === 'notifyReconnect') {
+      const { attempt, retryDelay } = step.context
+      push('retry', `retry ${text(attempt)} in ${typeof retryDelay === 'number' ? seconds(retryDelay) : '?'} after ${cause(step.event)}`)
+    } else if (action.type === 'notifyFailed') {
+      const { failure, attempt } = step.context
+      push('failed', `failed (${text(failure)}) after ${cause(step.event)}, ${typeof attempt === 'number' ? attempt + 1 : '?'} attempt(s)`)
+    }
+  }
+  const now = dotted(step.value)
+  if (now !== reading.previous) push('state', `${reading.previous} → ${now}`)
+  reading.previous = now
+}
+
 /** The timeline of steps `0..index`, oldest first; at most `limit` entries (the latest). */
 export function timeline(trace: Trace, index = trace.steps.length - 1, limit = 400): TimelineEntry[] {
   const out: TimelineEntry[] = []
-  let pingAt: number | undefined
-  let previous = dotted(trace.initial.value)
-  const steps = trace.steps.slice(0, index + 1)
-  steps.forEach((step: TraceStep, i) => {
-    const push = (kind: EntryKind, words: string) => out.push({ step: i, at: step.at, kind, text: words })
-    const fromEvent = eventEntry(step.event)
-    if (fromEvent !== undefined) push(fromEvent.kind, fromEvent.text)
-    if (step.event.type === 'heartbeat.proof') {
-      push('proof', pingAt === undefined ? 'proof of life' : `proof of life, round trip ${(step.at - pingAt).toFixed(1)} ms`)
-      pingAt = undefined
-    }
-    if (step.event.type.startsWith(`${AFTER}connectTimeout`)) push('timeout', 'connect timeout: attempt abandoned')
-    if (step.event.type.startsWith(`${AFTER}closeTimeout`)) push('timeout', 'close timeout: socket dropped')
-    for (const action of step.actions) {
-      if (action.type === 'sendPing') {
-        pingAt = step.at
-        push('ping', 'ping sent')
-      } else if (action.type === 'sendProbe') {
-        pingAt = step.at
-        push('ping', 'probe sent: trust nothing after a pause')
-      } else if (action.type === 'notifyHeartbeatTimeout') {
-        push('timeout', step.event.type.startsWith(`${AFTER}probeTimeout`) ? 'probe timeout: link declared dead' : 'heartbeat timeout: link declared dead')
-      } else if (action.type === 'notifyReconnect') {
-        const { attempt, retryDelay } = step.context
-        push('retry', `retry ${text(attempt)} in ${typeof retryDelay === 'number' ? seconds(retryDelay) : '?'} after ${cause(step.event)}`)
-      } else if (action.type === 'notifyFailed') {
-        const { failure, attempt } = step.context
-        push('failed', `failed (${text(failure)}) after ${cause(step.event)}, ${typeof attempt === 'number' ? attempt + 1 : '?'} attempt(s)`)
-      }
-    }
-    const now = dotted(step.value)
-    if (now !== previous) push('state', `${previous} → ${now}`)
-    previous = now
-  })
+  const reading: Reading = { pingAt: undefined, previous: dotted(trace.initial.value) }
+  const last = Math.min(index, trace.steps.length - 1)
+  for (let i = 0; i <= last; i++) readStep(trace.steps[i]!, i, reading, out)
   return out.slice(-limit)
+}
+
+/** The timeline of a whole trace so far, read once per trace and then only its new steps. */
+interface TimelineFold {
+  dropped: number
+  first: TraceStep | undefined
+  /** Steps read. */
+  read: number
+  reading: Reading
+  /** The latest entries, at most twice the limit asked for. */
+  entries: TimelineEntry[]
+  limit: number
+}
+
+const timelines = new WeakMap<Trace, TimelineFold>()
+
+/** {@link timeline} of every step of `trace` so far, incrementally: a trace that grew costs only its new steps. */
+export function latestTimeline(trace: Trace, limit = 400): TimelineEntry[] {
+  let fold = timelines.get(trace)
+  if (fold === undefined || fold.dropped !== trace.dropped || fold.first !== trace.steps[0] || fold.limit !== limit || fold.read > trace.steps.length) {
+    fold = { dropped: trace.dropped, first: trace.steps[0], read: 0, reading: { pingAt: undefined, previous: dotted(trace.initial.value) }, entries: [], limit }
+    timelines.set(trace, fold)
+  }
+  for (; fold.read < trace.steps.length; fold.read++) {
+    readStep(trace.steps[fold.read]!, fold.read, fold.reading, fold.entries)
+    if (fold.entries.length > 2 * limit) fold.entries.splice(0, fold.entries.length - limit)
+  }
+  return fold.entries.slice(-limit)
 }

@@ -6,6 +6,7 @@
  * {@link parseTrace}, which checks every field (a trace file is input).
  */
 import { invalid, describe } from '../errors.js'
+import { checkJson, MAX_MEMBERS, MAX_TEXT, newBudget, type Budget } from './bounds.js'
 import type { Json } from './json.js'
 
 /** An event as recorded: its type and its payload, as bounded JSON. */
@@ -71,8 +72,15 @@ export interface Trace {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_TEXT
+
+function shown(got: unknown): string {
+  const text = got === 'more' ? 'more' : describe(got)
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text
+}
+
 function fail(path: string, expected: string, got: unknown): never {
-  throw invalid('LIFELINE_INVALID_ARGUMENT', `Not a lifeline trace: ${path} must be ${expected}, got ${describe(got)}`)
+  throw invalid('LIFELINE_INVALID_ARGUMENT', `Not a lifeline trace: ${path} must be ${expected}, got ${shown(got)}`)
 }
 
 function checkValue(path: string, value: unknown, depth = 0): void {
@@ -81,24 +89,33 @@ function checkValue(path: string, value: unknown, depth = 0): void {
   for (const [key, child] of Object.entries(value)) checkValue(`${path}.${key.slice(0, 40)}`, child, depth + 1)
 }
 
-/** Throws unless `step` is a trace step (`i` names it in the message). */
+/** An array of at most MAX_MEMBERS `what`, each passing `check` and bounded as JSON. */
+function checkList(path: string, list: unknown, what: string, budget: Budget, check: (item: unknown) => boolean, shape: string): void {
+  if (!Array.isArray(list) || list.length > MAX_MEMBERS) fail(path, `an array of at most ${MAX_MEMBERS} ${what}`, list)
+  list.forEach((item, j) => {
+    if (!check(item)) fail(`${path}[${j}]`, shape, item)
+    checkJson(`${path}[${j}]`, item, budget, fail)
+  })
+}
+
+const isTransition = (t: unknown): boolean => isObject(t) && isText(t.source) && isText(t.target) && isText(t.event)
+const isAction = (a: unknown): boolean => isObject(a) && isText(a.type)
+const isTimer = (t: unknown): boolean => isObject(t) && isText(t.id) && isNumber(t.delay) && isNumber(t.due)
+
+/** Throws unless `step` is a trace step (`i` names it in the message), every field of it bounded JSON. */
 export function checkStep(step: unknown, i: number): void {
   const at = `steps[${i}]`
+  const budget = newBudget(at)
   if (!isObject(step)) fail(at, 'an object', step)
   if (!isNumber(step.at)) fail(`${at}.at`, 'a number of milliseconds', step.at)
-  if (!isObject(step.event) || typeof step.event.type !== 'string') fail(`${at}.event`, 'an event with a string type', step.event)
-  if (!Array.isArray(step.transitions)) fail(`${at}.transitions`, 'an array', step.transitions)
-  step.transitions.forEach((t, j) => {
-    if (!isObject(t) || typeof t.source !== 'string' || typeof t.target !== 'string' || typeof t.event !== 'string') {
-      fail(`${at}.transitions[${j}]`, 'a transition { source, target, event }', t)
-    }
-  })
-  if (!Array.isArray(step.actions)) fail(`${at}.actions`, 'an array', step.actions)
-  step.actions.forEach((a, j) => {
-    if (!isObject(a) || typeof a.type !== 'string') fail(`${at}.actions[${j}]`, 'an action { type }', a)
-  })
+  if (!isObject(step.event) || !isText(step.event.type)) fail(`${at}.event`, `an event with a string type of at most ${MAX_TEXT} characters`, step.event)
+  checkJson(`${at}.event`, step.event, budget, fail)
+  checkList(`${at}.transitions`, step.transitions, 'transitions', budget, isTransition, 'a transition { source, target, event }')
+  checkList(`${at}.actions`, step.actions, 'actions', budget, isAction, 'an action { type }')
   checkValue(`${at}.value`, step.value)
+  checkJson(`${at}.value`, step.value, budget, fail)
   if (!isObject(step.context)) fail(`${at}.context`, 'an object', step.context)
+  checkJson(`${at}.context`, step.context, budget, fail)
 }
 
 /**
@@ -118,17 +135,17 @@ export function parseTrace(input: unknown): Trace {
   if (!isObject(trace)) fail('the trace', 'an object', trace)
   if (trace.format !== 'lifeline-trace') fail('format', '"lifeline-trace"', trace.format)
   if (trace.version !== 1) fail('version', '1 (this inspector reads version 1)', trace.version)
-  if (typeof trace.machine !== 'string') fail('machine', 'a string', trace.machine)
+  if (!isText(trace.machine)) fail('machine', `a string of at most ${MAX_TEXT} characters`, trace.machine)
   if (!isNumber(trace.startedAt)) fail('startedAt', 'a time in milliseconds', trace.startedAt)
   if (!isNumber(trace.dropped) || trace.dropped < 0) fail('dropped', 'a count', trace.dropped)
   const initial = trace.initial
   if (!isObject(initial)) fail('initial', 'an object', initial)
+  const budget = newBudget('initial')
   checkValue('initial.value', initial.value)
+  checkJson('initial.value', initial.value, budget, fail)
   if (!isObject(initial.context)) fail('initial.context', 'an object', initial.context)
-  if (!Array.isArray(initial.timers)) fail('initial.timers', 'an array', initial.timers)
-  initial.timers.forEach((t, j) => {
-    if (!isObject(t) || typeof t.id !== 'string' || !isNumber(t.delay) || !isNumber(t.due)) fail(`initial.timers[${j}]`, 'a timer { id, delay, due }', t)
-  })
+  checkJson('initial.context', initial.context, budget, fail)
+  checkList('initial.timers', initial.timers, 'timers', budget, isTimer, 'a timer { id, delay, due }')
   if (!Array.isArray(trace.steps)) fail('steps', 'an array', trace.steps)
   trace.steps.forEach(checkStep)
   return trace as unknown as Trace

@@ -47,6 +47,19 @@ export function connectionKey(options: ConnectionOptions): string {
   return JSON.stringify(describeMembers(options))
 }
 
+/**
+ * The pool's key for a component's options. A `url` function says nothing
+ * comparable about where it connects (two rooms' token providers look alike),
+ * so without an explicit `key` such a connection is its `owner`'s alone (a
+ * component instance); with one, it is shared by the components that give the
+ * same key and equal options, and a new key makes a new connection.
+ */
+export function leaseKey(options: ConnectionOptions, owner: object, key: string | undefined): string {
+  const values = connectionKey(options)
+  if (key !== undefined) return `${values} key:${JSON.stringify(key)}`
+  return typeof options.url === 'function' ? `${values} owner:${identity(owner)}` : values
+}
+
 /** Calls the function at `path` of `current()` (the latest render's options), or `original` if there is none now. */
 function latestAt(original: (...args: unknown[]) => unknown, path: readonly string[], current: () => ConnectionOptions) {
   return (...args: unknown[]): unknown => {

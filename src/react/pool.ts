@@ -1,6 +1,6 @@
 import { createConnection } from '../connection.js'
 import type { Connection, ConnectionOptions } from '../types.js'
-import { connectionKey, withLatestCallbacks } from './key.js'
+import { withLatestCallbacks } from './key.js'
 
 /**
  * A remount within this many milliseconds keeps the socket: StrictMode's
@@ -20,9 +20,14 @@ export const UNCLAIMED_DELAY = 5_000
 export interface Lease {
   readonly key: string
   readonly connection: Connection
-  /** The options of the latest committed render: its callbacks are the ones called. */
-  readonly latest: { current: ConnectionOptions }
-  holders: number
+  /**
+   * Each holder's (a mounted component's) latest committed options, the
+   * longest-standing holder first: its callbacks are the ones called, so a
+   * sibling's render does not swap them.
+   */
+  readonly owners: Map<object, { options: ConnectionOptions; holds: number }>
+  /** The options whose callbacks are called while nobody holds: the first render's, then the last holder's. */
+  fallback: ConnectionOptions
   opened: boolean
   ended: boolean
   timer: ReturnType<typeof setTimeout> | undefined
@@ -32,10 +37,10 @@ const leases = new Map<string, Lease>()
 const watchers = new Map<string, Set<() => void>>()
 
 function create(key: string, options: ConnectionOptions): Lease {
-  const latest = { current: options }
+  const current = () => lease.owners.values().next().value?.options ?? lease.fallback
   // The socket waits for a mount: a render alone must not open one.
-  const connection = createConnection({ ...withLatestCallbacks(options, () => latest.current), autoConnect: false })
-  const lease: Lease = { key, connection, latest, holders: 0, opened: false, ended: false, timer: undefined }
+  const connection = createConnection({ ...withLatestCallbacks(options, current), autoConnect: false })
+  const lease: Lease = { key, connection, owners: new Map(), fallback: options, opened: false, ended: false, timer: undefined }
   lease.timer = setTimeout(() => end(lease), UNCLAIMED_DELAY)
   leases.set(key, lease)
   return lease
@@ -68,11 +73,12 @@ export function leaseFor(key: string, options: ConnectionOptions): Lease {
   return leases.get(key) ?? create(key, options)
 }
 
-/** Takes a hold on the lease for `key` (a mounted component); the first hold opens its socket. */
-export function hold(key: string, options: ConnectionOptions): Lease {
+/** Takes a hold on the lease for `key` for `owner` (a mounted component); the first hold opens its socket. */
+export function hold(key: string, owner: object, options: ConnectionOptions): Lease {
   const lease = leaseFor(key, options)
-  lease.latest.current = options
-  lease.holders++
+  const held = lease.owners.get(owner)
+  if (held === undefined) lease.owners.set(owner, { options, holds: 1 })
+  else Object.assign(held, { options, holds: held.holds + 1 })
   clearTimeout(lease.timer)
   lease.timer = undefined
   if (!lease.opened) {
@@ -82,19 +88,24 @@ export function hold(key: string, options: ConnectionOptions): Lease {
   return lease
 }
 
-/** Lets go of a hold; the last one ends the lease after {@link RELEASE_DELAY}, or at once with `now`. */
-export function release(lease: Lease, now = false): void {
+/** Lets go of one of `owner`'s holds; the last hold ends the lease after {@link RELEASE_DELAY}, or at once with `now`. */
+export function release(lease: Lease, owner: object, now = false): void {
   if (lease.ended) return
-  if (lease.holders > 0) lease.holders--
-  if (lease.holders > 0) return
+  const held = lease.owners.get(owner)
+  if (held === undefined) return
+  if (--held.holds === 0) {
+    lease.owners.delete(owner)
+    lease.fallback = held.options
+  }
+  if (lease.owners.size > 0) return
   clearTimeout(lease.timer)
   if (now) end(lease)
   else lease.timer = setTimeout(() => end(lease), RELEASE_DELAY)
 }
 
 /** Ends a lease nobody holds at once (its options changed: the old socket goes now). */
-export function releaseIfUnheld(lease: Lease): void {
-  if (lease.holders === 0) release(lease, true)
+export function endIfUnheld(lease: Lease): void {
+  if (lease.owners.size === 0) end(lease)
 }
 
 /** Calls `notify` when the lease for `key` ends, so that a render that took it can take the next. */
@@ -108,9 +119,8 @@ export function watch(key: string, notify: () => void): () => void {
   }
 }
 
-/** Makes `options` the ones whose callbacks the lease's connection calls. */
-export function update(lease: Lease, options: ConnectionOptions): void {
-  if (!lease.ended) lease.latest.current = options
+/** Makes `options` `owner`'s latest: their callbacks are called while `owner` is the longest-standing holder. */
+export function update(lease: Lease, owner: object, options: ConnectionOptions): void {
+  const held = lease.owners.get(owner)
+  if (!lease.ended && held !== undefined) held.options = options
 }
-
-export { connectionKey }

@@ -175,6 +175,28 @@ describe.runIf(runBrowserTests)('inspector panel in Chromium', () => {
     await replay.close()
   }, 60_000)
 
+  it('lists at most 20 pending timers and counts the rest, and refuses a file nested deeper than any recording, naming the field', async () => {
+    const hostile = await context.newPage()
+    await hostile.goto(`${demo.url}plain.html?replay`)
+    await hostile.waitForSelector('body[data-ready="true"]', { state: 'attached' })
+    const actions = Array.from({ length: 256 }, (_, i) => ({ type: 'xstate.raise', params: { id: `t${i}`, delay: i } }))
+    const many: Trace = { format: 'lifeline-trace', version: 1, machine: 'connection', startedAt: 1, dropped: 0, initial: { value: 'idle', context: {}, timers: [] }, steps: [{ at: 1, event: { type: 'open' }, transitions: [], actions, value: 'connecting', context: {} }] }
+    await hostile.evaluate((t) => (window as unknown as { lifelinePage: PageApi }).lifelinePage.replay(t as unknown as Trace), many as unknown as Record<string, unknown>)
+    await hostile.locator(`${PANEL} button[title^="Step forward"]`).click()
+    await hostile.waitForSelector(`${PANEL}[data-step="0"]`, { state: 'attached' })
+    const listed = await hostile.locator(`${PANEL} #timers li`).allTextContents()
+    expect(listed).toHaveLength(21)
+    expect(listed[0]).toBe('t0: fires in 0.0 s')
+    expect(listed.at(-1)).toBe('and 236 more')
+    const depth = 20_000
+    const deep = `{"format":"lifeline-trace","version":1,"machine":"connection","startedAt":1,"dropped":0,"initial":{"value":"idle","context":{},"timers":[]},"steps":[{"at":1,"event":{"type":"open"},"transitions":[],"actions":[],"value":"idle","context":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`
+    await hostile.locator(`${PANEL} input[type=file]`).setInputFiles({ name: 'deep.json', mimeType: 'application/json', buffer: Buffer.from(deep) })
+    await hostile.waitForSelector(`${PANEL} .notice:has-text("Could not load deep.json: Not a lifeline trace: steps[0].context.x[0][0]")`, { state: 'attached' })
+    expect(await hostile.locator(`${PANEL} .notice`).textContent()).toMatch(/must be JSON at most 32 deep, got an array$/)
+    expect(await hostile.locator(`${PANEL} select option`).count()).toBe(1) // the replayed trace alone: the refused file added nothing
+    await hostile.close()
+  })
+
   it('saves a trace from its Record button, and loads one from a file chosen or dropped', async () => {
     const record = page.locator(`${PANEL} button:has-text("Record")`)
     await record.click()

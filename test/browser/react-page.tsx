@@ -6,7 +6,7 @@ import { StrictMode, useEffect, version, type ComponentType } from 'react'
 import { flushSync } from 'react-dom'
 import { createRoot, type Root } from 'react-dom/client'
 import { Room } from '../../examples/react-room.js'
-import { useConnection, useConnectionEvent, useConnectionState } from '../../src/react/index.js'
+import { useConnection, useConnectionEvent, useConnectionState, type Connection } from '../../src/react/index.js'
 
 interface Log {
   renders: number
@@ -49,6 +49,17 @@ function LiveReplaced(props: { url: string; copies?: number }) {
   return <Live {...props} />
 }
 
+// Rooms whose url is a function (a token provider, as the README suggests),
+// each a new closure per render; `share`, when given, is the explicit key.
+const rooms: Record<string, Connection | null> = {}
+function TokenRoom({ server, room, share, tick }: { server: string; room: string; share?: string | undefined; tick: number }) {
+  const connection = useConnection({ url: () => `${server}?room=${room}&tick=${tick}`, heartbeat: false }, share === undefined ? undefined : { key: share })
+  rooms[room] = connection
+  return <p className="token-room" id={`room-${room}`} data-state={useConnectionState(connection) ?? 'none'} />
+}
+let roomProps: { server: string; names: string[]; share?: string | undefined; tick: number } = { server: '', names: [], tick: 0 }
+const renderRooms = () => flushSync(() => root!.render(<StrictMode>{roomProps.names.map((name) => <TokenRoom key={name} server={roomProps.server} room={name} share={roomProps.share} tick={roomProps.tick} />)}</StrictMode>))
+
 const element = document.getElementById('root')!
 let root: Root | undefined
 let Component: ComponentType<{ url: string; copies?: number }> = Live
@@ -84,6 +95,23 @@ Object.assign(window, {
     unmount() {
       root?.unmount()
       root = undefined
+    },
+    mountTokenRooms(server: string, names: string[], share?: string) {
+      roomProps = { server, names, share, tick: 0 }
+      root = createRoot(element)
+      renderRooms()
+    },
+    /** Renders the rooms again: new url closures that now say another tick. */
+    rerenderTokenRooms(share?: string) {
+      roomProps = { ...roomProps, share, tick: roomProps.tick + 1 }
+      renderRooms()
+    },
+    /** Whether the named rooms hold one Connection object, and each one's state. */
+    tokenRooms(names: string[]) {
+      return { shared: new Set(names.map((name) => rooms[name])).size === 1, states: names.map((name) => rooms[name]?.state) }
+    },
+    reconnectTokenRoom(name: string) {
+      rooms[name]!.reconnect()
     },
     mountRoom(server: string, room: string) {
       root = createRoot(element)

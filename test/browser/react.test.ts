@@ -28,7 +28,10 @@ interface Log {
   messages: string[]
 }
 
-type Controls = Record<'mount' | 'setUrl' | 'remount' | 'replaceModule' | 'unmount' | 'mountRoom', (...args: unknown[]) => void> & { version: string; log: Log }
+type Controls = Record<
+  'mount' | 'setUrl' | 'remount' | 'replaceModule' | 'unmount' | 'mountRoom' | 'mountTokenRooms' | 'rerenderTokenRooms' | 'tokenRooms' | 'reconnectTokenRoom',
+  (...args: unknown[]) => unknown
+> & { version: string; log: Log }
 
 const PAGE = fileURLToPath(new URL('./react-page.tsx', import.meta.url))
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -66,7 +69,7 @@ describe.runIf(runBrowserTests).each(versions)('lifeline-ws/react in Chromium wi
   let room = 0
 
   const call = (name: keyof Controls, ...args: unknown[]) =>
-    page.evaluate(([n, a]) => (window as unknown as { reactTest: Record<string, (...x: unknown[]) => void> }).reactTest[n as string]!(...(a as unknown[])), [name, args] as const)
+    page.evaluate(([n, a]) => (window as unknown as { reactTest: Record<string, (...x: unknown[]) => unknown> }).reactTest[n as string]!(...(a as unknown[])), [name, args] as const)
   const log = () => page.evaluate(() => (window as unknown as { reactTest: Controls }).reactTest.log)
   const shownState = () => page.evaluate(() => document.getElementById('live')?.dataset.state)
   const waitForState = (state: string) => page.waitForSelector(`#live[data-state="${state}"]`, { state: 'attached', timeout: 5_000 })
@@ -76,6 +79,8 @@ describe.runIf(runBrowserTests).each(versions)('lifeline-ws/react in Chromium wi
     const sockets = (): SocketRecord[] => server.sockets(path).filter((s) => s.query.get('room') === id)
     return { url: `${server.ws}${path}?room=${id}${query}`, sockets }
   }
+  const roomsOpen = (names: string[]) =>
+    page.waitForFunction((n) => (window as unknown as { reactTest: { tokenRooms(n: string[]): { states: string[] } } }).reactTest.tokenRooms(n).states.every((state) => state === 'open'), names, { timeout: 5_000 })
   // Long enough for a release that should not happen to have happened.
   const pastTheReleaseDelay = () => new Promise((resolve) => setTimeout(resolve, RELEASE_DELAY * 2))
 
@@ -168,6 +173,44 @@ describe.runIf(runBrowserTests).each(versions)('lifeline-ws/react in Chromium wi
     expect([before.sockets().length, after.sockets().length, after.sockets()[0]!.closedAt]).toEqual([1, 1, undefined])
     expect((await log()).states).toEqual(['idle', 'connecting', 'open', 'idle', 'connecting', 'open'])
     await call('unmount')
+  })
+
+  it('gives each component whose url is a function its own connection: two rooms, two sockets, each to its own room, through re-renders and a reconnect', async () => {
+    const id = `${major}-${++room}`
+    const [alice, bob] = [`${id}-alice`, `${id}-bob`]
+    const of = (name: string) => server.sockets('/echo').filter((s) => s.query.get('room') === name)
+    const rooms = () => call('tokenRooms', [alice, bob]) as Promise<{ shared: boolean; states: string[] }>
+    await call('mountTokenRooms', `${server.ws}/echo`, [alice, bob])
+    await roomsOpen([alice, bob])
+    await call('rerenderTokenRooms')
+    await pastTheReleaseDelay()
+    expect((await rooms()).shared).toBe(false)
+    expect([of(alice).length, of(bob).length, of(alice)[0]!.closedAt, of(bob)[0]!.closedAt]).toEqual([1, 1, undefined, undefined])
+    await call('reconnectTokenRoom', alice)
+    await until(() => of(alice).length === 2, 2_000, "alice's second socket")
+    // The latest render's url function of alice's own component: tick 1.
+    expect([of(alice)[1]!.query.get('tick'), of(bob).length, of(bob)[0]!.closedAt]).toEqual(['1', 1, undefined])
+    await call('unmount')
+    await until(() => [...of(alice), ...of(bob)].every((s) => s.closedAt !== undefined), 2_000, 'the closes')
+    expect(pageErrors).toEqual([])
+  })
+
+  it('shares one connection among components that give the same key, and moves it when the key changes', async () => {
+    const id = `${major}-${++room}`
+    const names = [`${id}-a`, `${id}-b`]
+    const all = () => server.sockets('/echo').filter((s) => names.includes(s.query.get('room') ?? ''))
+    const rooms = () => call('tokenRooms', names) as Promise<{ shared: boolean; states: string[] }>
+    await call('mountTokenRooms', `${server.ws}/echo`, names, `${id}-first`)
+    await roomsOpen(names)
+    await pastTheReleaseDelay()
+    expect([(await rooms()).shared, all().length]).toEqual([true, 1])
+    await call('rerenderTokenRooms', `${id}-second`)
+    await until(() => all().length === 2 && all()[0]!.closedAt !== undefined, 2_000, 'the move')
+    await roomsOpen(names)
+    await pastTheReleaseDelay()
+    expect([(await rooms()).shared, all().length, all()[1]!.closedAt]).toEqual([true, 2, undefined])
+    await call('unmount')
+    expect(pageErrors).toEqual([])
   })
 
   it('runs the README example: a room that sends and shows the echo', async () => {

@@ -119,3 +119,130 @@ describe('toJson against whatever an event or a context holds', () => {
     expect(JSON.stringify(json).length).toBeLessThan(2_000)
   })
 })
+
+// A value `depth` deep: arrays or objects inside each other, around `leaf`.
+const nested = (depth: number, kind: 'array' | 'object', leaf: unknown = 1): unknown => {
+  let value = leaf
+  for (let i = 0; i < depth; i++) value = kind === 'array' ? [value] : { k: value }
+  return value
+}
+// Where a hostile value can go in a trace: every field a peer or a file fills with JSON of its own.
+const FIELDS: Array<{ name: string; put: (trace: Record<string, any>, value: unknown) => void }> = [
+  { name: 'steps[0].context', put: (t, v) => (t.steps[0].context = { deep: v }) },
+  { name: 'steps[0].event', put: (t, v) => (t.steps[0].event = { type: 'open', payload: v }) },
+  { name: 'steps[0].actions[0].params', put: (t, v) => (t.steps[0].actions[0].params = v) },
+  { name: 'steps[0].value', put: (t, v) => (t.steps[0].value = { open: v }) },
+  { name: 'steps[0].transitions[0]', put: (t, v) => (t.steps[0].transitions[0].extra = v) },
+  { name: 'initial.context', put: (t, v) => (t.initial.context = { deep: v }) },
+  { name: 'initial.timers[0]', put: (t, v) => (t.initial.timers[0].extra = v) },
+]
+const copyOfValid = (): Record<string, any> => JSON.parse(JSON.stringify(validTrace))
+/** The deepest nesting in `value`, counted without recursion. */
+function depthOf(value: unknown): number {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    deepest = Math.max(deepest, depth)
+    if (typeof node === 'object' && node !== null) for (const child of Object.values(node)) stack.push([child, depth + 1])
+  }
+  return deepest
+}
+
+describe('parseTrace bounds every field', () => {
+  it.each(FIELDS)('refuses $name nested 20,000 deep, as JSON text and as an object, naming the field', ({ name, put }) => {
+    for (const kind of ['array', 'object'] as const) {
+      const trace = copyOfValid()
+      put(trace, nested(20_000, kind))
+      const text = copyOfValid()
+      put(text, '<deep>')
+      const deepText = kind === 'array' ? `${'['.repeat(20_000)}1${']'.repeat(20_000)}` : `${'{"k":'.repeat(20_000)}1${'}'.repeat(20_000)}`
+      for (const input of [trace, JSON.stringify(text).replace('"<deep>"', deepText)]) {
+        let thrown: unknown
+        try {
+          parseTrace(input)
+        } catch (error) {
+          thrown = error
+        }
+        expect(thrown, `${name} ${kind}`).toMatchObject({ name: 'TypeError', code: 'LIFELINE_INVALID_ARGUMENT' })
+        expect((thrown as Error).message).toContain(name)
+        expect((thrown as Error).message).toMatch(/at most 32 deep/)
+        expect((thrown as Error).message.length).toBeLessThan(400)
+      }
+    }
+  })
+
+  it('refuses strings, keys, lists and objects beyond their bounds, and more actions, transitions or timers than a recording holds', () => {
+    const cases: Array<[string, (t: Record<string, any>) => void, RegExp]> = [
+      ['a 100,000-character string', (t) => (t.steps[0].context.note = 'x'.repeat(100_000)), /steps\[0\]\.context\.note must be .*at most 1024 characters/],
+      ['a 100,000-character key', (t) => (t.steps[0].event['k'.repeat(100_000)] = 1), /steps\[0\]\.event must be .*keys of at most 1024 characters/],
+      ['an array of 100,000 items', (t) => (t.steps[0].context.list = new Array(100_000).fill(0)), /steps\[0\]\.context\.list must be .*at most 256 members/],
+      ['an object of 100,000 keys', (t) => (t.initial.context = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))), /initial\.context must be .*at most 256 members/],
+      ['100,000 actions', (t) => (t.steps[0].actions = Array.from({ length: 100_000 }, (_, i) => ({ type: 'xstate.raise', params: { id: `t${i}`, delay: i } }))), /steps\[0\]\.actions must be an array of at most 256 actions/],
+      ['100,000 transitions', (t) => (t.steps[0].transitions = new Array(100_000).fill(t.steps[0].transitions[0])), /steps\[0\]\.transitions must be an array of at most 256 transitions/],
+      ['100,000 pending timers', (t) => (t.initial.timers = new Array(100_000).fill(t.initial.timers[0])), /initial\.timers must be an array of at most 256 timers/],
+      ['a step of 100 x 100 x 100 values', (t) => (t.steps[0].context.cube = new Array(100).fill(new Array(100).fill(new Array(100).fill(0)))), /steps\[0\] must be a step of at most 16384 JSON values/],
+      ['a bigint', (t) => (t.steps[0].context.big = 1n), /steps\[0\]\.context\.big must be a JSON value/],
+      ['a 100,000-character event type', (t) => (t.steps[0].event.type = 'x'.repeat(100_000)), /steps\[0\]\.event must be an event with a string type of at most 1024 characters/],
+      ['a 100,000-character machine id', (t) => (t.machine = 'x'.repeat(100_000)), /machine must be a string of at most 1024 characters/],
+    ]
+    for (const [what, change, message] of cases) {
+      const trace = copyOfValid()
+      change(trace)
+      expect(() => parseTrace(trace), what).toThrow(message)
+      try {
+        parseTrace(trace)
+      } catch (error) {
+        expect((error as Error).message.length, what).toBeLessThan(400)
+      }
+    }
+  })
+
+  it('accepts what a recording holds: 256 actions of a step, 32 levels, 1024-character strings', () => {
+    const trace = copyOfValid()
+    trace.steps[0].actions = Array.from({ length: 256 }, () => ({ type: 'sendPing' }))
+    trace.steps[0].context.deep = nested(31, 'object')
+    trace.steps[0].context.note = 'x'.repeat(1024)
+    expect(parseTrace(trace)).toEqual(trace)
+  })
+
+  // Hostile values: deep nesting, long strings, wide lists and objects, or any JSON.
+  const hostileValue = fc.oneof(
+    fc.tuple(fc.integer({ min: 1, max: 3_000 }), fc.constantFrom('array' as const, 'object' as const), fc.jsonValue({ maxDepth: 2 })).map(([depth, kind, leaf]) => nested(depth, kind, leaf)),
+    fc.integer({ min: 200, max: 100_000 }).map((n) => 'x'.repeat(n)),
+    fc.integer({ min: 100, max: 20_000 }).map((n) => new Array(n).fill({ a: [1, 2] })),
+    fc.integer({ min: 100, max: 20_000 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, [i]]))),
+    fc.jsonValue(),
+  )
+  const hostileTrace = fc.tuple(fc.constantFrom(...FIELDS), hostileValue).map(([field, value]) => {
+    const trace = copyOfValid()
+    field.put(trace, value)
+    return trace
+  })
+
+  it('accepts or refuses a trace with a hostile value in any field; what it accepts is bounded and serialisable', () => {
+    fc.assert(fc.property(hostileTrace, fc.boolean(), (trace, asText) => {
+      let parsed: Trace | undefined
+      refusesClearly(() => (parsed = parseTrace(asText ? JSON.stringify(trace) : trace)))
+      if (parsed === undefined) return
+      expect(depthOf(parsed)).toBeLessThanOrEqual(40)
+      expect(JSON.stringify(parsed).length).toBeLessThan(5_000_000)
+    }), settings(0xdee9, 200))
+  })
+
+  it('accepts or refuses a relay message with a hostile value in any field, with an Error', () => {
+    const message = fc.tuple(hostileTrace, fc.boolean()).map(([trace, asStep]) => JSON.stringify(asStep ? { type: 'lifeline.step', id: '1:a', step: trace.steps[0] } : { type: 'lifeline.actor', id: '1:a', name: 'app', now: 0, trace }))
+    fc.assert(fc.property(message, (text) => {
+      let parsed: unknown
+      try {
+        parsed = parseMessage(text)
+      } catch (error) {
+        expect(error).toBeInstanceOf(Error)
+        expect((error as Error).message.length).toBeLessThan(400)
+        return
+      }
+      expect(depthOf(parsed)).toBeLessThanOrEqual(40)
+      expect(() => JSON.stringify(parsed)).not.toThrow()
+    }), settings(0x4e1b, 200))
+  })
+})

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { createServer, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { inspector } from '../../src/inspector/node.js'
@@ -30,11 +31,13 @@ a.on('heartbeat', (beat) => { if (beat.type === 'proof') a.close() })
 a.on('state', ({ state }) => { if (state === 'idle') setTimeout(() => { a.dispose(); b.dispose(); void server.close() }, 600) })
 `
 
-function run(script: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 })
+function run(script: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 })
+  let stdout = ''
   let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += String(chunk)))
   child.stderr.on('data', (chunk) => (stderr += String(chunk)))
-  return once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stderr }))
+  return once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }))
 }
 
 describe('inspector() in a Node process', () => {
@@ -69,6 +72,33 @@ describe('inspector() in a Node process', () => {
     const exited = await run(app(port))
     expect(exited).toMatchObject({ code: 0, signal: null })
     expect(exited.stderr.match(/cannot reach the relay/g)).toHaveLength(1)
+  })
+
+  it('never holds the process open while its link waits for a relay that accepts and does not answer (suspended, or a black hole)', async () => {
+    const held: Socket[] = []
+    const hole = createServer((socket) => void held.push(socket))
+    hole.listen(0, '127.0.0.1')
+    await once(hole, 'listening')
+    try {
+      const port = (hole.address() as { port: number }).port
+      const closed = await closedPort()
+      // The only connection ends at once; the relay link is then still waiting for its upgrade's answer.
+      const exited = await run(`
+import { createConnection } from './src/index.node.ts'
+import { inspector } from './src/inspector/node.ts'
+const conn = createConnection({ url: 'ws://127.0.0.1:${closed}/', inspect: inspector({ port: ${port}, onError: () => {} }), reconnect: false })
+conn.on('error', () => {})
+await new Promise((resolve) => setTimeout(resolve, 300))
+conn.dispose()
+console.log(JSON.stringify(process.getActiveResourcesInfo()))
+`)
+      expect(exited, exited.stderr).toMatchObject({ code: 0, signal: null })
+      expect(held.length).toBeGreaterThanOrEqual(1) // the link reached the hole
+      expect(JSON.parse(exited.stdout.trim().split('\n').at(-1)!)).not.toContain('TCPSocketWrap')
+    } finally {
+      for (const socket of held) socket.destroy()
+      hole.close()
+    }
   })
 
   it('refuses a bad port, url or onError, naming the option', () => {

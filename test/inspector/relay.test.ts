@@ -5,10 +5,11 @@
  * steps for late pages, and shrugs off apps that send garbage.
  */
 import { once } from 'node:events'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { APP_PATH, PAGE_PATH, type ActorMessage, type RelayMessage } from '../../src/inspector/protocol.js'
-import { startRelay, type Relay } from '../../src/inspector/relay.js'
+import { isOwnHost, startRelay, type Relay } from '../../src/inspector/relay.js'
 import type { TraceStep } from '../../src/inspector/trace.js'
 import { until } from '../helpers/servers.js'
 
@@ -48,8 +49,10 @@ describe('inspector relay', () => {
     return { socket, received }
   }
 
+  const logged: string[] = []
   beforeEach(async () => {
-    relay = await startRelay({ port: 0 })
+    logged.length = 0
+    relay = await startRelay({ port: 0, log: (line) => logged.push(line) })
   })
 
   afterEach(async () => {
@@ -110,7 +113,8 @@ describe('inspector relay', () => {
   it('keeps a bounded number of bytes per connection, and refuses a step larger than any real one', async () => {
     const watcher = await page()
     const app = await connect(APP_PATH)
-    const heavy = (at: number, size: number): TraceStep => ({ ...step(at), context: { padding: 'x'.repeat(size) } })
+    // Strings of a thousand characters, as many as make `size` bytes (no field holds more than 1024).
+    const heavy = (at: number, size: number): TraceStep => ({ ...step(at), context: { padding: new Array(Math.ceil(size / 1_000)).fill('x'.repeat(1_000)) } })
     app.send(JSON.stringify(actor('1:a', [heavy(0, 50_000), heavy(1, 50_000)])))
     for (let i = 2; i < 60; i++) app.send(JSON.stringify({ type: 'lifeline.step', id: '1:a', step: heavy(i, 50_000) }))
     app.send(JSON.stringify({ type: 'lifeline.step', id: '1:a', step: heavy(60, 70_000) }))
@@ -129,6 +133,19 @@ describe('inspector relay', () => {
     expect(await refused(PAGE_PATH, {})).toBe(403)
     expect(await refused(PAGE_PATH, { host: `evil.example:${relay.port}`, origin: `http://evil.example:${relay.port}` })).toBe(403)
     await connect(PAGE_PATH, { origin: `http://localhost:${relay.port}`, host: `localhost:${relay.port}` })
+  })
+
+  it('answers 400 to a request target no URL parser accepts, on a request and an upgrade, and stays up', async () => {
+    const { connect: dial } = await import('node:net')
+    for (const request of ['GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n', 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n']) {
+      const socket = dial(relay.port, '127.0.0.1')
+      socket.end(request)
+      let answer = ''
+      socket.on('data', (chunk) => (answer += String(chunk)))
+      await once(socket, 'close')
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /)
+    }
+    expect((await fetch(relay.url)).status).toBe(200)
   })
 
   it('refuses browsers on the app path, and any other path', async () => {
@@ -152,5 +169,128 @@ describe('inspector relay', () => {
     honest.send(JSON.stringify({ type: 'lifeline.step', id: '1:a', step: step(6, 'open') }))
     await until(() => watcher.received.length >= 2, 3_000, 'the honest step')
     expect(watcher.received.map((m) => (m.type === 'lifeline.step' ? m.step.value : m.type))).toEqual(['lifeline.actor', 'open'])
+  })
+
+  const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`
+  // Each field of an announcement or a step an app fills with JSON of its own, holding `value` (JSON text).
+  const hostileMessages = (value: string): string[] => {
+    const trace = (steps: string, initial = '{"value":"idle","context":{},"timers":[]}') => `{"format":"lifeline-trace","version":1,"machine":"connection","startedAt":1,"initial":${initial},"steps":[${steps}],"dropped":0}`
+    const stepWith = (field: string) => JSON.stringify({ ...step(1), [field]: '<value>' }).replace('"<value>"', field === 'event' ? `{"type":"x","p":${value}}` : field === 'context' ? `{"p":${value}}` : field === 'value' ? `{"open":${value}}` : `[{"type":"x","params":${value}}]`)
+    return [
+      ...['context', 'event', 'value', 'actions'].flatMap((field) => [
+        `{"type":"lifeline.actor","id":"evil","name":"evil","now":0,"trace":${trace(stepWith(field))}}`,
+        `{"type":"lifeline.step","id":"evil","step":${stepWith(field)}}`,
+      ]),
+      `{"type":"lifeline.actor","id":"evil","name":"evil","now":0,"trace":${trace('', `{"value":"idle","context":{"p":${value}},"timers":[]}`)}}`,
+    ]
+  }
+
+  it('stays up when an app sends JSON nested 20,000 deep in any field, refuses it, and still relays honest apps', async () => {
+    const watcher = await page()
+    const evil = await connect(APP_PATH)
+    evil.send(JSON.stringify(actor('evil')))
+    for (const message of hostileMessages(deep(20_000))) evil.send(message)
+    const honest = await connect(APP_PATH)
+    honest.send(JSON.stringify(actor('1:a', [step(1)])))
+    await until(() => watcher.received.some((m) => m.id === '1:a'), 3_000, 'the honest actor')
+    expect(watcher.received.map((m) => [m.type, m.id])).toEqual([['lifeline.actor', 'evil'], ['lifeline.actor', '1:a']])
+    expect(logged).toEqual([expect.stringMatching(/^app 1: dropped an invalid message: Not a lifeline trace: steps\[0\]\.context\.p.* must be JSON at most 32 deep/)])
+  })
+
+  it('survives hostile messages of every shape from an app, and answers the next page (fast-check, seeded)', async () => {
+    const value = fc.oneof(
+      fc.integer({ min: 1, max: 5_000 }).map(deep),
+      fc.integer({ min: 1, max: 5_000 }).map((n) => `${'{"k":'.repeat(n)}1${'}'.repeat(n)}`),
+      fc.integer({ min: 1_000, max: 100_000 }).map((n) => JSON.stringify('x'.repeat(n))),
+      fc.integer({ min: 257, max: 5_000 }).map((n) => JSON.stringify(new Array(n).fill(0))),
+      fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
+    )
+    await fc.assert(fc.asyncProperty(value, async (v) => {
+      const app = await connect(APP_PATH)
+      app.send(JSON.stringify(actor('evil')))
+      for (const message of hostileMessages(v)) app.send(message)
+      app.close()
+      await once(app, 'close')
+    }), { seed: 0x5e1a, numRuns: 40, interruptAfterTimeLimit: 8_000, markInterruptAsFailure: false })
+    const late = await page()
+    const app = await connect(APP_PATH)
+    app.send(JSON.stringify(actor('after')))
+    await until(() => late.received.some((m) => m.id === 'after'), 3_000, 'the relay still relaying')
+  })
+
+  it('reports an app whose message it could not handle, drops that app, and keeps serving the others', async () => {
+    const watcher = await page()
+    const honest = await connect(APP_PATH)
+    const broken = await connect(APP_PATH)
+    const stringify = JSON.stringify
+    let thrown = false
+    // Once, as a bug in the relay would: the message is valid, handling it fails.
+    const spy = vi.spyOn(JSON, 'stringify').mockImplementation((...args: Parameters<typeof JSON.stringify>) => {
+      if (!thrown && (args[0] as { id?: unknown } | undefined)?.id === 'unlucky') {
+        thrown = true
+        throw new RangeError('Maximum call stack size exceeded')
+      }
+      return stringify(...args)
+    })
+    try {
+      const closed = once(broken, 'close')
+      broken.send(stringify(actor('unlucky')))
+      const [code] = await closed
+      expect(code).toBe(1011)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(logged).toEqual([expect.stringMatching(/^app 2: could not handle a message \(RangeError: Maximum call stack size exceeded\); dropped the app$/)])
+    honest.send(JSON.stringify(actor('1:a')))
+    await until(() => watcher.received.some((m) => m.id === '1:a'), 3_000, 'the honest actor')
+  })
+
+  it("refuses an announcement of a connection another app announced and still runs; a restarted app takes it over once the first is gone", async () => {
+    const watcher = await page()
+    const honest = await connect(APP_PATH)
+    honest.send(JSON.stringify(actor('1:a', [step(1, 'connecting')])))
+    await until(() => watcher.received.length === 1, 3_000, 'the honest actor')
+    const rogue = await connect(APP_PATH)
+    rogue.send(JSON.stringify(actor('1:a', [step(1, 'failed')])))
+    rogue.send(JSON.stringify({ type: 'lifeline.step', id: '1:a', step: step(2, 'failed') }))
+    honest.send(JSON.stringify({ type: 'lifeline.step', id: '1:a', step: step(2, 'open') }))
+    await until(() => watcher.received.length === 2, 3_000, 'the honest step')
+    const late = await page()
+    await until(() => late.received.length === 1, 3_000, 'the history')
+    expect((late.received[0] as ActorMessage).trace.steps.map((s) => s.value)).toEqual(['connecting', 'open'])
+    for (let i = 0; i < 10; i++) rogue.send(JSON.stringify(actor('1:a')))
+    rogue.send(JSON.stringify(actor('2:own'))) // after its tries: once this is relayed, they were handled
+    await until(() => watcher.received.some((m) => m.id === '2:own'), 3_000, "the rogue's own connection")
+    expect(watcher.received.filter((m) => m.type === 'lifeline.actor' && m.id === '1:a')).toHaveLength(1)
+    expect(logged).toEqual([expect.stringMatching(/^app 2: refused to announce "1:a", a connection app 1 announced$/)]) // once, not once a try
+    honest.close()
+    await until(() => watcher.received.some((m) => m.type === 'lifeline.status'), 3_000, 'disconnected')
+    const restarted = await connect(APP_PATH)
+    restarted.send(JSON.stringify(actor('1:a', [step(5, 'idle')])))
+    await until(() => watcher.received.filter((m) => m.type === 'lifeline.actor' && m.id === '1:a').length === 2, 3_000, 'the restarted app')
+    expect((watcher.received.at(-1) as ActorMessage).trace.steps.map((s) => s.value)).toEqual(['idle'])
+  })
+
+  it('accepts its own page at whatever address of the machine it was reached by (127.0.0.2, another interface)', async () => {
+    await connect(PAGE_PATH, { origin: `http://127.0.0.2:${relay.port}`, host: `127.0.0.2:${relay.port}` })
+    await connect(PAGE_PATH, { origin: `http://[::1]:${relay.port}`, host: `[::1]:${relay.port}` })
+    expect(await refused(PAGE_PATH, { origin: `http://127.0.0.2:${relay.port}`, host: `127.0.0.3:${relay.port}` })).toBe(403)
+  })
+})
+
+describe('isOwnHost: the Host headers of the relay\'s own page', () => {
+  it('accepts loopback names, the configured host and any IP address, on the relay\'s port; never another name', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', 'relay.internal']) {
+      expect(isOwnHost('127.0.0.1:9797', host, 9797), host).toBe(true)
+      expect(isOwnHost('localhost:9797', host, 9797), host).toBe(true)
+      expect(isOwnHost('192.0.2.2:9797', host, 9797), host).toBe(true)
+      expect(isOwnHost('[fd00::2]:9797', host, 9797), host).toBe(true)
+      expect(isOwnHost('192.0.2.2:9798', host, 9797), host).toBe(false)
+      expect(isOwnHost('evil.example:9797', host, 9797), host).toBe(false)
+      expect(isOwnHost('192.0.2.2.evil.example:9797', host, 9797), host).toBe(false)
+      expect(isOwnHost('', host, 9797), host).toBe(false)
+    }
+    expect(isOwnHost('relay.internal:9797', 'relay.internal', 9797)).toBe(true)
+    expect(isOwnHost('[::1]:9797', '::1', 9797)).toBe(true)
   })
 })

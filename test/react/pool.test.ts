@@ -9,8 +9,8 @@ import { renderToString } from 'react-dom/server'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { createManualNetwork, type ConnectionOptions } from '../../src/index.node.js'
-import { connectionKey, withLatestCallbacks } from '../../src/react/key.js'
-import { hold, leaseFor, release, RELEASE_DELAY, UNCLAIMED_DELAY, watch } from '../../src/react/pool.js'
+import { connectionKey, leaseKey, withLatestCallbacks } from '../../src/react/key.js'
+import { hold, leaseFor, release, RELEASE_DELAY, UNCLAIMED_DELAY, update, watch } from '../../src/react/pool.js'
 import { useConnection, useConnectionState } from '../../src/react/index.js'
 import { startBehaviourServer, type BehaviourServer } from '../helpers/behaviour-server.js'
 import { until } from '../helpers/servers.js'
@@ -62,6 +62,28 @@ describe('connectionKey', () => {
   })
 })
 
+describe('leaseKey', () => {
+  const tokenUrl = (room: string): ConnectionOptions => ({ url: () => `ws://127.0.0.1:1/live?room=${room}`, heartbeat: false })
+
+  it("gives options whose url is a function their owner's own key, the same for each render of that owner", () => {
+    const [alice, bob] = [{}, {}]
+    expect(leaseKey(tokenUrl('alice'), alice, undefined)).not.toBe(leaseKey(tokenUrl('bob'), bob, undefined))
+    expect(leaseKey(tokenUrl('alice'), alice, undefined)).toBe(leaseKey(tokenUrl('alice'), alice, undefined))
+  })
+
+  it('shares by an explicit key among owners, and a new key is a new connection', () => {
+    const [alice, bob] = [{}, {}]
+    expect(leaseKey(tokenUrl('alice'), alice, 'room')).toBe(leaseKey(tokenUrl('bob'), bob, 'room'))
+    expect(leaseKey(tokenUrl('alice'), alice, 'room')).not.toBe(leaseKey(tokenUrl('alice'), alice, 'other room'))
+    expect(leaseKey({ url: 'ws://127.0.0.1:1/a' }, alice, 'room')).not.toBe(leaseKey({ url: 'ws://127.0.0.1:1/b' }, bob, 'room'))
+  })
+
+  it('shares options with a url string by value among owners, as connectionKey does', () => {
+    expect(leaseKey({ url: 'ws://127.0.0.1:1/a' }, {}, undefined)).toBe(leaseKey({ url: 'ws://127.0.0.1:1/a' }, {}, undefined))
+    expect(leaseKey({ url: 'ws://127.0.0.1:1/a' }, {}, undefined)).toBe(connectionKey({ url: 'ws://127.0.0.1:1/a' }))
+  })
+})
+
 describe('withLatestCallbacks', () => {
   it('calls the callback of the latest options, and keeps constructors and data as they are', () => {
     let latest: ConnectionOptions = { url: () => 'ws://first/', reconnect: { shouldReconnect: () => false }, WebSocket }
@@ -79,13 +101,14 @@ describe('the pool', () => {
   it('opens one socket for any number of holds and closes it a while after the last release', async () => {
     const o = options('/echo?pool=holds')
     const key = connectionKey(o)
-    const first = hold(key, o)
-    const second = hold(key, o)
+    const [a, b] = [{}, {}]
+    const first = hold(key, a, o)
+    const second = hold(key, b, o)
     expect(second).toBe(first)
     await until(() => first.connection.state === 'open', 5_000, 'open')
-    release(first)
+    release(first, a)
     expect(first.connection.state).toBe('open')
-    release(second)
+    release(second, b)
     expect(first.connection.state).toBe('open')
     await until(() => first.connection.state === 'idle', 5_000, 'the close')
     expect(server.sockets('/echo').filter((s) => s.query.get('pool') === 'holds')).toHaveLength(1)
@@ -95,13 +118,14 @@ describe('the pool', () => {
   it('keeps the socket when a hold comes back within RELEASE_DELAY (a remount)', async () => {
     const o = options('/echo?pool=remount')
     const key = connectionKey(o)
-    const lease = hold(key, o)
+    const owner = {}
+    const lease = hold(key, owner, o)
     await until(() => lease.connection.state === 'open', 5_000, 'open')
-    release(lease)
-    expect(hold(key, o)).toBe(lease)
+    release(lease, owner)
+    expect(hold(key, owner, o)).toBe(lease)
     await new Promise((resolve) => setTimeout(resolve, RELEASE_DELAY * 2))
     expect(lease.connection.state).toBe('open')
-    release(lease, true)
+    release(lease, owner, true)
     await until(() => server.sockets('/echo').find((s) => s.query.get('pool') === 'remount')?.closedAt !== undefined, 2_000, 'the close')
     expect(server.sockets('/echo').filter((s) => s.query.get('pool') === 'remount')).toHaveLength(1)
   })
@@ -119,14 +143,54 @@ describe('the pool', () => {
     expect([lease.ended, told, lease.connection.state]).toEqual([true, 1, 'idle'])
     expect(leaseFor(key, o)).not.toBe(lease)
     stop()
-    release(leaseFor(key, o), true)
+    const owner = {}
+    release(hold(key, owner, o), owner, true)
+  })
+
+  it("calls the callbacks of the longest-standing holder, its latest options, so a sibling's render does not swap them", async () => {
+    const who = (name: string): ConnectionOptions => ({ ...options(''), url: () => `${server.ws}/echo?pool=owners&who=${name}` })
+    const asked = () => server.sockets('/echo').filter((s) => s.query.get('pool') === 'owners').map((s) => s.query.get('who'))
+    const [alice, bob] = [{}, {}]
+    const lease = hold('shared-by-owners', alice, who('alice'))
+    expect(hold('shared-by-owners', bob, who('bob'))).toBe(lease)
+    await until(() => lease.connection.state === 'open', 5_000, 'open')
+    update(lease, bob, who('bob, rendered again'))
+    update(lease, alice, who('alice, rendered again'))
+    lease.connection.reconnect()
+    await until(() => asked().length === 2 && lease.connection.state === 'open', 5_000, 'the second socket')
+    release(lease, alice)
+    lease.connection.reconnect()
+    await until(() => asked().length === 3 && lease.connection.state === 'open', 5_000, 'the third socket')
+    expect(asked()).toEqual(['alice', 'alice, rendered again', 'bob, rendered again'])
+    release(lease, bob, true)
+  })
+
+  it('ignores a release by an owner that holds nothing', () => {
+    const o = options('/echo?pool=stranger')
+    const owner = {}
+    const lease = hold(connectionKey(o), owner, { ...o, autoConnect: false })
+    release(lease, {}, true)
+    expect(lease.ended).toBe(false)
+    release(lease, owner, true)
+    expect(lease.ended).toBe(true)
   })
 
   it('does not open the socket of options with autoConnect: false', async () => {
     const o = { ...options('/echo?pool=manual'), autoConnect: false }
-    const lease = hold(connectionKey(o), o)
+    const owner = {}
+    const lease = hold(connectionKey(o), owner, o)
     expect(lease.connection.state).toBe('idle')
-    release(lease, true)
+    release(lease, owner, true)
+  })
+})
+
+describe('useConnection', () => {
+  it('refuses a key that is not a string, naming it', () => {
+    function Keyed() {
+      useConnection({ url: `${server.ws}/echo?keyed` }, { key: 42 as unknown as string })
+      return null
+    }
+    expect(() => renderToString(createElement(Keyed))).toThrow(expect.objectContaining({ name: 'TypeError', code: 'LIFELINE_INVALID_OPTION', message: "Expected useConnection's key to be a string, got number" }))
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import { ReconnectingWebSocket, type CloseInfo, type Connection, type ConnectionStateName, type MessageData, type StateChange } from '../../src/index.js'
-import { useConnection, useConnectionEvent, useConnectionState } from '../../src/react/index.js'
+import { useConnection, useConnectionEvent, useConnectionState, type UseConnectionOptions } from '../../src/react/index.js'
 
 // Checked by the type checker (npm run typecheck); at run time these only pass.
 // The hooks are never called here: that needs a component (test/browser/react.test.ts).
@@ -13,6 +13,13 @@ describe('lifeline-ws/react types', () => {
     expectTypeOf<{ url: string }>().toMatchTypeOf<Parameters<typeof useConnection>[0]>()
     // @ts-expect-error a url is required
     expectTypeOf<{ heartbeat: false }>().toMatchTypeOf<Parameters<typeof useConnection>[0]>()
+  })
+
+  it('useConnection takes an optional string key that says which components share', () => {
+    expectTypeOf(useConnection).parameter(1).toEqualTypeOf<UseConnectionOptions | undefined>()
+    expectTypeOf<{ key: 'room-1' }>().toMatchTypeOf<UseConnectionOptions>()
+    // @ts-expect-error the key is a string
+    expectTypeOf<{ key: 1 }>().toMatchTypeOf<UseConnectionOptions>()
   })
 
   it('useConnectionState gives the state, or null for no connection', () => {
