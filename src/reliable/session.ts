@@ -21,7 +21,39 @@ export interface SessionTransport {
   clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>
 }
 
-type Outbound = string | Uint8Array
+/** A message as the session keeps it: text, or a copy of the bytes. */
+export type Outbound = string | Uint8Array
+
+/**
+ * The session's numbering as it happens, for a copy kept elsewhere: the tabs
+ * that share one connection (lifeline's `share`) each hold one, so that the
+ * tab that takes over resumes the same session.
+ */
+export interface SessionJournal {
+  /** A message was numbered `seq`; called before it goes out on any socket. */
+  sent(seq: number, data: Outbound): void
+  /** The server acknowledged every message up to `ack`. */
+  acknowledged(ack: number): void
+  /** Message `seq` arrived in order; called before it is delivered. */
+  delivered(seq: number, data: MessageData): void
+  /** The outbox was numbered anew: the message numbered `kept[i]` before is `first + i` now. */
+  renumbered(kept: readonly number[], first: number): void
+  /** The highest received message the session may acknowledge: acknowledged ones must be safe elsewhere too. */
+  replicated(): number
+}
+
+/** What a session is, as one tab hands it to another. */
+export interface SessionState {
+  id: string
+  /** Whether the server ever welcomed it. */
+  established: boolean
+  /** The last message received in order. */
+  delivered: number
+  /** The number of `messages[0]`. */
+  first: number
+  /** Sent (or about to be) and not acknowledged, in order. */
+  messages: Outbound[]
+}
 
 /** Messages a session gave up on at `dispose()`, told apart by what is known of them. */
 export interface Discarded {
@@ -60,6 +92,8 @@ export class ReliableSession {
   private ackTimer: unknown
   // The largest frame the server accepts, as its last welcome said; undefined: not known.
   private peerMaxPayload: number | undefined
+  /** Told of every numbering change (shared connections). */
+  journal: SessionJournal | undefined
 
   /**
    * @param maxUnacknowledged most messages held until acknowledged
@@ -83,11 +117,34 @@ export class ReliableSession {
     return this.phase === 'greeting'
   }
 
+  /** The session as it stands, for another tab to resume. */
+  exportState(): SessionState {
+    const entries = this.outbox.unacknowledged()
+    return { id: this.id, established: this.established, delivered: this.inbox.delivered, first: entries[0]?.seq ?? this.outbox.nextSeq, messages: entries.map((e) => e.data) }
+  }
+
+  /**
+   * Takes over a session another tab ran (before any socket): its id, what it
+   * received, and what it sent without an acknowledgement, which goes out
+   * again after the welcome (or is reported lost if the server no longer holds it).
+   */
+  adopt(state: SessionState): void {
+    this.id = state.id
+    this.established = state.established
+    this.inbox.delivered = state.delivered
+    this.outbox.restore(state.first, state.messages)
+  }
+
   /** A socket opened: greet the server. */
   start(): void {
     this.phase = 'greeting'
-    this.acknowledged = this.inbox.delivered
-    this.transport.send(encodeHello(this.id, this.inbox.delivered, this.maxPayload))
+    this.acknowledged = this.ackable()
+    this.transport.send(encodeHello(this.id, this.acknowledged, this.maxPayload))
+  }
+
+  // What may be acknowledged: what was received, unless a journal says less of it is safe elsewhere.
+  private ackable(): number {
+    return this.journal === undefined ? this.inbox.delivered : Math.min(this.inbox.delivered, this.journal.replicated())
   }
 
   /** The socket is gone. */
@@ -108,7 +165,8 @@ export class ReliableSession {
     if (!this.outbox.accepts(outbound)) {
       throw new LifelineError('LIFELINE_BUFFER_FULL', `send() refused the message: ${this.outbox.size} messages await acknowledgement, the most buffer.maxMessages allows`, { messages: [data] })
     }
-    this.outbox.push(outbound)
+    const seq = this.outbox.push(outbound)
+    this.journal?.sent(seq, outbound)
     if (this.phase === 'ready') this.pump()
   }
 
@@ -130,8 +188,8 @@ export class ReliableSession {
   /** Sends a pending acknowledgement now (before a heartbeat ping, say). */
   flushAck(): void {
     this.cancelAck()
-    if (this.phase === 'ready' && this.inbox.delivered > this.acknowledged) {
-      this.acknowledged = this.inbox.delivered
+    if (this.phase === 'ready' && this.ackable() > this.acknowledged) {
+      this.acknowledged = this.ackable()
       this.transport.send(encodeAck(this.acknowledged))
     }
   }
@@ -156,7 +214,11 @@ export class ReliableSession {
         } catch (gap) {
           throw new ProtocolError((gap as Error).message)
         }
-        this.transport.deliver(typeof frame.data === 'string' ? frame.data : frame.data.slice().buffer)
+        {
+          const data = typeof frame.data === 'string' ? frame.data : frame.data.slice().buffer
+          this.journal?.delivered(frame.seq, data)
+          this.transport.deliver(data)
+        }
         if (this.phase !== 'ready') return // a listener dropped the socket
         this.ackTimer ??= this.transport.clock.setTimeout(() => this.flushAck(), ACK_DELAY_MS)
         return
@@ -176,7 +238,9 @@ export class ReliableSession {
       this.outbox.rewind()
     } else if (this.established) {
       // The server no longer holds the session (expired, or the server restarted).
+      const kept = Array.from({ length: this.outbox.unsent }, (_, i) => this.outbox.nextSeq - this.outbox.unsent + i)
       const unsure = this.outbox.restart()
+      this.journal?.renumbered(kept, 1)
       this.inbox.reset()
       this.acknowledged = 0
       this.transport.sessionLost({ lost: unsure.length, messages: unsure })
@@ -188,7 +252,10 @@ export class ReliableSession {
     // what remains may be renumbered: a message queued before the limit was
     // known that cannot fit is taken out, never sent into a 1009 again and again.
     if (maxPayload !== undefined) {
-      const removed = this.outbox.drop((data) => !fitsPayload(data, maxPayload))
+      const tooLarge = (data: Outbound): boolean => !fitsPayload(data, maxPayload)
+      const before = this.journal === undefined ? [] : this.outbox.unacknowledged()
+      const removed = this.outbox.drop(tooLarge)
+      if (removed.length > 0 && before.length > 0) this.journal?.renumbered(before.filter((e) => !tooLarge(e.data)).map((e) => e.seq), before[0]!.seq)
       if (removed.length > 0) this.transport.tooLarge(removed, maxPayload)
       if (this.phase !== 'greeting') return
     }
@@ -203,11 +270,12 @@ export class ReliableSession {
     } catch (error) {
       throw new ProtocolError((error as Error).message)
     }
+    this.journal?.acknowledged(ack)
   }
 
   private pump(): void {
     for (let entry = this.outbox.takeUnsent(); entry !== undefined; entry = this.outbox.takeUnsent()) {
-      this.acknowledged = this.inbox.delivered
+      this.acknowledged = this.ackable()
       this.cancelAck()
       this.transport.send(encodeData(entry.seq, this.acknowledged, entry.data))
     }
