@@ -188,6 +188,8 @@ export class Leader {
     for (const unsubscribe of this.unsubscribes) unsubscribe()
     this.unsubscribes = []
     if (this.session !== undefined) this.session.journal = undefined
+    // What it gives up on is the members' to report: the replica keeps it, or its sender does.
+    this.inner?.on('error', () => {})
     this.inner?.dispose()
   }
 

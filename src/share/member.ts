@@ -502,11 +502,14 @@ export class SharedConnection implements Connection {
         if (this.wants) this.emitter.emit('message', m.data)
         return
       case 'taken':
-        if (this.taken.note(m.member, m.id) && m.member === this.member) this.dropTaken()
+        this.taken.note(m.member, m.id)
+        if (m.member === this.member) this.dropTaken()
         return
       case 'out':
         if (this.replica !== undefined && !this.replica.numbered(m.seq, m.data, m.member) && m.seq > this.replica.next) this.post('hello', { visible: true })
-        if (m.member !== undefined && m.id !== undefined && this.taken.note(m.member, m.id) && m.member === this.member) this.dropTaken()
+        if (m.member === undefined || m.id === undefined) return
+        this.taken.note(m.member, m.id)
+        if (m.member === this.member) this.dropTaken()
         return
       case 'ack':
         return this.replica?.acknowledge(m.ack)

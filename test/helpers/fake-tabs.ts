@@ -143,7 +143,11 @@ export class FakeChannel implements ChannelLike {
 
   postMessage(message: unknown): void {
     if (!this.open) throw new DOMException('BroadcastChannel is closed.', 'InvalidStateError')
-    if (!this.tab.closed) this.tab.browser.broadcast(this, message)
+    if (this.tab.closed) return
+    // What a stalled page posts leaves once it runs again.
+    const copy = structuredClone(message)
+    if (this.tab.frozen) return this.tab.later(() => this.tab.browser.broadcast(this, copy))
+    this.tab.browser.broadcast(this, copy)
   }
 
   close(): void {
@@ -219,7 +223,13 @@ export class Tab {
     }
   }
 
-  /** Halts the tab: messages, lock grants and timers wait until `thaw()`. */
+  /** Runs `task` once the tab thaws (at once if it is not frozen). */
+  later(task: () => void): void {
+    if (this.frozen) this.waiting.push(task)
+    else task()
+  }
+
+  /** Halts the tab: messages, lock grants, its timers and its own posts wait until `thaw()`. The sockets of its connection (real ones) keep running, as a renderer's network does. */
   freeze(): void {
     this.frozen = true
   }
