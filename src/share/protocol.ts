@@ -119,7 +119,9 @@ type Bag = Record<string, unknown>
 export const isMember = (value: unknown): value is string => typeof value === 'string' && MEMBER.test(value)
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
 const isPositive = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 1
-const isTerm = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0
+// Terms start near the clock (about 2^41 today) and grow by one: 2^52 leaves room to add to any valid term.
+export const MAX_TERM = 2 ** 52
+const isTerm = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_TERM
 const isText = (value: unknown, max = MAX_TEXT): value is string => typeof value === 'string' && value.length <= max
 const isState = (value: unknown): value is ConnectionStateName => typeof value === 'string' && STATES.has(value)
 const isShared = (value: unknown): boolean =>
