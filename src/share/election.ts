@@ -120,21 +120,23 @@ export class Election {
   }
 
   /**
-   * Hears a leader's message of `term` from `from`. Returns whether it comes
-   * from the current leader (a newer one becomes current); an older one is
-   * stale and answered with a beat if this member leads.
+   * Hears a leader's message of `term` from `from`: `'current'` if it comes
+   * from the current leader (a newer one becomes current); `'stale'` for an
+   * older one (answered with a beat if this member leads); `'contested'` for
+   * a newer one while this member leads, until the lock manager says which
+   * of the two holds the lock (the member keeps such messages till then).
    */
-  heard(from: string, term: number, holder?: string): boolean {
+  heard(from: string, term: number, holder?: string): 'current' | 'stale' | 'contested' {
     if (from === this.leader && term === this.term) {
       this.lastSign = this.now()
       this.probedAt = undefined
       if (holder !== undefined) this.holder = holder
-      return true
+      return 'current'
     }
     const newer = term > this.term || (term === this.term && this.leader !== undefined && from > this.leader)
     if (!newer || term <= this.retired) {
       if (this.role === 'leader') this.host.beat(this.term)
-      return false
+      return 'stale'
     }
     if (this.role === 'leader' && from !== this.member) {
       // Another leader with a newer term: this tab's lock was stolen while it did not run, or the other is wrong.
@@ -142,14 +144,14 @@ export class Election {
         if (still) this.announceAbove(term)
         else this.lose()
       })
-      return false
+      return 'contested'
     }
     this.term = term
     this.leader = from
     this.holder = holder
     this.lastSign = this.now()
     this.probedAt = undefined
-    return true
+    return 'current'
   }
 
   /** Forgets the current leader (it resigned): the next one is awaited, as after a lapse. */

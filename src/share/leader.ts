@@ -19,7 +19,7 @@ import { contextJson } from '../inspector/json.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Outbound, ReliableSession, SessionJournal } from '../reliable/session.js'
 import type { Connection, ConnectionEventMap, SendData, WebSocketConstructor } from '../types.js'
-import { MAX_MEMBERS, type ForwardedEvent, type JsonObject, type ShareMessage, type StateValue, type Step } from './protocol.js'
+import { MAX_MEMBERS, type ForwardedEvent, type JsonObject, type ShareMessage, type StateValue, type Step, type StepAction } from './protocol.js'
 import type { Replica, TakenMarks } from './replica.js'
 
 /** What the leader needs from the member it runs in. */
@@ -90,6 +90,7 @@ export class Leader {
   private held: (() => void)[] = []
   private unsubscribes: (() => void)[] = []
   private microsteps: [string, string][] = []
+  private actions: StepAction[] = []
   private sending: { member: string; id: number } | undefined
   private counting = 0
   private closer: { code: number | undefined; reason: string | undefined } = { code: undefined, reason: undefined }
@@ -276,7 +277,12 @@ export class Leader {
         this.host.report(error)
       }
       if (event.actorRef !== this.inner?.actor) return
-      if (event.type === '@xstate.microstep') {
+      if (event.type === '@xstate.action') {
+        const { type, params } = event.action
+        if (typeof type === 'string' && !type.startsWith('xstate.') && this.actions.length < 32) {
+          this.actions.push(type === 'notifyState' && params !== undefined ? { type, params: contextJson(params) } : { type })
+        }
+      } else if (event.type === '@xstate.microstep') {
         const taken = (event as unknown as { _transitions?: { source: { id: string }; target?: { id: string }[] }[] })._transitions ?? []
         for (const t of taken) for (const target of t.target ?? []) if (this.microsteps.length < 16) this.microsteps.push([t.source.id, target.id])
       } else if (event.type === '@xstate.snapshot') {
@@ -285,10 +291,12 @@ export class Leader {
         const step: Step = {
           event: { ...(contextJson(raw) as JsonObject), type: typeof raw.type === 'string' ? raw.type : 'unknown' },
           transitions: this.microsteps,
+          actions: this.actions,
           value: snapshot.value as StateValue,
           context: contextJson(snapshot.context),
         }
         this.microsteps = []
+        this.actions = []
         const previous = this.lastStep
         this.lastStep = step
         // An event the chart ignored changes nothing: no word about it.

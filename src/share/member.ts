@@ -72,6 +72,8 @@ export class SharedConnection implements Connection {
   // The last leader this tab took an announcement from.
   private synced: { leader: string; term: number } | undefined
   private resignedBy: string | undefined
+  // A newer leader's words while this tab leads, kept until the lock manager says who holds the lock.
+  private contested: ShareMessage[] = []
   private settlingAfter: string | undefined
   private handover = false
   private closingForReconnect = false
@@ -303,6 +305,7 @@ export class SharedConnection implements Connection {
   // The election's side.
 
   private elected(): void {
+    this.contested = []
     if (this.leader === undefined) {
       const previous = this.synced?.leader
       const leader = new Leader({
@@ -339,6 +342,10 @@ export class SharedConnection implements Connection {
     this.platform.clock.clearTimeout(this.timers.settle)
     this.platform.clock.clearTimeout(this.timers.hidden)
     this.updateStatus()
+    // What the newer leader said while this tab still thought it led, now heard in order.
+    const contested = this.contested
+    this.contested = []
+    for (const m of contested) this.receive(m)
   }
 
   private resign(to: string | undefined): void {
@@ -470,7 +477,12 @@ export class SharedConnection implements Connection {
 
   private fromLeader(m: Extract<ShareMessage, { term: number }>): void {
     const holder = m.kind === 'lead' ? m.holder : undefined
-    if (this.election.heard(m.from, m.term, holder)) return this.apply(m)
+    const heard = this.election.heard(m.from, m.term, holder)
+    if (heard === 'current') return this.apply(m)
+    if (heard === 'contested') {
+      if (this.contested.length < this.limit * 4) this.contested.push(m)
+      return
+    }
     // A new leader waits for the last words of the one it follows: numbering and acknowledgements are facts.
     if (this.leader !== undefined && !this.leader.started && m.from === this.settlingAfter && (m.kind === 'out' || m.kind === 'ack' || m.kind === 'taken')) this.apply(m)
   }

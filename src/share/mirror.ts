@@ -9,9 +9,9 @@
  * the same chart, from the same events; and the context is the leader's.
  * No timer runs here: they run in the leading tab.
  */
-import { assign, createActor, setup, type Actor, type AnyStateMachine } from 'xstate'
+import { assign, createActor, enqueueActions, setup, type Actor, type AnyStateMachine } from 'xstate'
 import { connectionMachine } from '../../machines/connection.machine.js'
-import type { JsonObject, StateValue, Step } from './protocol.js'
+import type { JsonObject, StateValue, Step, StepAction } from './protocol.js'
 
 interface NodeLike {
   id: string
@@ -22,6 +22,7 @@ interface NodeLike {
 /** What the mirror's guards and actions read: the step being applied. Lives in the context, as the adapter does in the live machine. */
 class MirrorHandle {
   transitions: readonly (readonly [string, string])[] = []
+  actions: readonly StepAction[] = []
   context: JsonObject = {}
 
   toJSON(): string {
@@ -46,7 +47,7 @@ function mirrorNode(node: NodeLike, ids: readonly string[]): Record<string, unkn
   return {
     ...(children.length === 0 ? {} : { initial: node.config.initial, states: Object.fromEntries(children.map(([key, child]) => [key, mirrorNode(child, ids)])) }),
     on: {
-      '*': ids.map((target) => ({ guard: { type: 'took', params: { source: node.id, target } }, target: `#${target}`, reenter: true, actions: 'adopt' })),
+      '*': ids.map((target) => ({ guard: { type: 'took', params: { source: node.id, target } }, target: `#${target}`, reenter: true, actions: ['adopt', 'replay'] })),
     },
   }
 }
@@ -56,7 +57,10 @@ function buildMirrorMachine() {
   const ids = nodeIds(root)
   const tree = mirrorNode(root, ids)
   // A step that changed no state (an error, say) still brings the leader's context.
-  const rootOn = { '*': [...(tree.on as { '*': unknown[] })['*'], { actions: 'adopt' }] }
+  const rootOn = { '*': [...(tree.on as { '*': unknown[] })['*'], { actions: ['adopt', 'replay'] }] }
+  // The chart's own actions, doing nothing here: replayed by name, so the inspector's timeline reads the leader's pings and retries.
+  const names = Object.keys((connectionMachine as unknown as { implementations: { actions: object } }).implementations.actions)
+  const known = new Set(names)
   return {
     ids: new Set(ids),
     machine: setup({
@@ -66,7 +70,13 @@ function buildMirrorMachine() {
           handleOf(context).transitions.some(([source, target]) => source === params.source && target === params.target),
       },
       actions: {
+        ...Object.fromEntries(names.map((name) => [name, () => {}])),
         adopt: assign(({ context }) => ({ ...handleOf(context).context, adapter: handleOf(context) })),
+        replay: enqueueActions(({ context, enqueue }) => {
+          const handle = handleOf(context as MirrorContext)
+          for (const action of handle.actions) if (known.has(action.type)) enqueue(action as never)
+          handle.actions = [] // once per step, whatever the number of transitions
+        }),
       },
     }).createMachine({ ...tree, id: root.id, context: ({ input }: { input: MirrorContext }) => input, on: rootOn } as never) as unknown as AnyStateMachine,
   }
@@ -108,9 +118,11 @@ export class Mirror {
   /** Takes the step the leader took; a mirror that had drifted (a step missed) is brought to the leader's state. */
   apply(step: Step): void {
     this.handle.transitions = step.transitions.filter(([source, target]) => this.ids.has(source) && this.ids.has(target))
+    this.handle.actions = step.actions
     this.handle.context = step.context
     this.actor.send(step.event)
     this.handle.transitions = []
+    this.handle.actions = []
     if (nodeIdOf(this.actor.getSnapshot().value as StateValue) !== nodeIdOf(step.value)) this.sync(step.value, step.context)
   }
 

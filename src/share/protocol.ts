@@ -33,8 +33,16 @@ export type JsonObject = { [key: string]: Json }
 export interface Step {
   event: { type: string } & JsonObject
   transitions: [string, string][]
+  /** The chart's own actions it ran (XState's timers left out), with the parameters of `notifyState`. */
+  actions: StepAction[]
   value: StateValue
   context: JsonObject
+}
+
+/** An action of the chart, as a step names it. */
+export interface StepAction {
+  type: string
+  params?: JsonObject
 }
 
 /** A shared reliable session, as tabs hand it to each other. */
@@ -113,6 +121,7 @@ const REASONS = new Set<string>(['open', 'close', 'reconnect', 'socket-open', 's
 const FAILURES = new Set<string>(['max-attempts', 'not-retried', 'policy', 'server', 'unauthorized'])
 const EVENT_TYPE = /^(open|close|reconnect|socket\.(open|close|error)|heartbeat\.proof|network\.(online|offline)|environment\.wake|xstate\.after\.[A-Za-z]{1,40}\.connection(\.[A-Za-z]{1,40}){0,3})$/
 const NODE_ID = /^connection(\.[A-Za-z]{1,40}){0,3}$/
+const ACTION = /^[a-z][A-Za-z]{0,40}$/
 
 type Bag = Record<string, unknown>
 
@@ -155,7 +164,16 @@ function step(value: unknown): Step | undefined {
   if (!isStateValue(s.value) || !Array.isArray(s.transitions) || s.transitions.length > MAX_TRANSITIONS) return undefined
   const transitions = s.transitions as unknown[]
   if (!transitions.every((t) => Array.isArray(t) && t.length === 2 && t.every((id) => typeof id === 'string' && NODE_ID.test(id)))) return undefined
-  return { event: event as Step['event'], transitions: transitions as [string, string][], value: s.value, context }
+  if (!Array.isArray(s.actions) || s.actions.length > MAX_TRANSITIONS * 2) return undefined
+  const actions: StepAction[] = []
+  for (const raw of s.actions as unknown[]) {
+    const action = jsonObject(raw)
+    if (action === undefined || typeof action.type !== 'string' || !ACTION.test(action.type)) return undefined
+    const params = action.params === undefined ? undefined : jsonObject(action.params)
+    if (action.params !== undefined && params === undefined) return undefined
+    actions.push(params === undefined ? { type: action.type } : { type: action.type, params })
+  }
+  return { event: event as Step['event'], transitions: transitions as [string, string][], actions, value: s.value, context }
 }
 
 function taken(value: unknown): [string, number][] | undefined {

@@ -10,7 +10,7 @@ import { FakeChannel } from '../helpers/fake-tabs.js'
 import { browser, countingServer, leaderOf, member, pass, settle } from './helpers.js'
 
 const MEMBER = '00000009000000ff'
-const step = { event: { type: 'socket.open' }, transitions: [['connection.connecting', 'connection.open']], value: { open: 'waiting' }, context: { attempt: 0 } }
+const step = { event: { type: 'socket.open' }, transitions: [['connection.connecting', 'connection.open']], actions: [{ type: 'notifyState', params: { state: 'open' } }, { type: 'notifyOpen' }], value: { open: 'waiting' }, context: { attempt: 0 } }
 const session = { id: 'abcdefabcdefabcdef00', established: true, delivered: 3, first: 5, messages: ['a', new Uint8Array([1, 2])], origins: [MEMBER, null] }
 
 /** One valid message of every kind. */
