@@ -181,7 +181,17 @@ export function createConnection(options: ConnectionOptions, platformWebSocket?:
   const given = resolveOptions(options)
   // Shared where the platform can: the share code loads on demand, so a page without `share` never pays for it.
   const own = (): Connection => createOwnedConnection(given, platformWebSocket).connection
-  return (given.share === undefined ? undefined : deferredShare(given, platformWebSocket, own)) ?? own()
+  if (given.share === undefined) return own()
+  webSocketFor(given, platformWebSocket) // missing: said now, as for a connection of its own, not in whichever tab leads
+  return deferredShare(given, platformWebSocket, own) ?? own()
+}
+
+function webSocketFor(resolved: ResolvedOptions, platformWebSocket: WebSocketConstructor | undefined): WebSocketConstructor {
+  const WebSocket = resolved.WebSocket ?? platformWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (WebSocket === undefined) {
+    throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
+  }
+  return WebSocket
 }
 
 /**
@@ -195,10 +205,7 @@ export function createOwnedConnection(given: ResolvedOptions, platformWebSocket?
     network: given.network === undefined ? browserNetwork() ?? false : given.network,
     environment: given.environment === undefined ? browserEnvironment() ?? false : given.environment,
   }
-  const WebSocket = resolved.WebSocket ?? platformWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (WebSocket === undefined) {
-    throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
-  }
+  const WebSocket = webSocketFor(resolved, platformWebSocket)
   const maxPayload = WebSocket === platformWebSocket ? WS_MAX_PAYLOAD : undefined
   const adapter = new SocketAdapter(resolved, WebSocket, latenessClockFor(resolved.clock), maxPayload)
   const actor = startActor(machineInput(resolved, adapter), resolved.clock, resolved.inspect)

@@ -192,7 +192,7 @@ export class Election {
   private announceAbove(term: number): void {
     if (this.role !== 'leader') return
     this.term = Math.max(term + 1, this.now())
-    this.host.elected()
+    this.elect()
   }
 
   private enqueue(): void {
@@ -243,8 +243,17 @@ export class Election {
       },
       () => {},
     )
-    this.host.elected()
+    this.elect()
     return held
+  }
+
+  // What the member does when elected must not cost it the lock: a failure is reported, the lead kept.
+  private elect(): void {
+    try {
+      this.host.elected()
+    } catch (error) {
+      this.host.report(error)
+    }
   }
 
   // The lock went: released by this member, or stolen from it.

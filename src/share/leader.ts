@@ -111,7 +111,13 @@ export class Leader {
   start(): void {
     if (this.ended || this.inner !== undefined) return
     const { host } = this
-    const { connection, session } = createOwnedConnection({ ...host.options, share: undefined, autoConnect: false, inspect: this.inspector() }, host.platformWebSocket)
+    let owned: ReturnType<typeof createOwnedConnection>
+    try {
+      owned = createOwnedConnection({ ...host.options, share: undefined, autoConnect: false, inspect: this.inspector() }, host.platformWebSocket)
+    } catch (error) {
+      return host.report(error) // a network or environment source that throws: the tabs see the connection stay closed
+    }
+    const { connection, session } = owned
     this.inner = connection
     this.session = session
     if (session !== undefined && host.replica !== undefined) {

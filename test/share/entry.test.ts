@@ -5,8 +5,12 @@
  * before the share code arrived kept in order.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createConnection, ReconnectingWebSocket } from '../../src/index.node.js'
+import WebSocket from 'ws'
+import { createConnection, ReconnectingWebSocket, type WebSocketConstructor } from '../../src/index.node.js'
+import { createConnection as createConnectionWithoutWs } from '../../src/connection.js'
 import { canShare } from '../../src/share/deferred.js'
+import { connectionKey } from '../../src/react/key.js'
+import { hold, release } from '../../src/react/pool.js'
 import { FakeBrowser } from '../helpers/fake-tabs.js'
 import { countingServer, until } from './helpers.js'
 
@@ -69,11 +73,62 @@ describe('the share option where the platform can share', () => {
     expect(() => conn.send('late')).toThrow(expect.objectContaining({ code: 'LIFELINE_DISPOSED' }))
   })
 
+  it('says at once that no WebSocket exists, as a connection of its own does', () => {
+    pretendBrowser()
+    const saved = (globalThis as { WebSocket?: unknown }).WebSocket
+    delete (globalThis as { WebSocket?: unknown }).WebSocket
+    try {
+      expect(() => createConnectionWithoutWs({ url: 'ws://127.0.0.1:1/', share: 'nows' })).toThrow(expect.objectContaining({ code: 'LIFELINE_NO_WEBSOCKET' }))
+    } finally {
+      if (saved !== undefined) (globalThis as { WebSocket?: unknown }).WebSocket = saved
+    }
+  })
+
   it('derives the key from the URL with share: true', async () => {
     pretendBrowser()
     const server = await countingServer('plain')
     const conn = createConnection({ url: server.url, share: true, autoConnect: false })
     expect(conn.share?.key).toBe(server.url)
     conn.dispose()
+  })
+
+  it('shares the drop-in ReconnectingWebSocket: one socket, messages to each, close() letting go of one', async () => {
+    pretendBrowser()
+    const server = await countingServer('plain')
+    const first = new ReconnectingWebSocket(server.url, undefined, { share: 'drop-in' })
+    const second = new ReconnectingWebSocket(server.url, undefined, { share: 'drop-in' })
+    const heard: string[][] = [[], []]
+    first.onmessage = (event) => heard[0]!.push(String(event.data))
+    second.onmessage = (event) => heard[1]!.push(String(event.data))
+    await until(() => first.readyState === 1 && second.readyState === 1, 5_000, 'both open')
+    expect(first.connection.shared && second.connection.shared).toBe(true)
+    await until(() => server.accepted === 1, 5_000, 'the socket at the server')
+    server.server.broadcast('both')
+    await until(() => heard.every((h) => h.length === 1), 5_000, 'both heard')
+    second.send('from the second')
+    await until(() => server.received.includes('from the second'), 5_000, 'sent')
+    const closed: number[] = []
+    first.onclose = (event) => closed.push(event.code)
+    first.close(4000, 'bye')
+    await until(() => first.readyState === 3, 5_000, 'first closed')
+    expect(closed).toEqual([4000])
+    // The first led: its drop-in, closed for good, let its connection go, and the second took over.
+    await until(() => second.readyState === 1 && server.live() === 1, 5_000, 'the second open on its own')
+    second.close()
+    await until(() => server.live() === 0, 5_000, 'socket closed')
+    expect(heard).toEqual([['both'], ['both']])
+  })
+
+  it('shares a connection of the React pool, and tells apart options that differ in share', async () => {
+    pretendBrowser()
+    const server = await countingServer('plain')
+    expect(connectionKey({ url: server.url, share: 'a' })).not.toBe(connectionKey({ url: server.url, share: 'b' }))
+    expect(connectionKey({ url: server.url, share: 'a' })).not.toBe(connectionKey({ url: server.url }))
+    const options = { url: server.url, share: 'react', WebSocket: WebSocket as unknown as WebSocketConstructor }
+    const lease = hold(connectionKey(options), options)
+    expect(lease.connection.shared).toBe(true)
+    await until(() => lease.connection.state === 'open', 5_000, `open, not ${lease.connection.state} (${JSON.stringify(lease.connection.share)})`)
+    release(lease, true)
+    await until(() => server.live() === 0, 5_000, 'closed once released')
   })
 })
