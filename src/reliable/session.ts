@@ -36,8 +36,8 @@ export interface SessionJournal {
   acknowledged(ack: number): void
   /** Message `seq` arrived in order; called before it is delivered. */
   delivered(seq: number, data: MessageData): void
-  /** The outbox was numbered anew: the message numbered `kept[i]` before is `first + i` now. */
-  renumbered(kept: readonly number[], first: number): void
+  /** The outbox was numbered anew: the session was lost, or messages too large were taken out (the others keep their order). */
+  renumbered(): void
   /** The highest received message the session may acknowledge: acknowledged ones must be safe elsewhere too. */
   replicated(): number
 }
@@ -81,13 +81,17 @@ function toOutbound(data: SendData): Outbound {
  */
 export class ReliableSession {
   // Chosen here, so that a hello repeated after a lost welcome names the same session.
-  private id = newSessionId()
+  /** @internal (shared connections read and set these: see share/session-state.ts) */
+  id = newSessionId()
   // Whether the server ever welcomed this session: only then can it be lost.
-  private established = false
+  /** @internal */
+  established = false
   // closed: no socket; greeting: hello sent, waiting for the welcome; ready: both sides in step.
   private phase: 'closed' | 'greeting' | 'ready' = 'closed'
-  private readonly outbox: Outbox<Outbound>
-  private readonly inbox = new Inbox()
+  /** @internal */
+  readonly outbox: Outbox<Outbound>
+  /** @internal */
+  readonly inbox = new Inbox()
   private acknowledged = 0
   private ackTimer: unknown
   // The largest frame the server accepts, as its last welcome said; undefined: not known.
@@ -115,24 +119,6 @@ export class ReliableSession {
   /** Whether the hello went out and the welcome has not come. */
   get awaitingWelcome(): boolean {
     return this.phase === 'greeting'
-  }
-
-  /** The session as it stands, for another tab to resume. */
-  exportState(): SessionState {
-    const entries = this.outbox.unacknowledged()
-    return { id: this.id, established: this.established, delivered: this.inbox.delivered, first: entries[0]?.seq ?? this.outbox.nextSeq, messages: entries.map((e) => e.data) }
-  }
-
-  /**
-   * Takes over a session another tab ran (before any socket): its id, what it
-   * received, and what it sent without an acknowledgement, which goes out
-   * again after the welcome (or is reported lost if the server no longer holds it).
-   */
-  adopt(state: SessionState): void {
-    this.id = state.id
-    this.established = state.established
-    this.inbox.delivered = state.delivered
-    this.outbox.restore(state.first, state.messages)
   }
 
   /** A socket opened: greet the server. */
@@ -238,9 +224,8 @@ export class ReliableSession {
       this.outbox.rewind()
     } else if (this.established) {
       // The server no longer holds the session (expired, or the server restarted).
-      const kept = Array.from({ length: this.outbox.unsent }, (_, i) => this.outbox.nextSeq - this.outbox.unsent + i)
       const unsure = this.outbox.restart()
-      this.journal?.renumbered(kept, 1)
+      this.journal?.renumbered()
       this.inbox.reset()
       this.acknowledged = 0
       this.transport.sessionLost({ lost: unsure.length, messages: unsure })
@@ -252,10 +237,8 @@ export class ReliableSession {
     // what remains may be renumbered: a message queued before the limit was
     // known that cannot fit is taken out, never sent into a 1009 again and again.
     if (maxPayload !== undefined) {
-      const tooLarge = (data: Outbound): boolean => !fitsPayload(data, maxPayload)
-      const before = this.journal === undefined ? [] : this.outbox.unacknowledged()
-      const removed = this.outbox.drop(tooLarge)
-      if (removed.length > 0 && before.length > 0) this.journal?.renumbered(before.filter((e) => !tooLarge(e.data)).map((e) => e.seq), before[0]!.seq)
+      const removed = this.outbox.drop((data) => !fitsPayload(data, maxPayload))
+      if (removed.length > 0) this.journal?.renumbered()
       if (removed.length > 0) this.transport.tooLarge(removed, maxPayload)
       if (this.phase !== 'greeting') return
     }

@@ -1,17 +1,15 @@
 /**
  * What the main entry holds of sharing: the check that the platform can
- * share, and a connection that stands in until the share code has loaded
- * (a chunk of its own, imported on demand). Calls made meanwhile are kept,
- * in order, and made on the shared connection once it exists; listeners
- * move to it. Where the chunk cannot be loaded, the tab gets a connection
- * of its own.
+ * share, and a stand-in connection until the share code (a chunk of its own,
+ * imported on demand) has made the shared one. Calls made meanwhile, and
+ * listeners added, are passed on to it in order.
  */
 import { createActor, type AnyActorRef } from 'xstate'
 import { connectionMachine } from '../../machines/connection.machine.js'
+import { checkCloseArguments, checkListener, checkSendData } from '../connection.js'
 import { LifelineError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Connection, ConnectionEventMap, ConnectionStateName, SendData, ShareStatus, WebSocketConstructor } from '../types.js'
-import { checkCloseArguments, checkListener, checkSendData } from '../connection.js'
 
 type Call = (connection: Connection) => void
 
@@ -22,114 +20,103 @@ interface Page {
 
 /** Whether this platform has what sharing needs: Web Locks and BroadcastChannel. */
 export function canShare(page: Page = globalThis as Page): boolean {
-  return typeof page.navigator?.locks?.request === 'function' && typeof page.navigator.locks.query === 'function' && typeof page.BroadcastChannel === 'function'
+  const locks = page.navigator?.locks
+  return typeof locks?.request === 'function' && typeof locks.query === 'function' && typeof page.BroadcastChannel === 'function'
 }
 
 class DeferredConnection implements Connection {
+  readonly shared = true
   private target: Connection | undefined
   private calls: Call[] = []
-  private listeners: { type: keyof ConnectionEventMap; listener: (event: unknown) => void; off?: () => void }[] = []
   private early: ConnectionStateName
-  private queued = 0
-  private placeholder: AnyActorRef | undefined
+  private waiting = 0
   private disposed = false
+  private placeholder: AnyActorRef | undefined
 
-  constructor(private readonly options: ResolvedOptions, load: () => Promise<Connection>) {
+  constructor(private readonly options: ResolvedOptions, load: Promise<Connection>) {
     this.early = options.autoConnect ? 'connecting' : 'idle'
-    load().then((connection) => this.settle(connection), (error: unknown) => this.settle(undefined, error))
+    void load.then((connection) => {
+      this.target = connection
+      for (const call of this.calls.splice(0)) call(connection)
+    })
   }
 
-  private settle(connection: Connection | undefined, error?: unknown): void {
-    if (connection === undefined) return void queueMicrotask(() => { throw error })
-    if (this.disposed) return connection.dispose()
-    this.target = connection
-    for (const entry of this.listeners) entry.off = connection.on(entry.type, entry.listener as (event: ConnectionEventMap[keyof ConnectionEventMap]) => void)
-    const calls = this.calls
-    this.calls = []
-    for (const call of calls) call(connection)
-  }
-
-  get shared(): boolean {
-    return this.target?.shared ?? true
-  }
-
-  get share(): ShareStatus | undefined {
-    return this.target === undefined ? { key: this.options.share ?? '', member: '', role: 'joining', leader: undefined } : this.target.share
+  private run(call: Call, method?: string): void {
+    if (method !== undefined && this.disposed) throw new LifelineError('LIFELINE_DISPOSED', `${method}() on a connection that was disposed`)
+    if (this.target === undefined) this.calls.push(call)
+    else call(this.target)
   }
 
   get state(): ConnectionStateName {
-    return this.target?.state ?? this.early
+    return this.target?.state ?? (this.disposed ? 'idle' : this.early)
   }
 
   get buffered(): number {
-    return this.target?.buffered ?? this.queued
+    return this.target?.buffered ?? this.waiting
   }
 
-  // Until the shared connection exists, an idle statechart with nothing behind it: the mirror comes with it.
+  get share(): ShareStatus | undefined {
+    return this.target === undefined ? { key: this.options.share!, member: '', role: 'joining', leader: undefined } : this.target.share
+  }
+
+  // An idle chart until the shared connection brings its own (the mirror of the leader's).
   get actor(): AnyActorRef {
-    return this.target?.actor ?? (this.placeholder ??= createActor(connectionMachine, { input: { connectTimeout: 0, closeTimeout: 0, heartbeat: false, reconnect: false, maxAttempts: 1, initialDelay: 0 } }).start())
-  }
-
-  private later(method: string, call: Call): void {
-    if (this.disposed) throw new LifelineError('LIFELINE_DISPOSED', `${method}() on a connection that was disposed`)
-    if (this.target !== undefined) return call(this.target)
-    this.calls.push(call)
+    return this.target?.actor ?? (this.placeholder ??= createActor(connectionMachine, { input: {} as never }))
   }
 
   open(): void {
-    this.later('open', (c) => c.open())
+    this.run((c) => c.open(), 'open')
     this.early = 'connecting'
   }
 
   close(code?: number, reason?: string): void {
     if (this.disposed) return
     checkCloseArguments(code, reason)
-    this.later('close', (c) => c.close(code, reason))
+    this.run((c) => c.close(code, reason))
     this.early = 'idle'
   }
 
   reconnect(): void {
-    this.later('reconnect', (c) => c.reconnect())
+    this.run((c) => c.reconnect(), 'reconnect')
     this.early = 'connecting'
   }
 
   send(data: SendData): void {
     checkSendData(data)
-    if (this.target !== undefined) return this.target.send(data)
-    const limit = this.options.buffer ? this.options.buffer.maxMessages : 0
-    if (this.queued >= limit) throw new LifelineError('LIFELINE_BUFFER_FULL', `send() refused the message: ${this.queued} message(s) wait for the shared connection to start, the most buffer.maxMessages allows`, { messages: [data] })
+    if (this.target !== undefined || this.disposed) return this.run((c) => c.send(data), 'send')
+    if (this.waiting >= (this.options.buffer ? this.options.buffer.maxMessages : 0)) throw new LifelineError('LIFELINE_BUFFER_FULL', 'send() refused the message: the buffer is full', { messages: [data] })
     const copy = data instanceof ArrayBuffer ? data.slice(0) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data
-    this.queued++
-    this.later('send', (c) => {
-      this.queued--
+    this.waiting++
+    this.run((c) => {
+      this.waiting--
       c.send(copy)
     })
   }
 
   on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void {
     checkListener(type, listener)
-    if (this.target !== undefined) return this.target.on(type, listener)
-    const entry: (typeof this.listeners)[number] = { type, listener: listener as (event: unknown) => void }
-    this.listeners.push(entry)
+    let off: (() => void) | undefined
+    let gone = false
+    this.run((c) => void (gone || (off = c.on(type, listener))))
     return () => {
-      this.listeners = this.listeners.filter((e) => e !== entry)
-      entry.off?.()
+      gone = true
+      off?.()
     }
   }
 
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
-    if (this.target !== undefined) return this.target.dispose()
-    this.placeholder?.stop()
+    this.run((c) => c.dispose())
   }
 }
 
 /**
  * A shared connection for `options` (whose `share` is set), or undefined
- * where the platform cannot share: the caller then makes one of its own.
+ * where the platform cannot share: the caller then makes one of its own, as
+ * it does if the share code cannot be loaded.
  */
 export function deferredShare(options: ResolvedOptions, platformWebSocket: WebSocketConstructor | undefined, own: () => Connection): Connection | undefined {
   if (!canShare()) return undefined
-  return new DeferredConnection(options, () => import('./index.js').then((share) => share.shareConnection(options, platformWebSocket) ?? own(), () => own()))
+  return new DeferredConnection(options, import('./index.js').then((share) => share.shareConnection(options, platformWebSocket) ?? own(), own))
 }

@@ -21,6 +21,7 @@ import type { Outbound, ReliableSession, SessionJournal } from '../reliable/sess
 import type { Connection, ConnectionEventMap, SendData, WebSocketConstructor } from '../types.js'
 import { MAX_MEMBERS, type ForwardedEvent, type JsonObject, type ShareMessage, type StateValue, type Step, type StepAction } from './protocol.js'
 import type { Replica, TakenMarks } from './replica.js'
+import { adoptSession, exportSession } from './session-state.js'
 
 /** What the leader needs from the member it runs in. */
 export interface LeaderHost {
@@ -122,7 +123,7 @@ export class Leader {
     this.session = session
     if (session !== undefined && host.replica !== undefined) {
       const state = host.replica.session()
-      if (state !== undefined) session.adopt(state)
+      if (state !== undefined) adoptSession(session, state)
       session.journal = this.journal(session, host.replica)
       this.publishSession(session, host.replica)
     }
@@ -257,8 +258,8 @@ export class Leader {
       },
       acknowledged: (ack: number) => this.gate(() => host.publish('ack', { ack })),
       delivered: (seq: number, data) => this.gate(() => host.publish('message', { data, seq })),
-      renumbered: (kept: readonly number[]) => {
-        replica.renumber(session.exportState(), kept)
+      renumbered: () => {
+        replica.renumber(exportSession(session))
         this.publishSession(session, replica)
       },
       replicated: () => replica.delivered,
@@ -266,7 +267,7 @@ export class Leader {
   }
 
   private publishSession(session: ReliableSession, replica: Replica): void {
-    const state = session.exportState()
+    const state = exportSession(session)
     const known = replica.state()
     const origins = known !== undefined && known.first === state.first && known.messages.length === state.messages.length ? known.origins : state.messages.map(() => null)
     this.host.publish('session', { session: { ...state, origins } })

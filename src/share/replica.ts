@@ -112,12 +112,16 @@ export class Replica {
     this.origins = [...state.origins]
   }
 
-  /** The leader's session was numbered anew: `session` now, where the message numbered `kept[i]` before is its `i`th. */
-  renumber(session: SessionState, kept: readonly number[]): void {
-    const originOf = new Map<number, string | null>()
-    for (let i = 0; i < this.messages.length; i++) originOf.set(this.first + i, this.origins[i] ?? null)
-    const aligned = kept.length === session.messages.length
-    const origins = session.messages.map((_, i) => (aligned ? originOf.get(kept[i]!) ?? null : null))
+  /**
+   * The leader's session was numbered anew (`session` now): its messages are
+   * some of those held here, in the same order, each keeping its sender.
+   */
+  renumber(session: SessionState): void {
+    let at = 0
+    const origins = session.messages.map((data) => {
+      while (at < this.messages.length && this.messages[at] !== data) at++
+      return at < this.messages.length ? this.origins[at++] ?? null : null
+    })
     this.replace({ id: session.id, established: session.established, delivered: session.delivered, first: session.first, messages: session.messages, origins })
   }
 
