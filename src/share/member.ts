@@ -77,6 +77,7 @@ export class SharedConnection implements Connection {
   private settlingAfter: string | undefined
   private handover = false
   private closingForReconnect = false
+  private reconnecting = false
   private status: ShareStatus
   private readonly peers = new Map<string, boolean>()
   private beats = 0
@@ -163,7 +164,9 @@ export class SharedConnection implements Connection {
     if (!this.wants) return this.open()
     if (this.leader !== undefined) return this.leader.reconnect()
     const to = this.election.leader
-    if (to !== undefined) this.post('command', { to, name: 'reconnect' })
+    // No leader known (a takeover under way): asked of the next one, which opens a new socket anyway.
+    if (to === undefined || this.synced?.leader !== to) this.reconnecting = true
+    else this.post('command', { to, name: 'reconnect' })
   }
 
   send(data: SendData): void {
@@ -551,6 +554,8 @@ export class SharedConnection implements Connection {
     this.updateStatus()
     this.present('open', true)
     if (before?.leader !== from || before.term !== a.term) this.forwardAll()
+    if (this.reconnecting && from !== this.member) this.post('command', { to: from, name: 'reconnect' })
+    this.reconnecting = false
   }
 
   private heardEvent(event: ForwardedEvent): void {
