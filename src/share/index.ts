@@ -17,4 +17,4 @@ export function shareConnection(options: ResolvedOptions, platformWebSocket?: We
 export { SharedConnection } from './member.js'
 export type { SharePlatform, LockManagerLike, ChannelLike, LifecycleSignal } from './platform.js'
 export { BEAT_MS, LAPSE_MS, LAPSE_JITTER_MS, PROBE_MS } from './election.js'
-export { SETTLE_MS, HIDDEN_HANDOVER_MS } from './member.js'
+export { SETTLE_MS, HIDDEN_HANDOVER_MS } from './group.js'
