@@ -20,8 +20,8 @@ import type { LockManagerLike, SharePlatform } from './platform.js'
 
 /** The leader beats this often. */
 export const BEAT_MS = 250
-/** Silence from the leader after which a follower probes it. */
-export const LAPSE_MS = 1_000
+/** Silence from the leader after which a follower probes it (hidden tabs' timers run once a second: their beats may come that late, the probe is answered at once). */
+export const LAPSE_MS = 750
 /** Spread of the lapse between followers. */
 export const LAPSE_JITTER_MS = 250
 /** Silence after the probe before the follower steals the lock. */
@@ -64,7 +64,8 @@ export class Election {
   private stealing = false
   private confirming: Promise<boolean> | undefined
   private timer: unknown
-  private lapse = LAPSE_MS
+  private lapse = LAPSE_MS + Math.floor(Math.random() * LAPSE_JITTER_MS)
+  private probeTimer: unknown
   // The term of a leader that resigned: its late words are stale.
   private retired = 0
 
@@ -100,6 +101,7 @@ export class Election {
     this.queued = undefined
     this.releaseHeld()
     this.platform.clock.clearTimeout(this.timer)
+    this.platform.clock.clearTimeout(this.probeTimer)
   }
 
   /** Gives the lead up while staying a member: `to` steals the lock, or, without one, the next in line gets it. */
@@ -293,11 +295,13 @@ export class Election {
     }
     this.enqueue()
     if (this.stealing || now - this.lastSign <= this.lapse) return
-    if (this.probedAt === undefined) {
-      this.probedAt = now
-      return this.host.probe()
-    }
-    if (now - this.probedAt >= PROBE_MS) void this.steal()
+    if (this.probedAt !== undefined) return
+    const probedAt = (this.probedAt = now)
+    this.host.probe()
+    this.probeTimer = this.platform.clock.setTimeout(() => {
+      // Still silent since the probe: take the lock.
+      if (this.role === 'candidate' && this.probedAt === probedAt && this.lastSign <= probedAt) void this.steal()
+    }, PROBE_MS)
   }
 
   // The leader went quiet: take the lock from it, unless it already changed hands.
