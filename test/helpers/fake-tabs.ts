@@ -176,6 +176,8 @@ export class FakeChannel implements ChannelLike {
 export class Tab {
   closed = false
   frozen = false
+  /** Its timers wait (a hidden tab's, throttled to once a minute and more), while messages still reach it. */
+  throttled = false
   visible = true
   private waiting: (() => void)[] = []
   private visibilityListeners = new Set<() => void>()
@@ -216,7 +218,7 @@ export class Tab {
       },
       clock: {
         now: () => this.clock.now(),
-        setTimeout: (callback, ms) => this.clock.setTimeout(() => (this.frozen ? this.waiting.push(callback) : callback()), ms),
+        setTimeout: (callback, ms) => this.clock.setTimeout(() => (this.frozen || this.throttled ? this.waiting.push(callback) : callback()), ms),
         clearTimeout: (id) => this.clock.clearTimeout(id),
       },
       randomId: () => `${this.id.replace(/\D/g, '').padStart(8, '0')}${(++this.ids).toString(16).padStart(8, '0')}`,
@@ -236,6 +238,7 @@ export class Tab {
 
   thaw(): void {
     this.frozen = false
+    this.throttled = false
     const waiting = this.waiting
     this.waiting = []
     for (const task of waiting) task()

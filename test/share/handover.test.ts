@@ -114,6 +114,21 @@ describe('shared connection: handover', () => {
   })
 })
 
+describe('shared connection: a slow leader is no dead one', () => {
+  it('keeps a leader whose timers do not run (a hidden tab) as long as it answers the probes', async () => {
+    const { server, fake, tabs } = await group('plain')
+    const first = leaderOf(tabs)!
+    first.tab.throttled = true // no beat from it any more
+    await pass(fake, 10_000, 50)
+    expect(leaderOf(tabs)).toBe(first)
+    expect(server.accepted).toBe(1)
+    const sender = tabs.find((t) => t !== first)!
+    sender.conn.send('still through the slow leader')
+    await settle(fake, () => server.received.includes('still through the slow leader'), 'sent')
+    first.tab.thaw()
+  })
+})
+
 describe('shared connection: close() and reconnect()', () => {
   it('keeps the socket while another tab uses it, and closes it when the last one lets go', async () => {
     const { server, fake, tabs } = await group('plain', 2)
