@@ -6,6 +6,8 @@ import { describe, invalid, LifelineError } from './errors.js'
 import { browserEnvironment } from './environment.js'
 import { browserNetwork } from './network.js'
 import { isSendData, isShared, resolveOptions, type ResolvedOptions } from './options.js'
+import type { ReliableSession } from './reliable/session.js'
+import { deferredShare } from './share/deferred.js'
 import type {
   Connection,
   ConnectionEventMap,
@@ -23,8 +25,18 @@ const NOTHING = (): void => {}
 const OFFLINE = { type: 'network.offline' } as const
 
 const EVENT_TYPES: ReadonlySet<string> = new Set<keyof ConnectionEventMap>([
-  'state', 'open', 'message', 'close', 'error', 'heartbeat', 'reconnect', 'failed', 'session-lost',
+  'state', 'open', 'message', 'close', 'error', 'heartbeat', 'reconnect', 'failed', 'session-lost', 'share',
 ])
+
+/** The event names `on()` takes. */
+export function checkListener(type: unknown, listener: unknown): void {
+  if (!EVENT_TYPES.has(type as string)) {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `on() expects one of ${[...EVENT_TYPES].join(', ')}, got ${describe(type)}`)
+  }
+  if (typeof listener !== 'function') {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `on('${String(type)}') expects a listener function, got ${describe(listener)}`)
+  }
+}
 
 // The ws package's default maxPayload (100 MiB): the limit of a socket lifeline created with ws itself.
 const WS_MAX_PAYLOAD = 100 * 1024 * 1024
@@ -42,7 +54,8 @@ function machineInput(options: ResolvedOptions, adapter: SocketAdapter): Connect
   }
 }
 
-function checkCloseArguments(code: unknown, reason: unknown): void {
+/** Checks `close()`'s arguments: code 1000 or 3000–4999, a reason of at most 123 UTF-8 bytes. */
+export function checkCloseArguments(code: unknown, reason: unknown): void {
   if (code !== undefined && !(code === 1000 || (Number.isInteger(code) && (code as number) >= 3000 && (code as number) <= 4999))) {
     throw invalid('LIFELINE_INVALID_ARGUMENT', `close() code must be 1000 or an integer from 3000 to 4999, got ${describe(code)}`)
   }
@@ -51,7 +64,19 @@ function checkCloseArguments(code: unknown, reason: unknown): void {
   }
 }
 
+/** Checks what `send()` takes: what `WebSocket.send()` takes, shared memory excepted. */
+export function checkSendData(data: unknown): asserts data is SendData {
+  if (isShared(data)) {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', 'send() cannot send shared memory (a SharedArrayBuffer or a view over one): browsers refuse it; copy it into an ArrayBuffer first')
+  }
+  if (!isSendData(data)) {
+    throw invalid('LIFELINE_INVALID_ARGUMENT', `send() expects a string, ArrayBuffer, ArrayBufferView or Blob, got ${describe(data)}`)
+  }
+}
+
 class ManagedConnection implements Connection {
+  readonly shared = false
+  readonly share = undefined
   private disposed = false
   private unsubscribeNetwork: () => void = NOTHING
   private unsubscribeEnvironment: () => void = NOTHING
@@ -102,22 +127,12 @@ class ManagedConnection implements Connection {
 
   send(data: SendData): void {
     this.assertUsable('send')
-    if (isShared(data)) {
-      throw invalid('LIFELINE_INVALID_ARGUMENT', 'send() cannot send shared memory (a SharedArrayBuffer or a view over one): browsers refuse it; copy it into an ArrayBuffer first')
-    }
-    if (!isSendData(data)) {
-      throw invalid('LIFELINE_INVALID_ARGUMENT', `send() expects a string, ArrayBuffer, ArrayBufferView or Blob, got ${describe(data)}`)
-    }
+    checkSendData(data)
     this.adapter.send(data)
   }
 
   on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void {
-    if (!EVENT_TYPES.has(type)) {
-      throw invalid('LIFELINE_INVALID_ARGUMENT', `on() expects one of ${[...EVENT_TYPES].join(', ')}, got ${describe(type)}`)
-    }
-    if (typeof listener !== 'function') {
-      throw invalid('LIFELINE_INVALID_ARGUMENT', `on('${String(type)}') expects a listener function, got ${describe(listener)}`)
-    }
+    checkListener(type, listener)
     return this.adapter.emitter.on(type, listener)
   }
 
@@ -164,21 +179,38 @@ class ManagedConnection implements Connection {
  */
 export function createConnection(options: ConnectionOptions, platformWebSocket?: WebSocketConstructor): Connection {
   const given = resolveOptions(options)
+  // Shared where the platform can: the share code loads on demand, so a page without `share` never pays for it.
+  const own = (): Connection => createOwnedConnection(given, platformWebSocket).connection
+  if (given.share === undefined) return own()
+  webSocketFor(given, platformWebSocket) // missing: said now, as for a connection of its own, not in whichever tab leads
+  return deferredShare(given, platformWebSocket, own) ?? own()
+}
+
+function webSocketFor(resolved: ResolvedOptions, platformWebSocket: WebSocketConstructor | undefined): WebSocketConstructor {
+  const WebSocket = resolved.WebSocket ?? platformWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (WebSocket === undefined) {
+    throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
+  }
+  return WebSocket
+}
+
+/**
+ * A connection of this tab's own, whatever `share` says, and its reliable
+ * session: what a shared connection's leader runs.
+ */
+export function createOwnedConnection(given: ResolvedOptions, platformWebSocket?: WebSocketConstructor): { connection: Connection; session: ReliableSession | undefined } {
   // The page's own sources unless told otherwise; the adapter and the subscriptions share them.
   const resolved: ResolvedOptions = {
     ...given,
     network: given.network === undefined ? browserNetwork() ?? false : given.network,
     environment: given.environment === undefined ? browserEnvironment() ?? false : given.environment,
   }
-  const WebSocket = resolved.WebSocket ?? platformWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (WebSocket === undefined) {
-    throw new LifelineError('LIFELINE_NO_WEBSOCKET', 'No WebSocket implementation found: pass options.WebSocket (for example the default export of the ws package)')
-  }
+  const WebSocket = webSocketFor(resolved, platformWebSocket)
   const maxPayload = WebSocket === platformWebSocket ? WS_MAX_PAYLOAD : undefined
   const adapter = new SocketAdapter(resolved, WebSocket, latenessClockFor(resolved.clock), maxPayload)
   const actor = startActor(machineInput(resolved, adapter), resolved.clock, resolved.inspect)
   adapter.actor = actor
   const connection = new ManagedConnection(adapter, actor, resolved)
   if (resolved.autoConnect) actor.send(OPEN)
-  return connection
+  return { connection, session: adapter.session }
 }

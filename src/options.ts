@@ -53,6 +53,8 @@ export interface ResolvedOptions {
   environment: EnvironmentSource | false | undefined
   inspect: ConnectionOptions['inspect']
   clock: Clock | undefined
+  /** The key of a shared connection (the `share` option, or the URL for `share: true`); undefined when not shared. */
+  share: string | undefined
 }
 
 // Close codes that say "retrying will not help": protocol errors, policy and
@@ -73,7 +75,7 @@ export const MAX_DELAY = 2_147_483_647
 
 const OPTION_KEYS = new Set<string>([
   'url', 'protocols', 'WebSocket', 'autoConnect', 'connectTimeout', 'closeTimeout',
-  'heartbeat', 'reconnect', 'buffer', 'delivery', 'network', 'environment', 'inspect', 'clock',
+  'heartbeat', 'reconnect', 'buffer', 'delivery', 'network', 'environment', 'inspect', 'clock', 'share',
 ])
 
 type Bag = Record<string, unknown>
@@ -267,6 +269,19 @@ function clockOption(value: unknown): Clock | undefined {
   return c as Clock
 }
 
+/** The longest `share` key: it names a lock and a channel, and travels in every message. */
+export const MAX_SHARE_KEY = 256
+
+function shareOption(value: unknown, url: unknown): string | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true) {
+    if (typeof url === 'function') fail('share', 'a key (a string) when url is a function: share: true takes the URL as the key', value)
+    return checkUrl(url)
+  }
+  if (typeof value !== 'string' || value === '' || value.length > MAX_SHARE_KEY) fail('share', `true, false or a key of 1 to ${MAX_SHARE_KEY} characters`, value)
+  return value
+}
+
 /** Validates options up front; throws a `TypeError` naming the option, the value and what was expected. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object with at least a url', options)
@@ -304,5 +319,6 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       ? (o.inspect as ResolvedOptions['inspect'])
       : fail('inspect', 'an observer or a function', o.inspect),
     clock: clockOption(o.clock),
+    share: shareOption(o.share, o.url),
   }
 }

@@ -337,6 +337,17 @@ export interface ConnectionOptions {
    * test clock to each timer's due time, or jump past it to simulate a stall.
    */
   clock?: Clock | undefined
+  /**
+   * One socket for every same-origin tab that uses this key: one tab (the
+   * leader, elected with Web Locks) owns the connection, the others mirror its
+   * state and events and send through it (over a BroadcastChannel); when the
+   * leader goes, another tab takes over. `true` uses the URL as the key (a
+   * string or `URL` only). Where Web Locks or BroadcastChannel are missing
+   * (Node, old browsers) the tab connects on its own and `shared` is `false`.
+   * See the README's "Sharing one connection across tabs".
+   * @default undefined (not shared)
+   */
+  share?: string | boolean | undefined
 }
 
 /** Why the state changed: the event that caused it. */
@@ -354,6 +365,7 @@ export type StateChangeReason =
   | 'wake'
   | 'offline'
   | 'online'
+  | 'handover'
 
 /** Payload of the `state` event. */
 export interface StateChange {
@@ -407,6 +419,21 @@ export interface OpenEvent {
   url: string
 }
 
+/** Where a shared connection's socket is (the `share` option): the payload of the `share` event. */
+export interface ShareStatus {
+  /** The key the tabs share the connection under. */
+  readonly key: string
+  /** This connection's member id in the group (random, one per connection object). */
+  readonly member: string
+  /**
+   * `'leader'`: this tab owns the socket; `'follower'`: another tab does;
+   * `'joining'`: no tab is known to lead yet (starting, or a takeover under way).
+   */
+  readonly role: 'leader' | 'follower' | 'joining'
+  /** The member id of the leading tab, when one is known. */
+  readonly leader: string | undefined
+}
+
 /** Events of a connection and the payload each listener receives. */
 export interface ConnectionEventMap {
   state: StateChange
@@ -418,6 +445,8 @@ export interface ConnectionEventMap {
   reconnect: ReconnectEvent
   failed: FailedEvent
   'session-lost': SessionLostEvent
+  /** Shared connections only: this tab's role or the leading tab changed. */
+  share: ShareStatus
 }
 
 /** A managed WebSocket connection. */
@@ -428,6 +457,14 @@ export interface Connection {
   readonly buffered: number
   /** The XState actor running the connection statechart, for inspection and tests. */
   readonly actor: AnyActorRef
+  /**
+   * Whether this connection shares one socket with other tabs (`share` given,
+   * and the platform has Web Locks and BroadcastChannel). `false` for a
+   * connection of its own, including `share` on a platform without them.
+   */
+  readonly shared: boolean
+  /** Where the shared socket is: this tab's role and the leading tab; `undefined` when not shared. */
+  readonly share: ShareStatus | undefined
   /** Starts connecting from `idle` or `failed` (and after `close()` during `closing`). */
   open(): void
   /** Closes with a handshake (code 1000 or 3000–4999); nothing reconnects afterwards. */

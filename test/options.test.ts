@@ -96,7 +96,7 @@ describe('method arguments', () => {
   it('on() rejects an event name it does not know', () => {
     const { conn } = harness()
     expect(() => conn.on('mesage' as 'message', () => {})).toThrow(
-      expect.objectContaining({ code: 'LIFELINE_INVALID_ARGUMENT', message: 'on() expects one of state, open, message, close, error, heartbeat, reconnect, failed, session-lost, got "mesage"' }),
+      expect.objectContaining({ code: 'LIFELINE_INVALID_ARGUMENT', message: 'on() expects one of state, open, message, close, error, heartbeat, reconnect, failed, session-lost, share, got "mesage"' }),
     )
   })
 

@@ -14,6 +14,10 @@ export interface BundleSize {
   byPackage: Record<string, number>
   /** Minified bytes from lifeline-ws/inspector's own files (src/inspector/). */
   inspector: number
+  /** Minified bytes of lifeline's share stub (src/share/deferred.ts), which every page with createConnection holds. */
+  shareStub: number
+  /** What is loaded only on demand (`import()`: the share code), minified and gzip; 0 when nothing is. */
+  lazy: { minified: number; gzip: number }
 }
 
 function packageOf(path: string): string {
@@ -21,9 +25,15 @@ function packageOf(path: string): string {
   return match?.[1] ?? 'lifeline'
 }
 
+const OUT = '/bundle-out'
+
 /**
- * Bundles `source` (an entry's exports) for the browser, minified; packages in
- * `external` are left out (React, which the application brings anyway).
+ * Bundles `source` (an entry's exports) for the browser, minified, split at
+ * `import()` as application bundlers do (Vite, Rollup, webpack): the sizes
+ * are what a page loads up front (the entry and the chunks it imports
+ * statically, as one file would hold them), and `lazy` what it loads only on
+ * demand. Packages in `external` are left out (React, which the application
+ * brings anyway).
  */
 export async function measureBundle(source: string, external: string[] = []): Promise<BundleSize> {
   const { build } = await import('esbuild')
@@ -31,6 +41,8 @@ export async function measureBundle(source: string, external: string[] = []): Pr
     external,
     stdin: { contents: source, resolveDir: ROOT, loader: 'ts', sourcefile: 'entry.ts' },
     bundle: true,
+    splitting: true,
+    outdir: OUT,
     platform: 'browser',
     format: 'esm',
     minify: true,
@@ -39,14 +51,28 @@ export async function measureBundle(source: string, external: string[] = []): Pr
     logLevel: 'silent',
     define: { 'process.env.NODE_ENV': '"production"' },
   })
-  const code = result.outputFiles[0]!.contents
+  const outputs = result.metafile.outputs
+  const entry = Object.keys(outputs).find((name) => outputs[name]!.entryPoint !== undefined)!
+  // Up front: the entry and what it imports statically, transitively.
+  const upfront = new Set<string>()
+  const visit = (name: string): void => {
+    if (upfront.has(name)) return
+    upfront.add(name)
+    for (const imported of outputs[name]?.imports ?? []) if (imported.kind === 'import-statement' && !imported.external) visit(imported.path)
+  }
+  visit(entry)
+  const contents = (names: string[]) => Buffer.concat(result.outputFiles.filter((file) => names.some((name) => file.path.endsWith(name.replace(/^.*?bundle-out/, '')))).map((file) => Buffer.from(file.contents)))
+  const code = contents([...upfront])
+  const lazyCode = contents(Object.keys(outputs).filter((name) => !upfront.has(name) && name.endsWith('.js')))
   const byPackage: Record<string, number> = {}
   let inspector = 0
-  for (const output of Object.values(result.metafile.outputs)) {
-    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+  let shareStub = 0
+  for (const name of upfront) {
+    for (const [path, { bytesInOutput }] of Object.entries(outputs[name]!.inputs)) {
       const pkg = packageOf(path)
       if (bytesInOutput > 0) byPackage[pkg] = (byPackage[pkg] ?? 0) + bytesInOutput
       if (pkg === 'lifeline' && path.includes('src/inspector/')) inspector += bytesInOutput
+      if (pkg === 'lifeline' && path.endsWith('src/share/deferred.ts')) shareStub += bytesInOutput
     }
   }
   return {
@@ -55,6 +81,8 @@ export async function measureBundle(source: string, external: string[] = []): Pr
     brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).byteLength,
     byPackage,
     inspector,
+    shareStub,
+    lazy: { minified: lazyCode.byteLength, gzip: lazyCode.byteLength === 0 ? 0 : gzipSync(lazyCode, { level: 9 }).byteLength },
   }
 }
 
@@ -122,12 +150,14 @@ export const bundle: Scenario = {
         { metric: `reference: XState alone (${XSTATE_ALONE.replace('export ', '').replace(" from 'xstate'", '')})`, cells: reference },
         { metric: 'entry: the drop-in ReconnectingWebSocket alone (lifeline: tree-shaken from lifeline-ws; peers: their entry, which is that class)', cells: dropInRow },
         { metric: 'entry: the React binding (lifeline-ws/react; partysocket/react), React itself left out', cells: reactRow },
+        { metric: 'share across tabs: the share code, loaded on demand by a page that passes share (gzip); up front every page holds only the stub', cells: { ...none('no cross-tab sharing'), lifeline: cell(minimal.lazy.gzip, `${kb(minimal.lazy.gzip)} gzip on demand, ${kb(minimal.lazy.minified)} min; stub ${fmt(minimal.shareStub)} B min up front`) } },
       ],
       notes: [
         `Entries: ${PEERS.map((p) => { const e = CATALOG[p].bundle; return `${p}: ${'source' in e ? `\`${e.source}\`` : e.none}` }).join('; ')}.`,
         `XState's interpreter with the connection statechart and nothing else: ${kb(machineOnly.gzip)} gzip (${fmt(machineOnly.gzip)} B), leaving ${kb(Math.max(0, 15 * 1024 - machineOnly.gzip))} of the 15 KB bar for everything else.`,
         `lifeline with only \`${CREATE_ONLY}\`: ${kb(minimal.gzip)} gzip, ${kb(minimal.minified)} minified (${Object.entries(minimal.byPackage).map(([p, b]) => `${p} ${kb(b)}`).join(', ')}).`,
         ...(ownBytes === undefined ? [] : [`lifeline's own code is ${kb(ownBytes)} of its ${kb(sizes.lifeline!.minified)} minified; the rest is ${Object.entries(sizes.lifeline!.byPackage).filter(([p]) => p !== 'lifeline').map(([p, b]) => `${p} ${kb(b)}`).join(', ')}.`]),
+        `Sharing across tabs (\`share\`): \`createConnection\` holds only its ${fmt(minimal.shareStub)} B stub (minified: the platform check and the stand-in until the share code loads); the share code is a chunk loaded on demand, ${kb(minimal.lazy.gzip)} gzip (${kb(minimal.lazy.minified)} minified), fetched only by a page that asks to share.`,
         `The main entry holds ${sizes.lifeline?.inspector ?? 0} B of lifeline-ws/inspector (it is its own subpath). lifeline-ws/inspector alone (\`${INSPECTOR_ALONE}\`): ${kb(inspectorAlone.gzip)} gzip, ${kb(inspectorAlone.minified)} minified, no XState in it (${Object.entries(inspectorAlone.byPackage).map(([p, b]) => `${p} ${kb(b)}`).join(', ')}); with \`createConnection\`: ${kb(withInspector.gzip)} gzip against ${kb(minimal.gzip)}, so the panel adds ${kb(withInspector.gzip - minimal.gzip)} gzip to a page that has a connection.`,
         ...errors,
       ],

@@ -8,8 +8,10 @@ import { createConnection, type Connection, type ConnectionStateName } from '../
 import { mountInspector, recordTrace, type MountedInspector } from '../../src/inspector/index.js'
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector(selector) as T
-const name = `demo-${Math.random().toString(36).slice(2, 7)}`
 const query = new URLSearchParams(location.search)
+// ?share=<name>: every tab with it shares one socket, under the same client name.
+const shared = query.get('share')
+const name = shared ?? `demo-${Math.random().toString(36).slice(2, 7)}`
 
 interface Settings {
   interval: number
@@ -88,8 +90,15 @@ function connect(): void {
     heartbeat: { interval: settings.interval, timeout: settings.timeout, probeTimeout: settings.probeTimeout, proof: settings.proof },
     reconnect: { initialDelay: settings.initialDelay, maxDelay: settings.maxDelay },
     autoConnect: false,
+    ...(shared === null ? {} : { share: shared }),
   })
   const current = conn
+  conn.on('share', ({ role, leader }) => {
+    const text = role === 'leader' ? 'this tab leads: it holds the socket' : role === 'follower' ? `follows tab ${leader?.slice(-4) ?? '?'}` : 'joining'
+    $('#share-role').hidden = false
+    $('#share-role').textContent = `shared · ${text}`
+    document.body.dataset.share = role
+  })
   conn.on('state', ({ state }) => render(state))
   // The heartbeat sub-state, for the history the tests read: from the actor itself.
   conn.actor.subscribe((snapshot: { value: unknown }) => {
@@ -133,6 +142,13 @@ function main(): void {
   writeSettings()
   $('#connect').addEventListener('click', () => conn?.open())
   $('#close').addEventListener('click', () => conn?.close(1000, 'close button'))
+  // A second tab with the same share key; this one joins too if it was on its own.
+  $('#share').addEventListener('click', () => {
+    const url = new URL(location.href)
+    url.searchParams.set('share', name)
+    window.open(url.href, '_blank')
+    if (shared === null) location.assign(url.href)
+  })
   $('#send-form').addEventListener('submit', (event) => {
     event.preventDefault()
     const input = $<HTMLInputElement>('#message')

@@ -8,7 +8,7 @@ import { connectionChart } from './connection-chart.js'
 import type { ChartLayout } from './layout.js'
 import { Panel } from './panel.js'
 import type { Inspectable } from './recorder.js'
-import { liveSource, traceSource, type PanelSource } from './sources.js'
+import { liveSource, shareOf, traceSource, type PanelSource } from './sources.js'
 import { isTrace, parseTrace, type Trace } from './trace.js'
 
 /** Options of {@link mountInspector}. */
@@ -67,6 +67,7 @@ export function mountInspector(subject: Inspectable | Trace, options: MountOptio
     const trace = parseTrace(subject)
     source = options.name === undefined ? traceSource(trace) : traceSource(trace, options.name)
   } else if (typeof (subject as Inspectable | null)?.actor === 'object' && subject !== null) {
+    if (shareOf(subject)?.member === '') return mountJoining(subject as Inspectable & Joinable, options)
     source = liveSource(subject as Inspectable, options.name ?? 'this page')
   } else {
     throw invalid('LIFELINE_INVALID_ARGUMENT', `mountInspector() expects a lifeline connection or a trace, got ${describe(subject)}`)
@@ -85,6 +86,30 @@ export function mountInspector(subject: Inspectable | Trace, options: MountOptio
     unmount() {
       if (!mounted) return
       mounted = false
+      panel.unmount()
+    },
+  }
+}
+
+interface Joinable {
+  on(type: 'share', listener: () => void): () => void
+}
+
+// A shared connection whose share code is still loading: its statechart (the mirror) comes with it.
+function mountJoining(connection: Inspectable & Joinable, options: MountOptions): MountedInspector {
+  const panel = createPanel({ ...options, empty: options.empty ?? 'Joining the shared connection…' })
+  let mounted = true
+  const stop = connection.on('share', () => {
+    if (!mounted || shareOf(connection)?.member === '') return
+    stop()
+    panel.add(liveSource(connection, options.name ?? 'this page'))
+  })
+  return {
+    element: panel.host,
+    unmount() {
+      if (!mounted) return
+      mounted = false
+      stop()
       panel.unmount()
     },
   }

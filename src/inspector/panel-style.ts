@@ -17,6 +17,9 @@ header .title b { color: #5fd39a; }
 .pill[data-top="connecting"], .pill[data-top="closing"] { background: #2f6fed; }
 .pill[data-top="backoff"] { background: #d98a00; }
 .pill[data-top="offline"], .pill[data-top="failed"] { background: #d64545; }
+header .share { padding: 2px 8px; border-radius: 999px; font: 600 11px/1.6 ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace; border: 1px solid #5fd39a; color: #5fd39a; white-space: nowrap; }
+header .share[data-role="follower"] { border-color: #8fb3ff; color: #8fb3ff; }
+header .share[data-role="joining"] { border-color: #8a93a6; color: #c3c9d6; }
 header .spacer { flex: 1; }
 header select { max-width: min(340px, 45vw); }
 button, select { font: inherit; font-size: 12px; padding: 3px 8px; border-radius: 6px; border: 1px solid #3a4459; background: #1f2738; color: #e8ecf4; cursor: pointer; }

@@ -42,6 +42,7 @@ function buildUi(options: PanelOptions) {
   const button = (label: string, title: string, attributes: Record<string, string | boolean> = {}) => h('button', { type: 'button', title, ...attributes }, label)
   return {
     pill: h('span', { class: 'pill', 'data-part': 'state' }, '…'),
+    share: h('span', { class: 'share', 'data-part': 'share', hidden: true }),
     picker: h('select', { 'aria-label': 'Connection', hidden: true }),
     record: button('● Record', 'Record a trace of this connection (stop to save it as a file)'),
     load: button('Load trace…', 'Open a trace file (or drop one on the panel)'),
@@ -91,7 +92,7 @@ export class Panel {
     u.chart.innerHTML = chartSvg(layout, { style: false })
     for (const g of u.chart.querySelectorAll('.lc-state')) this.states.set(g.getAttribute('data-id') ?? '', g)
     u.panel.append(
-      h('header', {}, h('span', { class: 'title' }, h('b', {}, '◉ '), options.title), u.pill, h('span', { class: 'spacer' }), u.picker, u.record, u.load, u.file, u.expand, u.collapse),
+      h('header', {}, h('span', { class: 'title' }, h('b', {}, '◉ '), options.title), u.pill, u.share, h('span', { class: 'spacer' }), u.picker, u.record, u.load, u.file, u.expand, u.collapse),
       h('div', { class: 'body' },
         u.notice,
         h('div', { class: 'chart-frame' }, u.chart, u.zoom),
@@ -371,10 +372,27 @@ export class Panel {
     chart.scrollTo({ left: leaf.x + leaf.width / 2 - chart.clientWidth / 2, top: leaf.y + leaf.height / 2 - chart.clientHeight / 2, behavior: 'auto' })
   }
 
+  // A shared connection: which tab leads (short ids; the whole ones in the title).
+  private showShare(source: PanelSource): void {
+    const share = source.share?.()
+    const badge = this.ui.share
+    badge.hidden = share === undefined
+    if (share === undefined) return void delete this.host.dataset.share
+    const short = (id: string | undefined) => (id === undefined ? '?' : id.slice(-4))
+    const text = share.role === 'leader' ? `leader · this tab ${short(share.member)}` : share.role === 'follower' ? `follower · leader tab ${short(share.leader)}` : 'joining the shared connection'
+    if (badge.textContent !== text) {
+      badge.textContent = text
+      badge.title = `This tab: ${share.member || '?'}; leading tab: ${share.leader ?? 'none yet'}`
+      badge.dataset.role = share.role
+    }
+    this.host.dataset.share = share.role
+  }
+
   // The countdowns: at the step shown, in the time of that step (or now, when following a running source).
   private tick(): void {
     const source = this.selected
     if (source === undefined) return
+    this.showShare(source)
     const live = this.following ? source.now() : undefined
     const now = live ?? (this.index < 0 ? 0 : source.trace.steps[this.index]!.at)
     const timers = timersAt(source.trace, this.index)

@@ -59,10 +59,12 @@ export function pendingTimers(actor: AnyActorRef, now: number): TraceTimer[] {
     .map((s) => ({ id: String(s.id), delay: s.delay, due: now + (s.startedAt + s.delay - wall) }))
 }
 
-function transitionsOf(transitions: readonly TransitionLike[]): TraceTransition[] {
+// A transition on any event (`*`: a shared connection's mirror of the leader's chart) is named after the event it was taken on.
+function transitionsOf(transitions: readonly TransitionLike[], eventType: string): TraceTransition[] {
   return transitions.flatMap((t) => (t.target ?? []).map((target) => {
-    const guard = describeTransition(t.eventType, t.guard).guard
-    return guard === undefined ? { source: t.source.id, target: target.id, event: t.eventType } : { source: t.source.id, target: target.id, event: t.eventType, guard }
+    const event = t.eventType === '*' ? eventType : t.eventType
+    const guard = t.eventType === '*' ? undefined : describeTransition(t.eventType, t.guard).guard
+    return guard === undefined ? { source: t.source.id, target: target.id, event } : { source: t.source.id, target: target.id, event, guard }
   }))
 }
 
@@ -85,7 +87,7 @@ export class StepAssembler {
       if (WITH_PARAMS.has(action.type) && params !== undefined) action.params = toJson(params)
       if (this.actions.length < 200) this.actions.push(action)
     } else if (event.type === '@xstate.microstep') {
-      if (this.transitions.length < 200) this.transitions.push(...transitionsOf(event._transitions as unknown as TransitionLike[]))
+      if (this.transitions.length < 200) this.transitions.push(...transitionsOf(event._transitions as unknown as TransitionLike[], String((event.event as { type?: unknown }).type)))
     } else if (event.type === '@xstate.snapshot') {
       const step: TraceStep = {
         at: this.at(),

@@ -25,10 +25,26 @@ export interface PanelSource {
   readonly machineRoot?: StateNodeLike
   /** The connection itself (live only), for recording. */
   readonly connection?: Inspectable
+  /** Where a shared connection's socket is (live only): this tab's role and the leading tab. */
+  readonly share?: () => ShareRole | undefined
   close(): void
 }
 
 let nextId = 0
+
+/** A shared connection's place in its group, as the panel shows it. */
+export interface ShareRole {
+  role: string
+  member: string
+  leader: string | undefined
+}
+
+/** What `connection.share` says, if it says it plainly. */
+export function shareOf(connection: unknown): ShareRole | undefined {
+  const share = (connection as { share?: Partial<ShareRole> } | null)?.share
+  if (typeof share !== 'object' || share === null || typeof share.role !== 'string' || typeof share.member !== 'string') return undefined
+  return { role: share.role, member: share.member, leader: typeof share.leader === 'string' ? share.leader : undefined }
+}
 
 /** A small set of listeners that survives one of them throwing. */
 export class Listeners {
@@ -74,6 +90,7 @@ export function liveSource(connection: Inspectable, name = 'this page'): PanelSo
     status: () => (actor.getSnapshot() as { status?: string }).status === 'active' ? 'running' : 'stopped',
     subscribe: (listener) => listeners.add(listener),
     connection,
+    share: () => shareOf(connection),
     close() {
       recording.stop()
       listeners.clear()

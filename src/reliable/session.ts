@@ -21,7 +21,39 @@ export interface SessionTransport {
   clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>
 }
 
-type Outbound = string | Uint8Array
+/** A message as the session keeps it: text, or a copy of the bytes. */
+export type Outbound = string | Uint8Array
+
+/**
+ * The session's numbering as it happens, for a copy kept elsewhere: the tabs
+ * that share one connection (lifeline's `share`) each hold one, so that the
+ * tab that takes over resumes the same session.
+ */
+export interface SessionJournal {
+  /** A message was numbered `seq`; called before it goes out on any socket. */
+  sent(seq: number, data: Outbound): void
+  /** The server acknowledged every message up to `ack`. */
+  acknowledged(ack: number): void
+  /** Message `seq` arrived in order; called before it is delivered. */
+  delivered(seq: number, data: MessageData): void
+  /** The outbox was numbered anew: the session was lost, or messages too large were taken out (the others keep their order). */
+  renumbered(): void
+  /** The highest received message the session may acknowledge: acknowledged ones must be safe elsewhere too. */
+  replicated(): number
+}
+
+/** What a session is, as one tab hands it to another. */
+export interface SessionState {
+  id: string
+  /** Whether the server ever welcomed it. */
+  established: boolean
+  /** The last message received in order. */
+  delivered: number
+  /** The number of `messages[0]`. */
+  first: number
+  /** Sent (or about to be) and not acknowledged, in order. */
+  messages: Outbound[]
+}
 
 /** Messages a session gave up on at `dispose()`, told apart by what is known of them. */
 export interface Discarded {
@@ -49,17 +81,23 @@ function toOutbound(data: SendData): Outbound {
  */
 export class ReliableSession {
   // Chosen here, so that a hello repeated after a lost welcome names the same session.
-  private id = newSessionId()
+  /** @internal (shared connections read and set these: see share/session-state.ts) */
+  id = newSessionId()
   // Whether the server ever welcomed this session: only then can it be lost.
-  private established = false
+  /** @internal */
+  established = false
   // closed: no socket; greeting: hello sent, waiting for the welcome; ready: both sides in step.
   private phase: 'closed' | 'greeting' | 'ready' = 'closed'
-  private readonly outbox: Outbox<Outbound>
-  private readonly inbox = new Inbox()
+  /** @internal */
+  readonly outbox: Outbox<Outbound>
+  /** @internal */
+  readonly inbox = new Inbox()
   private acknowledged = 0
   private ackTimer: unknown
   // The largest frame the server accepts, as its last welcome said; undefined: not known.
   private peerMaxPayload: number | undefined
+  /** Told of every numbering change (shared connections). */
+  journal: SessionJournal | undefined
 
   /**
    * @param maxUnacknowledged most messages held until acknowledged
@@ -86,8 +124,13 @@ export class ReliableSession {
   /** A socket opened: greet the server. */
   start(): void {
     this.phase = 'greeting'
-    this.acknowledged = this.inbox.delivered
-    this.transport.send(encodeHello(this.id, this.inbox.delivered, this.maxPayload))
+    this.acknowledged = this.ackable()
+    this.transport.send(encodeHello(this.id, this.acknowledged, this.maxPayload))
+  }
+
+  // What may be acknowledged: what was received, unless a journal says less of it is safe elsewhere.
+  private ackable(): number {
+    return this.journal === undefined ? this.inbox.delivered : Math.min(this.inbox.delivered, this.journal.replicated())
   }
 
   /** The socket is gone. */
@@ -108,7 +151,8 @@ export class ReliableSession {
     if (!this.outbox.accepts(outbound)) {
       throw new LifelineError('LIFELINE_BUFFER_FULL', `send() refused the message: ${this.outbox.size} messages await acknowledgement, the most buffer.maxMessages allows`, { messages: [data] })
     }
-    this.outbox.push(outbound)
+    const seq = this.outbox.push(outbound)
+    this.journal?.sent(seq, outbound)
     if (this.phase === 'ready') this.pump()
   }
 
@@ -130,8 +174,8 @@ export class ReliableSession {
   /** Sends a pending acknowledgement now (before a heartbeat ping, say). */
   flushAck(): void {
     this.cancelAck()
-    if (this.phase === 'ready' && this.inbox.delivered > this.acknowledged) {
-      this.acknowledged = this.inbox.delivered
+    if (this.phase === 'ready' && this.ackable() > this.acknowledged) {
+      this.acknowledged = this.ackable()
       this.transport.send(encodeAck(this.acknowledged))
     }
   }
@@ -156,7 +200,11 @@ export class ReliableSession {
         } catch (gap) {
           throw new ProtocolError((gap as Error).message)
         }
-        this.transport.deliver(typeof frame.data === 'string' ? frame.data : frame.data.slice().buffer)
+        {
+          const data = typeof frame.data === 'string' ? frame.data : frame.data.slice().buffer
+          this.journal?.delivered(frame.seq, data)
+          this.transport.deliver(data)
+        }
         if (this.phase !== 'ready') return // a listener dropped the socket
         this.ackTimer ??= this.transport.clock.setTimeout(() => this.flushAck(), ACK_DELAY_MS)
         return
@@ -177,6 +225,7 @@ export class ReliableSession {
     } else if (this.established) {
       // The server no longer holds the session (expired, or the server restarted).
       const unsure = this.outbox.restart()
+      this.journal?.renumbered()
       this.inbox.reset()
       this.acknowledged = 0
       this.transport.sessionLost({ lost: unsure.length, messages: unsure })
@@ -189,6 +238,7 @@ export class ReliableSession {
     // known that cannot fit is taken out, never sent into a 1009 again and again.
     if (maxPayload !== undefined) {
       const removed = this.outbox.drop((data) => !fitsPayload(data, maxPayload))
+      if (removed.length > 0) this.journal?.renumbered()
       if (removed.length > 0) this.transport.tooLarge(removed, maxPayload)
       if (this.phase !== 'greeting') return
     }
@@ -203,11 +253,12 @@ export class ReliableSession {
     } catch (error) {
       throw new ProtocolError((error as Error).message)
     }
+    this.journal?.acknowledged(ack)
   }
 
   private pump(): void {
     for (let entry = this.outbox.takeUnsent(); entry !== undefined; entry = this.outbox.takeUnsent()) {
-      this.acknowledged = this.inbox.delivered
+      this.acknowledged = this.ackable()
       this.cancelAck()
       this.transport.send(encodeData(entry.seq, this.acknowledged, entry.data))
     }

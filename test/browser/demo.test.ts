@@ -144,4 +144,25 @@ describe.runIf(runBrowserTests)('demo page in Chromium', () => {
     await page.screenshot({ path: 'test-results/demo.png', fullPage: true })
     if (process.env.LIFELINE_REFRESH_DOCS === '1') copyFileSync('test-results/demo.png', 'docs/demo.png')
   })
+
+  it('opens a second tab that shares the connection: one leads, one follows, both hear the echo', async () => {
+    const shared = await browser.newContext()
+    try {
+      const first = await shared.newPage()
+      await first.goto(demo.url + SETTINGS)
+      await first.waitForSelector('body[data-state="open"]', { state: 'attached' })
+      const [second] = await Promise.all([shared.waitForEvent('page'), first.click('#share')])
+      await first.waitForURL(/share=/)
+      for (const page of [first, second]) await page.waitForSelector('body[data-state="open"][data-share]', { state: 'attached', timeout: 10_000 })
+      const roles = await Promise.all([first, second].map((p) => p.evaluate(() => document.body.dataset.share)))
+      expect(roles.sort()).toEqual(['follower', 'leader'])
+      const follower = roles[0] === 'follower' ? first : second
+      await follower.fill('#message', 'from the follower')
+      await follower.click('#send')
+      for (const page of [first, second]) await page.waitForSelector('#messages li:has-text("echo: from the follower")')
+      await follower.waitForSelector('[data-lifeline-inspector][data-share="follower"]', { state: 'attached' })
+    } finally {
+      await shared.close()
+    }
+  })
 })

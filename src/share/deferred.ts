@@ -1,0 +1,122 @@
+/**
+ * What the main entry holds of sharing: the check that the platform can
+ * share, and a stand-in connection until the share code (a chunk of its own,
+ * imported on demand) has made the shared one. Calls made meanwhile, and
+ * listeners added, are passed on to it in order.
+ */
+import { createActor, type AnyActorRef } from 'xstate'
+import { connectionMachine } from '../../machines/connection.machine.js'
+import { checkCloseArguments, checkListener, checkSendData } from '../connection.js'
+import { LifelineError } from '../errors.js'
+import type { ResolvedOptions } from '../options.js'
+import type { Connection, ConnectionEventMap, ConnectionStateName, SendData, ShareStatus, WebSocketConstructor } from '../types.js'
+
+type Call = (connection: Connection) => void
+
+interface Page {
+  navigator?: { locks?: { request?: unknown; query?: unknown } }
+  BroadcastChannel?: unknown
+}
+
+/** Whether this platform has what sharing needs: Web Locks and BroadcastChannel. */
+export function canShare(page: Page = globalThis as Page): boolean {
+  const locks = page.navigator?.locks
+  return typeof locks?.request === 'function' && typeof locks.query === 'function' && typeof page.BroadcastChannel === 'function'
+}
+
+class DeferredConnection implements Connection {
+  readonly shared = true
+  private target: Connection | undefined
+  private calls: Call[] = []
+  private early: ConnectionStateName
+  private waiting = 0
+  private disposed = false
+  private placeholder: AnyActorRef | undefined
+
+  constructor(private readonly options: ResolvedOptions, load: Promise<Connection>) {
+    this.early = options.autoConnect ? 'connecting' : 'idle'
+    void load.then((connection) => {
+      this.target = connection
+      for (const call of this.calls.splice(0)) call(connection)
+    })
+  }
+
+  private run(call: Call, method?: string): void {
+    if (method !== undefined && this.disposed) throw new LifelineError('LIFELINE_DISPOSED', `${method}() on a connection that was disposed`)
+    if (this.target === undefined) this.calls.push(call)
+    else call(this.target)
+  }
+
+  get state(): ConnectionStateName {
+    return this.target?.state ?? (this.disposed ? 'idle' : this.early)
+  }
+
+  get buffered(): number {
+    return this.target?.buffered ?? this.waiting
+  }
+
+  get share(): ShareStatus | undefined {
+    return this.target === undefined ? { key: this.options.share!, member: '', role: 'joining', leader: undefined } : this.target.share
+  }
+
+  // An idle chart until the shared connection brings its own (the mirror of the leader's).
+  get actor(): AnyActorRef {
+    return this.target?.actor ?? (this.placeholder ??= createActor(connectionMachine, { input: {} as never }))
+  }
+
+  open(): void {
+    this.run((c) => c.open(), 'open')
+    this.early = 'connecting'
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.disposed) return
+    checkCloseArguments(code, reason)
+    this.run((c) => c.close(code, reason))
+    this.early = 'idle'
+  }
+
+  reconnect(): void {
+    this.run((c) => c.reconnect(), 'reconnect')
+    this.early = 'connecting'
+  }
+
+  send(data: SendData): void {
+    checkSendData(data)
+    if (this.target !== undefined || this.disposed) return this.run((c) => c.send(data), 'send')
+    if (this.waiting >= (this.options.buffer ? this.options.buffer.maxMessages : 0)) throw new LifelineError('LIFELINE_BUFFER_FULL', 'send() refused the message: the buffer is full', { messages: [data] })
+    const copy = data instanceof ArrayBuffer ? data.slice(0) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data
+    this.waiting++
+    this.run((c) => {
+      this.waiting--
+      c.send(copy)
+    })
+  }
+
+  on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void {
+    checkListener(type, listener)
+    let off: (() => void) | undefined
+    let gone = false
+    this.run((c) => void (gone || (off = c.on(type, listener))))
+    return () => {
+      gone = true
+      off?.()
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.run((c) => c.dispose())
+  }
+}
+
+/**
+ * A shared connection for `options` (whose `share` is set), or undefined
+ * where the platform cannot share: the caller then makes one of its own, as
+ * it does if the share code cannot be loaded.
+ */
+export function deferredShare(options: ResolvedOptions, platformWebSocket: WebSocketConstructor | undefined, own: () => Connection): Connection | undefined {
+  if (!canShare()) return undefined
+  return new DeferredConnection(options, import('./index.js').then((share) => share.shareConnection(options, platformWebSocket) ?? own(), own))
+}

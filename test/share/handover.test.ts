@@ -1,0 +1,174 @@
+/**
+ * Handovers: the leading tab closes, crashes, freezes or disposes, and
+ * another one takes over; with reliable delivery the session goes on, so
+ * nothing is lost or repeated, in either direction.
+ */
+import { describe, expect, it } from 'vitest'
+import { LAPSE_JITTER_MS, LAPSE_MS, PROBE_MS } from '../../src/share/index.js'
+import { browser, countingServer, leaderOf, member, pass, settle, type Member } from './helpers.js'
+
+const numbers = (count: number, from = 1) => Array.from({ length: count }, (_, i) => `m${from + i}`)
+
+async function group(delivery: 'plain' | 'reliable', count = 3) {
+  const server = await countingServer(delivery)
+  const fake = browser()
+  const tabs: Member[] = Array.from({ length: count }, () => member(fake, { url: server.url, delivery }))
+  await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'every tab open')
+  return { server, fake, tabs }
+}
+
+describe('shared connection: handover', () => {
+  it('takes over at once when the leading tab closes, and the server never holds two sockets', async () => {
+    const { server, fake, tabs } = await group('plain')
+    const first = leaderOf(tabs)!
+    first.tab.close()
+    await settle(fake, () => leaderOf(tabs) !== undefined && leaderOf(tabs) !== first, 'a new leader')
+    const rest = tabs.filter((t) => t !== first)
+    await settle(fake, () => server.accepted === 2 && rest.every((t) => t.conn.state === 'open'), 'open again')
+    expect(server.most).toBe(1)
+    for (const t of rest) {
+      expect(t.events.close.at(-1)).toEqual({ code: 1006, reason: 'handover', wasClean: false })
+      expect(t.events.state.map((s) => s.reason)).toContain('handover')
+    }
+  })
+
+  it('loses and repeats nothing with reliable delivery when the leader crashes mid-stream, in both directions', async () => {
+    const { server, fake, tabs } = await group('reliable')
+    const first = leaderOf(tabs)!
+    const sender = tabs.at(-1)! // not the next in line: the tab that takes over holds none of its messages
+    for (let i = 1; i <= 100; i++) {
+      sender.conn.send(`m${i}`)
+      server.server.broadcast(`s${i}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    first.tab.close() // mid-stream: some sent, some numbered, some only in the sender's hands
+    for (let i = 101; i <= 200; i++) {
+      sender.conn.send(`m${i}`)
+      server.server.broadcast(`s${i}`)
+    }
+    await settle(fake, () => server.received.length >= 200 && tabs.filter((t) => t !== first).every((t) => t.messages.length >= 200), 'everything through', 10_000)
+    await settle(fake, () => sender.conn.buffered === 0, 'everything acknowledged')
+    expect(server.received).toEqual(numbers(200))
+    for (const t of tabs.filter((t) => t !== first)) expect(t.messages).toEqual(Array.from({ length: 200 }, (_, i) => `s${i + 1}`))
+    expect(server.most).toBe(1)
+  })
+
+  it('steals the lock from a frozen leader after the lapse, and the frozen tab, thawed, opens no second socket', async () => {
+    const { server, fake, tabs } = await group('reliable')
+    const first = leaderOf(tabs)!
+    first.tab.freeze()
+    const sender = tabs.find((t) => t !== first)!
+    sender.conn.send('while frozen')
+    await pass(fake, LAPSE_MS + LAPSE_JITTER_MS + PROBE_MS + 300)
+    await settle(fake, () => leaderOf(tabs.filter((t) => t !== first)) !== undefined, 'a new leader')
+    await settle(fake, () => server.received.includes('while frozen'), 'the message sent by the new leader')
+    const accepted = server.accepted
+    first.tab.thaw()
+    await settle(fake, () => first.conn.share.role === 'follower', 'the thawed tab follows')
+    await pass(fake, 1_000)
+    await settle(fake, () => first.conn.state === 'open', 'the thawed tab shows the open connection')
+    expect(server.accepted).toBe(accepted)
+    expect(server.live()).toBe(1)
+    expect(server.received.filter((m) => m === 'while frozen')).toHaveLength(1)
+    expect(tabs.filter((t) => t.conn.share.role === 'leader')).toHaveLength(1)
+  })
+
+  it('acknowledges nothing a stalled leader received but did not tell the tabs of: the next leader receives it again', async () => {
+    const { server, fake, tabs } = await group('reliable')
+    const first = leaderOf(tabs)!
+    first.tab.freeze()
+    await pass(fake, LAPSE_MS + 100) // the stalled leader's own beats stopped: it must confirm before it acts
+    for (let i = 1; i <= 10; i++) server.server.broadcast(`s${i}`)
+    await new Promise((resolve) => setTimeout(resolve, 300)) // its socket took them in, its acknowledgement timer ran
+    await pass(fake, LAPSE_JITTER_MS + PROBE_MS + 300)
+    const rest = tabs.filter((t) => t !== first)
+    await settle(fake, () => rest.every((t) => t.messages.length >= 10), 'every message in the other tabs', 10_000)
+    first.tab.thaw()
+    await settle(fake, () => first.messages.length >= 10 && first.conn.share.role === 'follower', 'the thawed tab hears them from the new leader')
+    await pass(fake, 500)
+    for (const t of tabs) expect(t.messages).toEqual(Array.from({ length: 10 }, (_, i) => `s${i + 1}`))
+  })
+
+  it('hands over with the session when the leader disposes, and keeps what other tabs had sent', async () => {
+    const { server, fake, tabs } = await group('reliable')
+    const first = leaderOf(tabs)!
+    const sender = tabs.find((t) => t !== first)!
+    for (let i = 1; i <= 50; i++) sender.conn.send(`m${i}`)
+    first.conn.dispose()
+    for (let i = 51; i <= 100; i++) sender.conn.send(`m${i}`)
+    await settle(fake, () => server.received.length >= 100, 'everything at the server')
+    expect(server.received).toEqual(numbers(100))
+    expect(first.events.error.map((e) => (e as { code?: string }).code)).toEqual([])
+  })
+
+  it('sends what a follower had sent, not yet taken, when a plain leader crashes', async () => {
+    const { server, fake, tabs } = await group('plain')
+    const first = leaderOf(tabs)!
+    first.tab.freeze() // messages reach it no more, and it never says it took them
+    const sender = tabs.find((t) => t !== first)!
+    sender.conn.send('kept')
+    first.tab.close()
+    await settle(fake, () => server.received.includes('kept'), 'sent by the new leader')
+    expect(server.received.filter((m) => m === 'kept')).toHaveLength(1)
+    expect(sender.conn.buffered).toBe(0)
+  })
+})
+
+describe('shared connection: a slow leader is no dead one', () => {
+  it('keeps a leader whose timers do not run (a hidden tab) as long as it answers the probes', async () => {
+    const { server, fake, tabs } = await group('plain')
+    const first = leaderOf(tabs)!
+    first.tab.throttled = true // no beat from it any more
+    await pass(fake, 10_000, 50)
+    expect(leaderOf(tabs)).toBe(first)
+    expect(server.accepted).toBe(1)
+    const sender = tabs.find((t) => t !== first)!
+    sender.conn.send('still through the slow leader')
+    await settle(fake, () => server.received.includes('still through the slow leader'), 'sent')
+    first.tab.thaw()
+  })
+})
+
+describe('shared connection: close() and reconnect()', () => {
+  it('keeps the socket while another tab uses it, and closes it when the last one lets go', async () => {
+    const { server, fake, tabs } = await group('plain', 2)
+    const [a, b] = tabs as [Member, Member]
+    a.conn.close(1000, 'done here')
+    await settle(fake, () => a.conn.state === 'idle', 'this tab idle')
+    expect(a.events.close.at(-1)).toEqual({ code: 1000, reason: 'done here', wasClean: true })
+    await pass(fake, 1_500)
+    expect(b.conn.state).toBe('open')
+    expect(server.live()).toBe(1)
+    server.server.broadcast('only b')
+    await settle(fake, () => b.messages.includes('only b'), 'b hears it')
+    expect(a.messages).toEqual([])
+    b.conn.close(4000, 'all done')
+    await settle(fake, () => server.live() === 0, 'the socket closed')
+    a.conn.open()
+    await settle(fake, () => a.conn.state === 'open' && server.live() === 1, 'open again for a')
+    expect(b.conn.state).toBe('idle')
+  })
+
+  it('reconnects the shared socket from any tab', async () => {
+    const { server, fake, tabs } = await group('plain', 2)
+    const follower = tabs.find((t) => t.conn.share.role === 'follower')!
+    follower.conn.reconnect()
+    await settle(fake, () => server.accepted === 2 && tabs.every((t) => t.conn.state === 'open'), 'a new socket')
+    expect(server.most).toBe(1)
+    for (const t of tabs) expect(t.events.state.map((s) => s.state)).toEqual(['open', 'connecting', 'open'])
+  })
+})
+
+describe('shared connection: visibility', () => {
+  it('hands the lead to a visible tab after the leader was hidden for five minutes', async () => {
+    const { server, fake, tabs } = await group('plain', 2)
+    const first = leaderOf(tabs)!
+    first.tab.setVisible(false)
+    await pass(fake, 5 * 60_000 - 1_000, 1_000)
+    expect(leaderOf(tabs)).toBe(first)
+    await pass(fake, 2_000, 100)
+    await settle(fake, () => leaderOf(tabs) !== undefined && leaderOf(tabs) !== first, 'the visible tab leads')
+    await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'open again')
+    expect(server.most).toBe(1)
+  })
+})
