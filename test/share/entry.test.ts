@@ -125,10 +125,11 @@ describe('the share option where the platform can share', () => {
     expect(connectionKey({ url: server.url, share: 'a' })).not.toBe(connectionKey({ url: server.url, share: 'b' }))
     expect(connectionKey({ url: server.url, share: 'a' })).not.toBe(connectionKey({ url: server.url }))
     const options = { url: server.url, share: 'react', WebSocket: WebSocket as unknown as WebSocketConstructor }
-    const lease = hold(connectionKey(options), options)
+    const owner = {}
+    const lease = hold(connectionKey(options), owner, options)
     expect(lease.connection.shared).toBe(true)
     await until(() => lease.connection.state === 'open', 5_000, `open, not ${lease.connection.state} (${JSON.stringify(lease.connection.share)})`)
-    release(lease, true)
+    release(lease, owner, true)
     await until(() => server.live() === 0, 5_000, 'closed once released')
   })
 })
