@@ -29,7 +29,11 @@ describe('Outbox and Inbox', () => {
           if (linkUp) inFlight.push(outbox.takeUnsent()!)
         } else if (roll < 0.65 && inFlight.length > 0) {
           const frame = inFlight.shift()!
-          if (inbox.accept(frame.seq) === 'deliver') delivered.push(frame.data)
+          if (inbox.accept(frame.seq) === 'deliver') {
+            // Delivered only ever grows: the prefix holds while each new one is the next in line.
+            if (frame.data !== delivered.length) throw new Error(`seed ${seed}, step ${step}: delivered ${frame.data} after ${delivered.length} messages`)
+            delivered.push(frame.data)
+          }
           if (rand() < 0.3) acksInFlight.push(inbox.delivered)
         } else if (roll < 0.8 && acksInFlight.length > 0) {
           outbox.acknowledge(acksInFlight.shift()!)
@@ -44,8 +48,7 @@ describe('Outbox and Inbox', () => {
           inFlight = []
           for (let entry = outbox.takeUnsent(); entry; entry = outbox.takeUnsent()) inFlight.push(entry)
         }
-        expect(delivered).toEqual(Array.from({ length: delivered.length }, (_, i) => i))
-        expect(outbox.size).toBeLessThanOrEqual(64)
+        if (outbox.size > 64) throw new Error(`seed ${seed}, step ${step}: the outbox holds ${outbox.size} of 64`)
       }
       // Drain: resume and deliver everything.
       outbox.acknowledge(inbox.delivered)
