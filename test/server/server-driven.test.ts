@@ -47,7 +47,7 @@ describe('server-driven heartbeat', () => {
     pinging = false
     await waitFor(() => beats.some((b) => b.type === 'timeout'), 2_000, 'the client noticing the silence')
     const noticed = performance.now() - stopped
-    expect(noticed).toBeLessThan(100 + 150 + 100 + 50) // at most one interval since the last ping, plus interval + timeout
+    expect(noticed).toBeLessThan(100 + 150 + 100 + 150) // at most one interval since the last ping, plus interval + timeout, plus a loaded machine's delay
     pinging = true
     await waitFor(() => connections.length === 1 && conn.state === 'open', 2_000, 'a new connection')
     await delay(300)
