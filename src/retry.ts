@@ -81,7 +81,13 @@ export interface RetryMemory {
   startedAt: number
   /** When the connection was last healthy, fixed at the first failure of a streak. */
   streakSince: number
-  /** The guard that may give up and the action that schedules the retry see the same event: the policy is asked once per failure. */
+  /**
+   * The plan for the failure of the current attempt: the guard that may give
+   * up and the action that schedules the retry see the same event, and the
+   * policy is asked once per failure. Forgotten when the next attempt begins:
+   * a timer's event is one object for every time it fires, so the event alone
+   * cannot tell the second connect timeout in a row from the first.
+   */
   planned: { event: MachineEvent; plan: RetryPlan } | undefined
 }
 
@@ -89,6 +95,7 @@ export interface RetryMemory {
 export function attemptStarted(memory: RetryMemory, attempt: number, now: number): void {
   memory.attemptOpened = false
   memory.attemptErrored = false
+  memory.planned = undefined
   if (attempt === 0) memory.startedAt = now
 }
 

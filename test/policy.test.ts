@@ -128,6 +128,33 @@ describe('reconnect.policy', () => {
     expect(h.of('failed').map((f) => f.reason)).toEqual(['max-attempts', 'not-retried'])
   })
 
+  it('is asked anew about every timeout in a row, so the backoff grows and a policy that stops does stop', () => {
+    // The timers' events are the same object every time they fire: each failure is still its own.
+    const { conn, clock, contexts, of } = withPolicy(({ attempt }) => (attempt > 3 ? false : undefined), { connectTimeout: 300 })
+    conn.open()
+    for (let i = 0; i < 4; i++) {
+      clock.advance(300) // no open within connectTimeout
+      if (conn.state === 'backoff') clock.advance(clock.nextDue()!)
+    }
+    expect(contexts.map((c) => [c.attempt, c.cause, c.delay])).toEqual([
+      [1, 'connect-timeout', 100], [2, 'connect-timeout', 200], [3, 'connect-timeout', 400], [4, 'connect-timeout', 800],
+    ])
+    expect(of('reconnect')).toEqual([{ attempt: 1, delay: 100 }, { attempt: 2, delay: 200 }, { attempt: 3, delay: 400 }])
+    expect(of('failed')).toEqual([{ reason: 'policy', attempts: 4 }])
+  })
+
+  it('is asked anew about every heartbeat timeout in a row', () => {
+    const { conn, clock, contexts } = withPolicy(() => undefined)
+    conn.open()
+    for (let i = 0; i < 3; i++) {
+      FakeWebSocket.last.serverOpen()
+      clock.advance(1_000 + 500) // the ping, then no answer
+      clock.advance(clock.nextDue()!)
+    }
+    expect(contexts.map((c) => [c.attempt, c.cause, c.delay])).toEqual([[1, 'heartbeat-timeout', 100], [2, 'heartbeat-timeout', 200], [3, 'heartbeat-timeout', 400]])
+    expect(conn.actor.getSnapshot().context.attempt).toBe(3)
+  })
+
   it('reports a policy that throws or answers nonsense, and applies the default', () => {
     const answers: unknown[] = [NaN, -1, Infinity, 2 ** 31, '5', null, true, {}]
     let next = 0
