@@ -1,6 +1,6 @@
-import { backoffDelay, type BackoffSettings } from './backoff.js'
+import { backoffCeiling, backoffDelay, type BackoffSettings } from './backoff.js'
 import { describe, LifelineError, messageOf } from './errors.js'
-import { parseCloseHint, type ServerHint } from './hint.js'
+import { MAX_HINT_DELAY, parseCloseHint, type ServerHint } from './hint.js'
 import { MAX_DELAY, type ResolvedReconnect } from './options.js'
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ReconnectPolicy, RetryCause, RetryContext } from './types.js'
@@ -15,9 +15,13 @@ export type RetryPlan = { delay: number; stop?: undefined } | { delay?: undefine
  * `within`, or, without one, the backoff delay. So a restart that says
  * `within: 30000` spreads its clients over 30 s, and a server over capacity
  * that says `retryAfter: 5000` sees them back after 5 s plus their jittered
- * backoff. A hint may take longer than `maxDelay`: the server knows when it
- * will have room, and a client back sooner would only be turned away again
- * (hints themselves are capped at an hour, see `MAX_HINT_DELAY`).
+ * backoff. A window shorter than the backoff ceiling gives way to the
+ * backoff: a server that closes every socket with `within: 0` (a restart
+ * loop, or a hostile one) must not bring its clients back at once, again and
+ * again. A hint may take longer than `maxDelay`: the server knows when it
+ * will have room, and a client back sooner would only be turned away again;
+ * but what a hint adds, `retryAfter` and `within` together, is at most
+ * `MAX_HINT_DELAY` (an hour).
  */
 export function defaultRetryDelay(
   retry: number,
@@ -26,8 +30,10 @@ export function defaultRetryDelay(
   random: () => number = Math.random,
 ): number | false {
   if (hint?.reconnect === false) return false
-  const spread = hint?.within !== undefined ? hint.within * random() : backoffDelay(retry, settings, random)
-  return Math.min(MAX_DELAY, (hint?.retryAfter ?? 0) + spread)
+  const within = hint?.within
+  const spread = within !== undefined && within >= backoffCeiling(retry, settings) ? within * random() : backoffDelay(retry, settings, random)
+  const held = Math.min(MAX_HINT_DELAY, (hint?.retryAfter ?? 0) + spread)
+  return Math.min(MAX_DELAY, Math.max(spread, held))
 }
 
 /**

@@ -235,6 +235,17 @@ describe('server hints', () => {
     expect(delays.size).toBeGreaterThan(40) // random, not the fixed backoff of jitter 0
   })
 
+  it('backs off as usual from a server that closes every socket with a tiny window', () => {
+    const { conn, clock, of } = harness(fast)
+    conn.open()
+    for (let i = 0; i < 4; i++) {
+      FakeWebSocket.last.serverOpen()
+      FakeWebSocket.last.serverClose(1012, hinted({ within: 0 }), true)
+      clock.advance(clock.nextDue()!)
+    }
+    expect(of('reconnect').map((r) => r.delay)).toEqual([100, 200, 400, 800])
+  })
+
   it('waits at least retryAfter, then the jittered backoff, even beyond maxDelay', () => {
     const { of, contexts } = opened(withPolicy(() => undefined))
     FakeWebSocket.last.serverClose(1013, hinted({ retryAfter: 20_000 }), true)
@@ -267,7 +278,7 @@ describe('server hints', () => {
     }
   })
 
-  it('never lets any close reason crash the client or hold it back more than an hour plus its backoff', () => {
+  it('never lets any close reason crash the client or hold it back more than an hour', () => {
     const reason = fc.oneof(
       fc.string({ maxLength: 130, unit: 'binary' }),
       fc.dictionary(fc.constantFrom('lifeline', 'within', 'retryAfter', 'reconnect', 'message', '__proto__', 'constructor'), fc.anything(), { maxKeys: 6 }).map((o) => JSON.stringify(o)),
@@ -277,7 +288,7 @@ describe('server hints', () => {
       const { conn, of } = opened(harness(fast))
       FakeWebSocket.last.serverClose(code === 4401 || code === 4403 ? 1000 : code, text, true)
       expect(['backoff', 'failed']).toContain(conn.state)
-      for (const { delay } of of('reconnect')) expect(delay).toBeLessThanOrEqual(MAX_HINT_DELAY + 1_000)
+      for (const { delay } of of('reconnect')) expect(delay).toBeLessThanOrEqual(MAX_HINT_DELAY)
       conn.dispose()
     }), { seed: 0x4e1e7, numRuns: 300 })
   })
@@ -320,6 +331,24 @@ describe('the default delay', () => {
     expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000 }, half)).toBe(3_400)
     expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000, within: 1_000 }, half)).toBe(3_500)
     expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000, reconnect: false }, half)).toBe(false)
+  })
+
+  it('gives way to the backoff when the window is shorter than the backoff ceiling', () => {
+    const half = () => 0.5
+    expect(defaultRetryDelay(2, BACKOFF, { within: 0 }, half)).toBe(400) // ceiling 400: the window would bring the client back sooner
+    expect(defaultRetryDelay(2, BACKOFF, { within: 399 }, half)).toBe(400)
+    expect(defaultRetryDelay(2, BACKOFF, { within: 400 }, half)).toBe(200)
+    expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 1_000, within: 0 }, half)).toBe(1_400)
+  })
+
+  it('holds a client at most an hour for a hint, retryAfter and within together', () => {
+    const last = () => 0.999_999
+    for (const hint of [{ retryAfter: MAX_HINT_DELAY, within: MAX_HINT_DELAY }, { retryAfter: MAX_HINT_DELAY }, { retryAfter: MAX_HINT_DELAY - 1, within: 10_000 }]) {
+      expect(defaultRetryDelay(0, { ...BACKOFF, jitter: 0 }, hint, last), JSON.stringify(hint)).toBe(MAX_HINT_DELAY)
+    }
+    // A backoff the application set longer than an hour is its own: a hint never shortens it.
+    const slow = { ...BACKOFF, initialDelay: 2 * MAX_HINT_DELAY, maxDelay: 2 * MAX_HINT_DELAY, jitter: 0 }
+    expect(defaultRetryDelay(0, slow, { retryAfter: 5_000 }, last)).toBe(2 * MAX_HINT_DELAY)
   })
 })
 
