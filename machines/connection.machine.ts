@@ -121,6 +121,7 @@ export const connectionMachine = setup({
     isUnauthorizedClose: ({ event }) => event.type === 'socket.close' && (event.code === 4401 || event.code === 4403),
     isFatalClose: () => false,
     hasRecentProof: () => false,
+    isPingPostponed: () => false,
     wasSuspended: () => false,
     isServerDriven: ({ context }) => context.heartbeat !== false && context.heartbeat.mode === 'server',
     isOffline: () => false,
@@ -177,7 +178,10 @@ export const connectionMachine = setup({
         waiting: {
           after: {
             heartbeatInterval: [
+              // A frame proved life meanwhile (the open proves nothing): healthy, and the ping waits a full interval from it.
               { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: 'resetStreaks' },
+              // Not due yet with nothing proved: the page was hidden since, which stretches the interval.
+              { guard: 'isPingPostponed', target: 'waiting', reenter: true },
               // The timer fired late: the process did not run. What arrived
               // meanwhile was read first (the clock saw to it); check before judging.
               { guard: 'wasSuspended', target: 'probing' },

@@ -22,6 +22,10 @@ import type {
   WebSocketLike,
 } from './types.js'
 
+// Node fires a timer by its loop clock, in whole milliseconds: up to one
+// before the monotonic clock says it is due. Time left below this is none.
+const TIMER_SLACK_MS = 1
+
 const SOCKET_OPEN = { type: 'socket.open' } as const
 const PROOF = { type: 'heartbeat.proof' } as const
 const PING = { type: 'ping' } as const
@@ -54,7 +58,12 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
   // Each attempt gets a number; a late result (an async url, a socket event)
   // from an older attempt is dropped.
   private generation = 0
+  // Where the quiet interval starts: the last proof of life, or the open.
   private lastProofAt = 0
+  // Frames that proved life, and how many had when `open.waiting` began its
+  // wait: a proof during the wait postpones the ping; the open proves nothing.
+  private proofs = 0
+  private proofsBeforeWait = 0
   // What the retry policy is told (see RetryMemory).
   attemptOpened = false
   attemptErrored = false
@@ -282,6 +291,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
 
   private proveLife(): void {
     this.lastProofAt = this.now()
+    this.proofs++
     const value = this.actor.getSnapshot().value
     if (typeof value === 'object' && (value.open === 'ackPending' || value.open === 'probing')) this.actor.send(PROOF)
   }
@@ -421,8 +431,20 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
     }
   }
 
+  /** `open.waiting`'s delay: its wait begins now, and lasts until the ping is due. */
+  startWait(): number {
+    this.proofsBeforeWait = this.proofs
+    return this.untilPingDue()
+  }
+
+  /** A frame proved life during the wait (the open proves nothing), and the interval since it is not over. */
   hasRecentProof(): boolean {
-    return this.untilPingDue() > 0
+    return this.proofs !== this.proofsBeforeWait && this.isPingPostponed()
+  }
+
+  /** The interval since the last proof of life (or the open) is not over: the page was hidden since the wait began. */
+  isPingPostponed(): boolean {
+    return this.untilPingDue() > TIMER_SLACK_MS
   }
 
   /** Time left in `open.waiting`: until the next ping is due, or (server-driven) until the server's ping is overdue. */

@@ -52,11 +52,12 @@ export const liveMachine = connectionMachine.provide({
     isFatalClose: ({ context, event }) => event.type === 'socket.close' && adapterOf(context)?.isFatalClose(event) === true,
     isRetryDeclined: ({ context, event }) => adapterOf(context)?.planFor(event, context).stop !== undefined,
     hasRecentProof: ({ context }) => adapterOf(context)?.hasRecentProof() === true,
+    isPingPostponed: ({ context }) => adapterOf(context)?.isPingPostponed() === true,
     wasSuspended: ({ context }) => adapterOf(context)?.wasSuspended() === true,
     isOffline: ({ context }) => adapterOf(context)?.isOffline() === true,
   },
   delays: {
-    heartbeatInterval: ({ context }) => adapterOf(context)?.untilPingDue() ?? (context.heartbeat ? context.heartbeat.interval : 0),
+    heartbeatInterval: ({ context }) => adapterOf(context)?.startWait() ?? (context.heartbeat ? context.heartbeat.interval : 0),
   },
 })
 

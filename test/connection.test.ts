@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
+import { TestClock } from './helpers/test-clock.js'
 import { LATE_AFTER_MS } from '../src/clock.js'
 import type { Connection, ConnectionEventMap, WebSocketConstructor } from '../src/index.node.js'
 
@@ -159,6 +160,38 @@ describe('reconnection', () => {
     expect(conn.actor.getSnapshot().context.attempt).toBe(0)
     FakeWebSocket.last.serverClose(1006)
     expect(of('reconnect').at(-1)).toEqual({ attempt: 1, delay: 100 })
+  })
+
+  it('never counts the open as proof of life, even when the ping timer fires a fraction of a millisecond early', () => {
+    // Node fires timers by a loop clock of whole milliseconds (a delay is at least one of them):
+    // up to one before performance.now() says they are due.
+    const time = new TestClock()
+    const early = { now: () => time.now(), setTimeout: (run: () => void, ms: number) => time.setTimeout(run, Math.max(1, ms) - 0.4), clearTimeout: (id: unknown) => time.clearTimeout(id) }
+    const { conn, of } = harness({ ...fast, clock: early })
+    conn.open()
+    for (let i = 0; i < 3; i++) {
+      FakeWebSocket.last.serverOpen() // a server that accepts and never answers
+      time.advance(1_500) // the ping, then its deadline
+      time.advance(time.nextDue()!)
+    }
+    expect(of('heartbeat').filter((h) => h.type === 'proof')).toEqual([])
+    expect(of('reconnect')).toEqual([{ attempt: 1, delay: 100 }, { attempt: 2, delay: 200 }, { attempt: 3, delay: 400 }])
+  })
+
+  it('keeps the attempt count while a hidden page postpones the ping, with no frame received', () => {
+    const { clock, conn, environment } = harness({ ...fast, heartbeat: { interval: 1_000, timeout: 500, hiddenInterval: 5_000 } })
+    conn.open()
+    FakeWebSocket.last.serverClose(1006)
+    clock.advance(clock.nextDue()!)
+    FakeWebSocket.last.serverOpen()
+    environment.setVisible(false)
+    clock.advance(1_000) // the timer armed while visible finds the hidden interval not over
+    expect(conn.actor.getSnapshot().value).toEqual({ open: 'waiting' })
+    expect(conn.actor.getSnapshot().context.attempt).toBe(1)
+    clock.advance(4_000)
+    expect(FakeWebSocket.last.sent).toEqual(['ping'])
+    FakeWebSocket.last.serverMessage('pong')
+    expect(conn.actor.getSnapshot().context.attempt).toBe(0)
   })
 
   it('schedules exactly one attempt for an error followed by a close (S5)', () => {
@@ -651,7 +684,8 @@ describe('every method from inside every listener', () => {
       expect(FakeWebSocket.live().length, 'live sockets').toBeLessThanOrEqual(1)
       if (h.conn.state !== 'open') {
         h.conn.open()
-        h.clock.advance(60_000)
+        // Still retrying (open() has nothing to start then): step to its next attempt.
+        for (let step = 0; step < 20 && FakeWebSocket.live().length === 0; step++) h.clock.advance(h.clock.nextDue() ?? 0)
         const dialling = FakeWebSocket.live()
         expect(dialling, 'the socket dialled by open()').toHaveLength(1)
         if (dialling[0]!.readyState === 0) dialling[0]!.serverOpen()

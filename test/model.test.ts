@@ -5,8 +5,8 @@
  * connection's state and its observable effects against the model.
  *
  * The model is the connection machine itself with its adapter-dependent guards
- * decided by the path's events (`recentProof`, `offline`, `suspended`,
- * `declined`, close code 1008), so the executor knows which situation to
+ * decided by the path's events (`recentProof`, `postponed`, `offline`,
+ * `suspended`, `declined`, close code 1008), so the executor knows which situation to
  * create. Timer expiries appear as the `xstate.after.<delay>.<state>` events;
  * the executor advances the clock to them (a suspended one fires late, and then
  * waits the one I/O turn the clock gives a late timer).
@@ -21,17 +21,18 @@ import { liveMachine } from '../src/live-machine.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
-const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, timeout: 300, probeTimeout: 150, initialDelay: 100 }
+const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, hiddenInterval: 800, timeout: 300, probeTimeout: 150, initialDelay: 100 }
 const SUSPENSION = 5_000
 const MAX_ATTEMPTS = 3
 
-type ModelEvent = ConnectionEvent & { recentProof?: boolean; offline?: boolean; suspended?: boolean; declined?: boolean }
-const FLAGS = ['recentProof', 'offline', 'suspended', 'declined'] as const
+type ModelEvent = ConnectionEvent & { recentProof?: boolean; postponed?: boolean; offline?: boolean; suspended?: boolean; declined?: boolean }
+const FLAGS = ['recentProof', 'postponed', 'offline', 'suspended', 'declined'] as const
 
 const model = connectionMachine.provide({
   guards: {
     isFatalClose: ({ event }) => event.type === 'socket.close' && event.code === 1008,
     hasRecentProof: ({ event }) => (event as ModelEvent).recentProof === true,
+    isPingPostponed: ({ event }) => (event as ModelEvent).postponed === true,
     isOffline: ({ event }) => (event as ModelEvent).offline === true,
     wasSuspended: ({ event }) => (event as ModelEvent).suspended === true,
     isRetryDeclined: ({ event }) => (event as ModelEvent).declined === true,
@@ -62,6 +63,7 @@ const EVENTS: ModelEvent[] = [
   { ...after('connectTimeout', 'reauthorizing'), declined: true },
   after('heartbeatInterval', 'open.waiting'),
   { ...after('heartbeatInterval', 'open.waiting'), recentProof: true },
+  { ...after('heartbeatInterval', 'open.waiting'), postponed: true },
   { ...after('heartbeatInterval', 'open.waiting'), suspended: true },
   { ...after('heartbeatInterval', 'open.waiting'), declined: true },
   after('heartbeatTimeout', 'open.ackPending'),
@@ -149,7 +151,7 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
     url: (context) => (urls.push(context), 'ws://test.invalid/socket'),
     connectTimeout: TIMING.connectTimeout,
     closeTimeout: TIMING.closeTimeout,
-    heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
+    heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, hiddenInterval: TIMING.hiddenInterval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
     reconnect: { initialDelay: TIMING.initialDelay, factor: 2, maxDelay: 10_000, jitter: 0, maxAttempts: MAX_ATTEMPTS, policy },
     inspect,
   })
@@ -212,12 +214,15 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
         break
       default: {
         // A timer expiry: xstate.after.<delay>.<state id>
-        const timer = event as { type: string; recentProof?: boolean; suspended?: boolean }
+        const timer = event as ModelEvent
         const delay = timer.type.split('.')[2]
         if (delay === 'heartbeatInterval' && timer.recentProof) {
           clock.advance(TIMING.interval / 2)
           last().serverMessage('traffic')
           dueIn(heartbeat === 'server' ? TIMING.interval / 2 + TIMING.timeout : TIMING.interval / 2)
+        } else if (delay === 'heartbeatInterval' && timer.postponed) {
+          environment.setVisible(false) // the interval armed while visible finds the hidden one not over
+          dueIn()
         } else if (timer.suspended) {
           clock.jump(clock.nextDue()! + SUSPENSION) // the timer fires long after its time...
           clock.advance(0) // ...and runs one I/O turn later, after whatever arrived meanwhile
