@@ -182,9 +182,12 @@ export const connectionMachine = setup({
               { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: 'resetStreaks' },
               // Not due yet with nothing proved: the page was hidden since, which stretches the interval.
               { guard: 'isPingPostponed', target: 'waiting', reenter: true },
-              // The timer fired late: the process did not run. What arrived
-              // meanwhile was read first (the clock saw to it); check before judging.
-              { guard: 'wasSuspended', target: 'probing' },
+              // Server-driven, this timer is a verdict: fired late (the process
+              // did not run), it is a probe instead, once what arrived meanwhile
+              // was read (the clock saw to it). A late ping of our own is just
+              // late: it goes out as usual, with the full timeout, since the
+              // server takes no less time to answer because our timer was late.
+              { guard: and(['isServerDriven', 'wasSuspended']), target: 'probing' },
               ...serverPingsStopped,
               { target: 'ackPending' },
             ],

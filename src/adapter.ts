@@ -431,6 +431,20 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
     }
   }
 
+  /**
+   * `open.ackPending`'s deadline. On time: `timeout`. A ping a late timer sent
+   * late keeps the verdict where an on-time one had it, `timeout` after the
+   * ping fell due, but gets at least `probeTimeout`: one long task does not
+   * cut the server's time to answer, and after a long stop the link must still
+   * answer as fast as after a wake-up.
+   */
+  pingDeadline(): number {
+    const heartbeat = this.options.heartbeat
+    if (heartbeat === false) return 0
+    if (!this.wasSuspended()) return heartbeat.timeout
+    return Math.max(Math.min(heartbeat.probeTimeout, heartbeat.timeout), heartbeat.timeout - this.clock.lateness)
+  }
+
   /** `open.waiting`'s delay: its wait begins now, and lasts until the ping is due. */
   startWait(): number {
     this.proofsBeforeWait = this.proofs

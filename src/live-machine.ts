@@ -58,6 +58,7 @@ export const liveMachine = connectionMachine.provide({
   },
   delays: {
     heartbeatInterval: ({ context }) => adapterOf(context)?.startWait() ?? (context.heartbeat ? context.heartbeat.interval : 0),
+    heartbeatTimeout: ({ context }) => adapterOf(context)?.pingDeadline() ?? (context.heartbeat ? context.heartbeat.timeout : 0),
   },
 })
 

@@ -126,9 +126,10 @@ export interface HeartbeatOptions {
   timeout?: number | undefined
   /**
    * Deadline of a probe: the immediate ping sent when the page wakes up, the
-   * network comes back, or a heartbeat timer fired late (more than 50 ms after
+   * network comes back, or a heartbeat timeout fired late (more than 50 ms after
    * its time: the process did not run meanwhile), once what arrived meanwhile
-   * was read and proved nothing.
+   * was read and proved nothing. Also the least time a ping sent late (by a
+   * late interval timer) has for its answer.
    * @default the smaller of 3000 and `timeout`
    */
   probeTimeout?: number | undefined

@@ -459,20 +459,37 @@ describe('events and lifecycle', () => {
 describe('sleep, background tabs and network changes', () => {
   const sleepy = { heartbeat: { interval: 1_000, timeout: 2_000, probeTimeout: 300 } }
 
-  it('probes when a timer fires late (the process slept), after one I/O turn', () => {
-    const { clock, value, of } = opened(sleepy)
-    clock.jump(60_000)
-    expect(value()).toEqual({ open: 'waiting' }) // nothing judged before the input that arrived meanwhile is read
+  it('sends an ordinary ping when the ping timer fires late, after one I/O turn: a long task does not cut the time the server has to answer', () => {
+    // One long task (or a throttled tab) must not shrink the round trip the server is allowed.
+    const { clock, conn, value, of } = opened({ heartbeat: { interval: 1_000, timeout: 6_000, probeTimeout: 3_000 } })
+    clock.jump(1_000 + 150)
+    expect(value()).toEqual({ open: 'waiting' }) // nothing done before the input that arrived meanwhile is read
     clock.advance(0) // the I/O turn
-    expect(value()).toEqual({ open: 'probing' })
-    expect(FakeWebSocket.last.sent).toEqual(['ping'])
-    expect(of('heartbeat')).toEqual([{ type: 'probe' }])
+    expect(value()).toEqual({ open: 'ackPending' })
+    expect(of('heartbeat')).toEqual([{ type: 'ping' }])
+    clock.advance(3_500) // answered later than probeTimeout, within timeout
+    FakeWebSocket.last.serverMessage('pong')
+    expect(value()).toEqual({ open: 'waiting' })
+    expect(conn.state).toBe('open')
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('keeps the late ping to the deadline an on-time one had, and finds a dead link within probeTimeout after a long stop', () => {
+    const { clock, conn, of } = opened({ heartbeat: { interval: 1_000, timeout: 6_000, probeTimeout: 3_000 } })
+    clock.jump(1_000 + 4_000) // stopped 4 s: the ping goes out 4 s late
+    clock.advance(0)
+    expect(of('heartbeat')).toEqual([{ type: 'ping' }])
+    clock.advance(2_999) // due 6 s after the ping fell due, but never less than probeTimeout after it went out
+    expect(conn.state).toBe('open')
+    clock.advance(1)
+    expect(conn.state).toBe('backoff')
+    expect(of('state').at(-1)).toMatchObject({ reason: 'heartbeat-timeout' })
   })
 
   it('keeps the same socket when the probe is answered', () => {
-    const { clock, conn, value, of } = opened(sleepy)
-    clock.jump(60_000)
-    clock.advance(0)
+    const { clock, conn, value, of, environment } = opened(sleepy)
+    environment.wake()
+    clock.advance(100)
     FakeWebSocket.last.serverMessage('pong')
     expect(value()).toEqual({ open: 'waiting' })
     expect(FakeWebSocket.instances).toHaveLength(1)
@@ -481,9 +498,8 @@ describe('sleep, background tabs and network changes', () => {
   })
 
   it('reconnects within the probe timeout when the probe is not answered', () => {
-    const { clock, conn, of } = opened(sleepy)
-    clock.jump(60_000)
-    clock.advance(0)
+    const { clock, conn, of, environment } = opened(sleepy)
+    environment.wake()
     clock.advance(299)
     expect(conn.state).toBe('open')
     clock.advance(1)
@@ -526,9 +542,8 @@ describe('sleep, background tabs and network changes', () => {
   })
 
   it('still judges a late probe deadline, after the I/O turn', () => {
-    const { clock, conn, value } = opened(sleepy)
-    clock.jump(60_000)
-    clock.advance(0)
+    const { clock, conn, value, environment } = opened(sleepy)
+    environment.wake()
     expect(value()).toEqual({ open: 'probing' })
     clock.jump(10_000) // asleep again during the probe
     expect(conn.state).toBe('open')

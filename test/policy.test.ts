@@ -60,7 +60,8 @@ describe('reconnect.policy', () => {
     clock.advance(1_000 + 500) // ping, then no proof
     clock.advance(clock.nextDue()!)
     FakeWebSocket.last.serverOpen()
-    clock.jump(5_000) // asleep: the late timer probes
+    clock.advance(1_000) // the ping, then asleep: the late heartbeat timeout probes
+    clock.jump(5_000)
     clock.advance(0)
     clock.advance(200)
     expect(contexts.map((c) => [c.cause, c.opened, c.close?.code])).toEqual([
