@@ -61,10 +61,7 @@ function attempt(state: 'connecting' | 'reauthorizing') {
     },
     on: {
       'socket.open': [
-        // Nothing proves an unmonitored connection healthy but its open: it ends
-        // the attempt streak, never the refusal streak (a server that accepts
-        // and refuses at once would otherwise ask for credentials in a loop).
-        { guard: 'isUnmonitored', target: '#connection.open.unmonitored', actions: 'resetAttempts' },
+        { guard: 'isUnmonitored', target: '#connection.open.settling' },
         { target: '#connection.open' },
       ],
       'socket.close': state === 'reauthorizing' ? closedWithFreshCredentials : socketClosed,
@@ -134,6 +131,7 @@ export const connectionMachine = setup({
     probeTimeout: ({ context }) => (context.heartbeat ? context.heartbeat.probeTimeout : 0),
     backoffDelay: ({ context }) => context.retryDelay,
     closeTimeout: ({ context }) => context.closeTimeout,
+    minUptime: ({ context }) => context.minUptime,
   },
 }).createMachine({
   id: 'connection',
@@ -216,6 +214,14 @@ export const connectionMachine = setup({
           },
           after: {
             probeTimeout: heartbeatTimedOut,
+          },
+        },
+        // No heartbeat: only staying open proves anything. Up for `minUptime`,
+        // the attempt streak ends, never the refusal streak (a server that
+        // accepts and refuses later would otherwise ask for credentials in a loop).
+        settling: {
+          after: {
+            minUptime: { target: 'unmonitored', actions: 'resetAttempts' },
           },
         },
         unmonitored: {},

@@ -19,6 +19,13 @@ export interface ConnectionInput {
   heartbeat: { mode: 'client' | 'server'; interval: number; timeout: number; probeTimeout: number } | false
   /** Whether a lost connection is retried at all. */
   reconnect: boolean
+  /**
+   * Milliseconds an unmonitored connection (`heartbeat: false`) must stay
+   * open before it counts as healthy and the attempt count restarts: with no
+   * heartbeat, nothing else tells a working server from one that accepts and
+   * closes at once.
+   */
+  minUptime: number
   /** Consecutive failed attempts (the first included) after which the machine gives up. */
   maxAttempts: number
   /** Backoff before the first retry, in milliseconds, used when the adapter supplies no `planRetry`. */
@@ -98,4 +105,4 @@ export type ConnectionStateName =
   | 'failed'
 
 /** Children of `open`: where the heartbeat is in its cycle. */
-export type HeartbeatStateName = 'waiting' | 'ackPending' | 'probing' | 'unmonitored'
+export type HeartbeatStateName = 'waiting' | 'ackPending' | 'probing' | 'settling' | 'unmonitored'

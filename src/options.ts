@@ -33,6 +33,7 @@ export interface ResolvedReconnect {
   factor: number
   jitter: number
   maxAttempts: number
+  minUptime: number
   shouldReconnect: (close: CloseInfo) => boolean
   policy: ReconnectPolicy | undefined
 }
@@ -197,7 +198,7 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
   const bag = value === undefined || value === true ? {} : value
   if (typeof bag !== 'object' || bag === null) fail('reconnect', 'an object or false', value)
   const r = bag as Bag
-  checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'shouldReconnect', 'policy']), 'reconnect.')
+  checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'minUptime', 'shouldReconnect', 'policy']), 'reconnect.')
   // Not 0: every later delay grows from this one, so 0 would retry back to back for ever.
   const initialDelay = milliseconds('reconnect.initialDelay', r.initialDelay, 1_000)
   // A delay below a millisecond is attempts back to back (Node's timers round it to 1 ms at best).
@@ -218,6 +219,7 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
     factor,
     jitter,
     maxAttempts,
+    minUptime: milliseconds('reconnect.minUptime', r.minUptime, 5_000),
     shouldReconnect: fn('reconnect.shouldReconnect', r.shouldReconnect, isRetryableClose),
     policy: fn<ReconnectPolicy | undefined>('reconnect.policy', r.policy, undefined),
   }

@@ -198,6 +198,14 @@ export interface ReconnectOptions {
    */
   maxAttempts?: number | undefined
   /**
+   * With `heartbeat: false`, how long a socket must stay open before the
+   * connection counts as healthy and the attempt count restarts (in
+   * milliseconds): a server that accepts and closes at once keeps backing off.
+   * With a heartbeat, its first proof of life after an interval does that.
+   * @default 5000
+   */
+  minUptime?: number | undefined
+  /**
    * Decides whether a close by the server (or the network) is retried: the
    * simple form of `policy`. Credential refusals (4401, 4403) are handled
    * before it is asked (see `url`).

@@ -133,8 +133,9 @@ describe('heartbeat', () => {
 
   it('never pings with heartbeat: false', () => {
     const { clock, value } = opened({ heartbeat: false })
-    expect(value()).toEqual({ open: 'unmonitored' })
+    expect(value()).toEqual({ open: 'settling' })
     clock.advance(60_000)
+    expect(value()).toEqual({ open: 'unmonitored' })
     expect(FakeWebSocket.last.sent).toEqual([])
     expect(clock.pending).toBe(0)
   })
@@ -192,6 +193,28 @@ describe('reconnection', () => {
     expect(FakeWebSocket.last.sent).toEqual(['ping'])
     FakeWebSocket.last.serverMessage('pong')
     expect(conn.actor.getSnapshot().context.attempt).toBe(0)
+  })
+
+  it('with heartbeat: false, resets the attempt count only once a socket stayed open minUptime', () => {
+    const { clock, conn, of } = harness({ ...fast, heartbeat: false, reconnect: { ...fast.reconnect, minUptime: 2_000 } })
+    conn.open()
+    for (let i = 0; i < 3; i++) {
+      FakeWebSocket.last.serverOpen() // a server that accepts and closes at once
+      FakeWebSocket.last.serverClose(1011, 'crashed', true)
+      clock.advance(clock.nextDue()!)
+    }
+    FakeWebSocket.last.serverOpen()
+    clock.advance(1_999)
+    FakeWebSocket.last.serverClose(1011, 'crashed', true)
+    clock.advance(clock.nextDue()!)
+    FakeWebSocket.last.serverOpen()
+    clock.advance(2_000) // up long enough: healthy
+    expect(conn.actor.getSnapshot().context.attempt).toBe(0)
+    FakeWebSocket.last.serverClose(1011, 'crashed', true)
+    expect(of('reconnect')).toEqual([
+      { attempt: 1, delay: 100 }, { attempt: 2, delay: 200 }, { attempt: 3, delay: 400 }, { attempt: 4, delay: 800 },
+      { attempt: 1, delay: 100 },
+    ])
   })
 
   it('schedules exactly one attempt for an error followed by a close (S5)', () => {

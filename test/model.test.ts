@@ -21,7 +21,7 @@ import { liveMachine } from '../src/live-machine.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
-const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, hiddenInterval: 800, timeout: 300, probeTimeout: 150, initialDelay: 100 }
+const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, hiddenInterval: 800, timeout: 300, probeTimeout: 150, initialDelay: 100, minUptime: 700 }
 const SUSPENSION = 5_000
 const MAX_ATTEMPTS = 3
 
@@ -70,6 +70,7 @@ const EVENTS: ModelEvent[] = [
   { ...after('heartbeatTimeout', 'open.ackPending'), suspended: true },
   { ...after('heartbeatTimeout', 'open.ackPending'), declined: true },
   after('probeTimeout', 'open.probing'),
+  after('minUptime', 'open.settling'),
   { ...after('probeTimeout', 'open.probing'), declined: true },
   after('closeTimeout', 'closing'),
   after('backoffDelay', 'backoff'),
@@ -89,6 +90,7 @@ function modelInput(heartbeat: Heartbeat): ConnectionInput {
     heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
     reconnect: true,
     maxAttempts: MAX_ATTEMPTS,
+    minUptime: TIMING.minUptime,
     initialDelay: TIMING.initialDelay,
   }
 }
@@ -103,8 +105,10 @@ type Step = { event: ModelEvent; state: Snapshot }
 /** Shortest paths to every state, each extended by every event the state handles: every transition, at least once. */
 function transitionPaths(heartbeat: Heartbeat): Step[][] {
   const input = modelInput(heartbeat)
-  // Where the machine is and its two streaks: why it last failed changes nothing it does next.
-  const serializeState = (snapshot: Snapshot) => JSON.stringify([snapshot.value, snapshot.context.attempt, snapshot.context.refusals])
+  // Where the machine is and its two streaks. Why it last failed changes nothing it does next, but
+  // `failed` reached for two reasons is two states: else one's path could carry the other's snapshot.
+  const serializeState = (snapshot: Snapshot) =>
+    JSON.stringify([snapshot.value, snapshot.context.attempt, snapshot.context.refusals, snapshot.value === 'failed' ? snapshot.context.failure : undefined])
   const shortest = getShortestPaths(model, { events: EVENTS, input, serializeState })
   const paths: Step[][] = []
   for (const path of shortest) {
@@ -152,7 +156,7 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
     connectTimeout: TIMING.connectTimeout,
     closeTimeout: TIMING.closeTimeout,
     heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, hiddenInterval: TIMING.hiddenInterval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
-    reconnect: { initialDelay: TIMING.initialDelay, factor: 2, maxDelay: 10_000, jitter: 0, maxAttempts: MAX_ATTEMPTS, policy },
+    reconnect: { initialDelay: TIMING.initialDelay, factor: 2, maxDelay: 10_000, jitter: 0, maxAttempts: MAX_ATTEMPTS, minUptime: TIMING.minUptime, policy },
     inspect,
   })
   const { conn, clock, network, environment, of } = h
@@ -234,6 +238,7 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
             heartbeatTimeout: TIMING.timeout,
             closeTimeout: TIMING.closeTimeout,
             probeTimeout: TIMING.probeTimeout,
+            minUptime: TIMING.minUptime,
             heartbeatInterval: undefined, // shortened by earlier traffic; checked in the unit tests
           }
           dueIn(delays[delay!])

@@ -102,6 +102,14 @@ describe('ReconnectingWebSocket in Node', () => {
     expect(seen).toEqual(['open', 'error', 'close 1006 offline false', 'open'])
   })
 
+  it('backs off against a server that accepts and closes at once, though it has no heartbeat (rws: minUptime)', async () => {
+    const ws = open('/close?code=1011&reason=crashed&crash-loop', { reconnect: { initialDelay: 10, maxDelay: 1_000, jitter: 0 } })
+    const retries: { attempt: number; delay: number }[] = []
+    ws.connection.on('reconnect', (retry) => retries.push(retry))
+    await until(() => retries.length >= 4, 5_000, 'four retries')
+    expect(retries.slice(0, 4)).toEqual([{ attempt: 1, delay: 10 }, { attempt: 2, delay: 20 }, { attempt: 3, delay: 40 }, { attempt: 4, delay: 80 }])
+  })
+
   it('gives up on an attempt that does not open within connectTimeout: error, then close 1006 connect-timeout', async () => {
     const silent = net.createServer((socket) => socket.on('error', () => {}))
     silent.listen(0, '127.0.0.1')
