@@ -36,7 +36,7 @@ describe('connection machine definition', () => {
   it('has a state change reason for every event it handles', () => {
     for (const type of connectionMachine.events) {
       // These never change the top-level state.
-      if (type === 'socket.error' || type === 'heartbeat.proof' || type === 'xstate.after.minUptime.connection.open.settling') continue
+      if (['socket.error', 'heartbeat.proof', 'xstate.after.minUptime.connection.open.settling'].includes(type)) continue
       expect(() => reasonOf({ type }), type).not.toThrow()
     }
   })
