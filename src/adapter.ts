@@ -71,8 +71,9 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
   streakSince = 0
   planned: RetryMemory['planned']
   // Plain delivery: the messages flushed at this socket's open, until the
-  // server says anything. A refusal before that (see `isRefusal`) means they
-  // were never read: they go back to the buffer for the next socket.
+  // server says anything. A close before that whose hint says the server read
+  // nothing (`unread`) means they were never seen: they go back to the buffer
+  // for the next socket.
   private unanswered: SendData[] | undefined
 
   /**
@@ -195,7 +196,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
 
   socketClosed(socket: WebSocketLike, info: CloseInfo): void {
     if (this.socket !== socket) return
-    if (this.unanswered !== undefined && isRefusal(info)) this.requeue(this.unanswered)
+    if (this.unanswered !== undefined && parseCloseHint(info.reason)?.unread === true) this.requeue(this.unanswered)
     this.actor.send({ type: 'socket.close', ...info })
   }
 
@@ -501,16 +502,6 @@ function closeInfoOf(event: MachineEvent): CloseInfo {
   if (event.type === 'socket.close') return { code: event.code, reason: event.reason, wasClean: event.wasClean }
   if (event.type === 'close') return { code: event.code ?? 1000, reason: event.reason ?? '', wasClean: false }
   return { code: 1006, reason: reasonOf(event), wasClean: false }
-}
-
-/**
- * A close that says the server never took the connection: credentials
- * refused (4401, 4403), or over capacity (1013 with a `retryAfter` hint). A
- * server sending one of these must not have acted on what it received
- * (lifeline-ws/server never reads it).
- */
-function isRefusal(close: CloseInfo): boolean {
-  return close.code === 4401 || close.code === 4403 || (close.code === 1013 && parseCloseHint(close.reason)?.retryAfter !== undefined)
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -282,8 +282,8 @@ describe('server hints', () => {
   it('never lets any close reason crash the client or hold it back more than an hour', () => {
     const reason = fc.oneof(
       fc.string({ maxLength: 130, unit: 'binary' }),
-      fc.dictionary(fc.constantFrom('lifeline', 'within', 'retryAfter', 'reconnect', 'message', '__proto__', 'constructor'), fc.anything(), { maxKeys: 6 }).map((o) => JSON.stringify(o)),
-      fc.record({ lifeline: fc.constantFrom(1, 2, '1'), within: fc.anything(), retryAfter: fc.anything(), reconnect: fc.anything() }, { requiredKeys: ['lifeline'] }).map((o) => JSON.stringify(o)),
+      fc.dictionary(fc.constantFrom('lifeline', 'within', 'retryAfter', 'reconnect', 'unread', 'message', '__proto__', 'constructor'), fc.anything(), { maxKeys: 7 }).map((o) => JSON.stringify(o)),
+      fc.record({ lifeline: fc.constantFrom(1, 2, '1'), within: fc.anything(), retryAfter: fc.anything(), reconnect: fc.anything(), unread: fc.anything() }, { requiredKeys: ['lifeline'] }).map((o) => JSON.stringify(o)),
     )
     fc.assert(fc.property(reason, fc.integer({ min: 1000, max: 4999 }), (text, code) => {
       const { conn, of } = opened(harness(fast))
@@ -301,6 +301,7 @@ describe('the hint format', () => {
       within: fc.nat({ max: MAX_HINT_DELAY }),
       retryAfter: fc.nat({ max: MAX_HINT_DELAY }),
       reconnect: fc.boolean(),
+      unread: fc.boolean(),
       message: fc.string({ maxLength: 200, unit: 'binary' }),
     }, { requiredKeys: [] })
     fc.assert(fc.property(hint, (h) => {
@@ -317,10 +318,13 @@ describe('the hint format', () => {
     expect(formatCloseHint({ within: 30_000 })).toBe('{"lifeline":1,"within":30000}')
     expect(formatCloseHint({ retryAfter: 5_000, message: 'full' })).toBe('{"lifeline":1,"retryAfter":5000,"message":"full"}')
     expect(formatCloseHint({ reconnect: false })).toBe('{"lifeline":1,"reconnect":false}')
+    expect(formatCloseHint({ retryAfter: 5_000, unread: true, message: 'over capacity' })).toBe('{"lifeline":1,"retryAfter":5000,"unread":true,"message":"over capacity"}')
   })
 
   it('cuts delays to an hour and drops fields of the wrong type one by one', () => {
     expect(parseCloseHint('{"lifeline":1,"retryAfter":1e12,"within":"x","reconnect":0,"extra":1}')).toEqual({ retryAfter: MAX_HINT_DELAY })
+    for (const unread of ['1', '"true"', 'null', '{}', '[true]']) expect(parseCloseHint(`{"lifeline":1,"unread":${unread}}`), unread).toEqual({})
+    expect(parseCloseHint('{"lifeline":1,"unread":false}')).toEqual({ unread: false })
   })
 })
 
@@ -460,6 +464,8 @@ describe('refused credentials', () => {
     expect(urls.map((u) => u.reason)).toEqual(['attempt', 'unauthorized', 'attempt'])
   })
 
+  const UNREAD = '{"lifeline":1,"unread":true,"message":"unauthorized"}'
+
   it('keeps messages buffered before an open the server refuses at once, and sends them on the next socket', () => {
     const { conn } = refreshing()
     conn.send('subscribe')
@@ -467,15 +473,22 @@ describe('refused credentials', () => {
     const refused = FakeWebSocket.last
     refused.serverOpen()
     expect(refused.sent).toEqual(['subscribe'])
-    refused.serverClose(4401, 'unauthorized', true) // refused: the server read nothing
+    refused.serverClose(4401, UNREAD, true) // refused: the server says it read nothing
     expect(conn.buffered).toBe(1)
     FakeWebSocket.last.serverOpen()
     expect(FakeWebSocket.last.sent).toEqual(['subscribe'])
     expect(conn.buffered).toBe(0)
   })
 
-  it('does not send them again once the server said anything, nor after any other close', () => {
-    for (const [close, reason, spoke] of [[4401, 'unauthorized', true], [1013, 'busy', false], [1011, 'oops', false]] as const) {
+  it('does not send them again once the server said anything, nor after a close that does not say they went unread', () => {
+    const cases = [
+      [4401, UNREAD, true],
+      [4401, 'unauthorized', false], // maybe after reading them: only the server knows
+      [1013, '{"lifeline":1,"retryAfter":100}', false], // disconnect(name, { retryAfter }) after reading them
+      [1013, 'busy', false],
+      [1011, '{"lifeline":1,"unread":"yes"}', false],
+    ] as const
+    for (const [close, reason, spoke] of cases) {
       const { conn } = refreshing()
       conn.send('once')
       conn.open()
@@ -486,12 +499,29 @@ describe('refused credentials', () => {
     }
   })
 
+  it('puts them back after any close whose reason says unread: true before the server said anything, and after no other', () => {
+    const reason = fc.oneof(
+      fc.string({ maxLength: 130, unit: 'binary' }),
+      fc.record({ lifeline: fc.constantFrom(1, 2), unread: fc.oneof(fc.constant(true), fc.anything()), retryAfter: fc.anything() }, { requiredKeys: ['lifeline'] }).map((o) => JSON.stringify(o)),
+    )
+    fc.assert(fc.property(reason, fc.constantFrom(1000, 1006, 1011, 1012, 1013, 4401, 4403, 4500), fc.boolean(), (text, code, spoke) => {
+      const { conn } = refreshing()
+      conn.send('once')
+      conn.open()
+      FakeWebSocket.last.serverOpen()
+      if (spoke) FakeWebSocket.last.serverMessage('welcome')
+      FakeWebSocket.last.serverClose(code, text, true)
+      expect(conn.buffered).toBe(!spoke && parseCloseHint(text)?.unread === true ? 1 : 0)
+      conn.dispose()
+    }), { seed: 0x0a5ead, numRuns: 300 })
+  })
+
   it('puts them back after an over-capacity 1013 too, ahead of what was sent since', () => {
     const h = harness(fast)
     h.conn.send('first')
     h.conn.open()
     FakeWebSocket.last.serverOpen()
-    FakeWebSocket.last.serverClose(1013, '{"lifeline":1,"retryAfter":100}', true)
+    FakeWebSocket.last.serverClose(1013, '{"lifeline":1,"retryAfter":100,"unread":true}', true)
     h.conn.send('second')
     h.clock.advance(h.of('reconnect')[0]!.delay)
     FakeWebSocket.last.serverOpen()

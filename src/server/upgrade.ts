@@ -33,9 +33,10 @@ export interface UpgradeContext {
 type Verdict = { name: string } | { status: 401 | 403 | 409 | 503 }
 
 // A refusal a browser can read: the close code after the upgrade, not the HTTP status it hides.
+// `unread`: nothing the client sent was read, so a client may send it again.
 const REFUSAL_CLOSES: Readonly<Record<401 | 403, [number, string]>> = {
-  401: [CLOSE_UNAUTHORIZED, 'unauthorized'],
-  403: [CLOSE_FORBIDDEN, 'forbidden'],
+  401: [CLOSE_UNAUTHORIZED, formatCloseHint({ unread: true, message: 'unauthorized' })],
+  403: [CLOSE_FORBIDDEN, formatCloseHint({ unread: true, message: 'forbidden' })],
 }
 
 // Node's HTTP server stops listening for errors on a socket it hands to
@@ -142,7 +143,7 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
     if (context.claim === undefined && options.duplicate === 'reject' && connected) return refuse(socket, 409)
     if (!connected && context.clientCount() >= options.maxClients) {
       claim.giveBack()
-      const hint = formatCloseHint({ retryAfter: options.maxClientsRetryAfter, message: 'over capacity' })
+      const hint = formatCloseHint({ retryAfter: options.maxClientsRetryAfter, unread: true, message: 'over capacity' })
       return turnAway(context, request, socket, head, CLOSE_TRY_AGAIN_LATER, hint)
     }
     let admitted = false

@@ -80,11 +80,28 @@ describe('maxClients', () => {
     const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat, reconnect: { initialDelay: 50, maxDelay: 50, policy: (c) => void contexts.push(c) } })
     await until(() => second.of('reconnect').length === 1, 2_000, 'the retry')
     expect(second.of('close')[0]).toMatchObject({ code: 1013 })
-    expect(contexts[0]).toMatchObject({ cause: 'close', opened: true, hint: { retryAfter: 400, message: 'over capacity' } })
+    expect(contexts[0]).toMatchObject({ cause: 'close', opened: true, hint: { retryAfter: 400, unread: true, message: 'over capacity' } })
     expect(second.of('reconnect')[0]!.delay).toBeGreaterThanOrEqual(400)
     expect(second.of('reconnect')[0]!.delay).toBeLessThanOrEqual(450)
     expect(connections).toEqual(['first']) // never admitted
     expect(server.clients.size).toBe(1)
+  })
+
+  it('sends what the client flushed into the turned-away socket once it is let in, once', async () => {
+    const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 100, heartbeat: false })
+    const received: string[] = []
+    server.on('message', ({ name, data }) => received.push(`${name}:${String(data)}`))
+    const first = connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat: false })
+    await until(() => server.clients.size === 1, 2_000, 'the first client')
+    const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
+    second.conn.send('hello') // buffered, flushed into the socket the server turns away unread
+    await until(() => second.of('reconnect').length === 1, 2_000, 'turned away')
+    expect(second.of('close')[0]).toMatchObject({ code: 1013 })
+    first.conn.dispose()
+    await until(() => received.length === 1, 3_000, 'the message, once let in')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(received).toEqual(['second:hello'])
+    expect(second.conn.buffered).toBe(0)
   })
 
   it('lets a connection that replaces its own name in', async () => {
@@ -137,6 +154,22 @@ describe('disconnect(name, options)', () => {
     await until(() => server.clients.size === 1 && conn.state === 'open' && of('open').length === 2, 3_000, 'back')
     expect(of('close')[0]).toMatchObject({ code: 1013 })
     expect(performance.now() - at).toBeGreaterThanOrEqual(300)
+  })
+
+  it('with retryAfter after the server read the messages flushed at the open, gets each of them once', async () => {
+    const { server, port } = await serve({ heartbeat: false })
+    const received: string[] = []
+    server.on('message', ({ name, data }) => {
+      received.push(String(data))
+      if (received.length === 3) server.disconnect(name, { retryAfter: 50, message: 'slow down' }) // a rate limiter
+    })
+    const { conn, of } = connect({ url: `ws://127.0.0.1:${port}/?name=chatty`, heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
+    for (const message of ['m1', 'm2', 'm3']) conn.send(message) // buffered, flushed at the open
+    await until(() => of('open').length === 2, 3_000, 'back after the disconnect')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(of('close')[0]).toMatchObject({ code: 1013 })
+    expect(received).toEqual(['m1', 'm2', 'm3'])
+    expect(conn.buffered).toBe(0)
   })
 
   it('refuses bad options with a TypeError naming them, and never anything else', async () => {
@@ -200,7 +233,7 @@ describe('refused credentials', () => {
       const { conn, of } = connect({ url: t.url(port, (c) => c.reason === 'unauthorized'), heartbeat })
       await until(() => conn.state === 'open' && t.asked.length === 2, 2_000, 'open with the fresh token')
       expect(t.asked).toEqual([{ attempt: 0, reason: 'attempt' }, { attempt: 1, reason: 'unauthorized' }])
-      expect(of('close')[0]).toMatchObject({ code: 4401, reason: refusal === 'close' ? 'unauthorized' : 'HTTP 401' })
+      expect(of('close')[0]).toMatchObject({ code: 4401, reason: refusal === 'close' ? '{"lifeline":1,"unread":true,"message":"unauthorized"}' : 'HTTP 401' })
       // (The first attempt began inside createConnection, before the listener.)
       expect(of('state').map((s) => s.state)).toEqual(refusal === 'close'
         ? ['open', 'reauthorizing', 'open'] // a browser-visible refusal comes after the upgrade
@@ -255,7 +288,7 @@ describe('refused credentials', () => {
     const socket = new WebSocket(`ws://127.0.0.1:${port}/?name=x`)
     cleanup.push(() => socket.terminate())
     const close = await new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })))
-    expect(close).toEqual({ code: 4403, reason: 'forbidden' })
+    expect(close).toEqual({ code: 4403, reason: '{"lifeline":1,"unread":true,"message":"forbidden"}' })
     expect(admitted).toEqual([])
   })
 
