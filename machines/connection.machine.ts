@@ -42,9 +42,10 @@ const serverPingsStopped = [
   { guard: 'isServerDriven', target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordGivingUp'] },
 ] as const
 
-// `open()` (or `reconnect()`) from a resting state.
+// `open()` (or `reconnect()`) from a resting state. A fresh start owes an
+// earlier server hold nothing, even when it waits for the network first.
 const start = [
-  { guard: 'isOffline', target: '#connection.offline', actions: 'resetStreaks' },
+  { guard: 'isOffline', target: '#connection.offline', actions: ['resetStreaks', 'releaseHold'] },
   { target: '#connection.connecting', actions: 'resetStreaks' },
 ] as const
 
@@ -90,6 +91,7 @@ export const connectionMachine = setup({
     sendPing: effect,
     sendProbe: effect,
     flushBuffer: effect,
+    releaseHold: effect,
     planRetry: assign(({ context }) => ({
       attempt: context.attempt + 1,
       retryDelay: context.initialDelay,
@@ -122,6 +124,7 @@ export const connectionMachine = setup({
     wasSuspended: () => false,
     isServerDriven: ({ context }) => context.heartbeat !== false && context.heartbeat.mode === 'server',
     isOffline: () => false,
+    isHeldBack: () => false,
     isUnmonitored: ({ context }) => context.heartbeat === false,
   },
   delays: {
@@ -130,6 +133,7 @@ export const connectionMachine = setup({
     heartbeatTimeout: ({ context }) => (context.heartbeat ? context.heartbeat.timeout : 0),
     probeTimeout: ({ context }) => (context.heartbeat ? context.heartbeat.probeTimeout : 0),
     backoffDelay: ({ context }) => context.retryDelay,
+    serverHold: () => 0,
     closeTimeout: ({ context }) => context.closeTimeout,
     minUptime: ({ context }) => context.minUptime,
   },
@@ -255,16 +259,38 @@ export const connectionMachine = setup({
         close: { target: 'idle' },
         reconnect: { target: 'connecting', actions: 'resetStreaks' },
         'network.offline': { target: 'offline' },
-        // Why wait out a timer a background tab may have throttled, or a delay meant for a dead network?
-        'environment.wake': { target: 'connecting' },
-        'network.online': { target: 'connecting', actions: 'resetStreaks' },
+        // Why wait out a timer a background tab may have throttled, or a delay meant for a
+        // dead network? Yet never sooner than the server said: the rest of its retryAfter is `held`.
+        'environment.wake': [{ guard: 'isHeldBack', target: 'held' }, { target: 'connecting' }],
+        'network.online': [
+          { guard: 'isHeldBack', target: 'held', actions: 'resetStreaks' },
+          { target: 'connecting', actions: 'resetStreaks' },
+        ],
+      },
+    },
+
+    // Woken early from a backoff (or back online) while the server's retryAfter
+    // still runs: only its rest is left to wait. Part of the backoff for the
+    // application, whose `conn.state` stays 'backoff'; no retry is planned anew.
+    held: {
+      entry: ['dropSocket', { type: 'notifyState', params: { state: 'backoff' } }],
+      after: {
+        serverHold: { target: 'connecting' },
+      },
+      on: {
+        close: { target: 'idle' },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
+        'network.offline': { target: 'offline' },
       },
     },
 
     offline: {
       entry: ['dropSocket', { type: 'notifyState', params: { state: 'offline' } }],
       on: {
-        'network.online': { target: 'connecting', actions: 'resetStreaks' },
+        'network.online': [
+          { guard: 'isHeldBack', target: 'held', actions: 'resetStreaks' },
+          { target: 'connecting', actions: 'resetStreaks' },
+        ],
         close: { target: 'idle' },
       },
     },

@@ -93,7 +93,11 @@ export type ConnectionEvent =
   // back/forward cache, or resumed after being frozen
   | { type: 'environment.wake' }
 
-/** Top-level states: the public `conn.state`. */
+/**
+ * The public `conn.state`: the machine's top-level states, except that
+ * `held` (the rest of a server's `retryAfter`, after an early wake-up) is
+ * part of the `backoff` it came from.
+ */
 export type ConnectionStateName =
   | 'idle'
   | 'connecting'

@@ -70,6 +70,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
   startedAt = 0
   streakSince = 0
   planned: RetryMemory['planned']
+  heldUntil = 0
   // Plain delivery: the messages flushed at this socket's open, until the
   // server says anything. A close before that whose hint says the server read
   // nothing (`unread`) means they were never seen: they go back to the buffer
@@ -294,7 +295,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
     this.lastProofAt = this.now()
     this.proofs++
     const value = this.actor.getSnapshot().value
-    if (typeof value === 'object' && (value.open === 'ackPending' || value.open === 'probing')) this.actor.send(PROOF)
+    if (typeof value === 'object' && 'open' in value && (value.open === 'ackPending' || value.open === 'probing')) this.actor.send(PROOF)
   }
 
   closeSocket(event: MachineEvent): void {
@@ -419,6 +420,27 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
       visible: this.isVisible(),
       report: (error) => this.report(error),
     })
+  }
+
+  /** Plans the retry `backoff` waits for, and remembers until when the server holds it back. */
+  scheduleRetry(event: MachineEvent, context: ConnectionContext): number | undefined {
+    const plan = this.planFor(event, context)
+    this.heldUntil = plan.hold === undefined ? 0 : this.now() + plan.hold
+    return plan.delay
+  }
+
+  /** The server's `retryAfter` for the scheduled retry has not run out. */
+  isHeldBack(): boolean {
+    return this.heldUntil - this.now() > TIMER_SLACK_MS
+  }
+
+  /** `held`'s delay: what is left of the server's `retryAfter`, and the millisecond a timer may fire early. */
+  serverHold(): number {
+    return Math.max(0, this.heldUntil - this.now()) + TIMER_SLACK_MS
+  }
+
+  releaseHold(): void {
+    this.heldUntil = 0
   }
 
   isFatalClose(close: CloseInfo): boolean {

@@ -5,8 +5,12 @@ import { MAX_DELAY, type ResolvedReconnect } from './options.js'
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ReconnectPolicy, RetryCause, RetryContext } from './types.js'
 
-/** What the machine does after a failed attempt: wait `delay` ms, or give up for the reason `stop`. */
-export type RetryPlan = { delay: number; stop?: undefined } | { delay?: undefined; stop: 'policy' | 'server' }
+/**
+ * What the machine does after a failed attempt: wait `delay` ms, or give up
+ * for the reason `stop`. `hold`: the part of the delay the server asked for
+ * (its `retryAfter`), which a wake-up or the network coming back cannot cut.
+ */
+export type RetryPlan = { delay: number; hold?: number; stop?: undefined } | { delay?: undefined; hold?: undefined; stop: 'policy' | 'server' }
 
 /**
  * The default policy's delay before retry number `retry` (0 for the first):
@@ -95,6 +99,8 @@ export interface RetryMemory {
    * cannot tell the second connect timeout in a row from the first.
    */
   planned: { event: MachineEvent; plan: RetryPlan } | undefined
+  /** Until when (monotonic ms) the scheduled retry is held back by the server's `retryAfter`; 0 when it is not. */
+  heldUntil: number
 }
 
 /** A new attempt begins; `attempt` failed ones before it (0: a fresh start). */
@@ -102,6 +108,7 @@ export function attemptStarted(memory: RetryMemory, attempt: number, now: number
   memory.attemptOpened = false
   memory.attemptErrored = false
   memory.planned = undefined
+  memory.heldUntil = 0
   if (attempt === 0) memory.startedAt = now
 }
 
@@ -124,8 +131,9 @@ export function planFor(memory: RetryMemory, reconnect: ResolvedReconnect | fals
     hint,
     delay: defaultRetryDelay(attempt, reconnect, hint),
   }, facts.report)
-  memory.planned = { event, plan }
-  return plan
+  const held = plan.delay !== undefined && hint?.retryAfter !== undefined ? { ...plan, hold: Math.min(hint.retryAfter, plan.delay) } : plan
+  memory.planned = { event, plan: held }
+  return held
 }
 
 function causeOf(event: MachineEvent, errored: boolean): RetryCause {

@@ -254,6 +254,97 @@ describe('server hints', () => {
     expect(of('reconnect')).toEqual([{ attempt: 1, delay: 20_100 }]) // maxDelay is 1000
   })
 
+  describe('a wake-up or the network coming back during backoff', () => {
+    // The server said "not before 5 s"; the retry is planned at 5 s plus the backoff (100 ms).
+    function heldBack(options = {}, delay = 5_100) {
+      const h = opened(harness({ ...fast, ...options }))
+      FakeWebSocket.last.serverClose(1013, hinted({ retryAfter: 5_000 }), true)
+      expect(h.of('reconnect')).toEqual([{ attempt: 1, delay }])
+      h.clock.advance(1_000)
+      return h
+    }
+    const sockets = () => FakeWebSocket.instances.length
+
+    const early: [string, (h: ReturnType<typeof heldBack>) => void][] = [
+      ['a wake-up', (h) => h.environment.wake()],
+      ['the page shown again', (h) => (h.environment.setVisible(false), h.environment.setVisible(true))],
+      ['an online event', (h) => h.network.emit(true)],
+      ['a network blip (offline, then online)', (h) => (h.network.emit(false), h.network.emit(true))],
+    ]
+    for (const [what, wake] of early) {
+      it(`cuts the wait down to the server's retryAfter, no further: ${what}`, () => {
+        const h = heldBack()
+        const before = sockets()
+        wake(h)
+        expect(h.conn.state).toBe('backoff')
+        expect(h.value()).toBe('held')
+        expect(sockets()).toBe(before)
+        h.clock.advance(4_000)
+        // 5000 ms after the close, and the millisecond by which a timer can fire early
+        expect(sockets()).toBe(before)
+        h.clock.advance(1)
+        expect(h.conn.state).toBe('connecting')
+        expect(sockets()).toBe(before + 1)
+        expect(h.of('state').slice(-1)).toEqual([{ state: 'connecting', previous: 'backoff', reason: 'backoff-elapsed' }])
+      })
+    }
+
+    it('connects at once once the retryAfter is over, before the backoff on top of it', () => {
+      const h = heldBack()
+      h.clock.advance(4_050)
+      h.environment.wake()
+      expect(h.conn.state).toBe('connecting')
+    })
+
+    it('waits no longer than a policy that answered sooner than the server asked', () => {
+      const h = heldBack({ reconnect: { ...fast.reconnect, policy: () => 3_000 } }, 3_000)
+      h.environment.wake()
+      expect(h.value()).toBe('held')
+      h.clock.advance(2_000)
+      expect(h.conn.state).toBe('backoff')
+      h.clock.advance(1)
+      expect(h.conn.state).toBe('connecting')
+    })
+
+    it('stays held through a wake-up while held, and an offline spell', () => {
+      const h = heldBack()
+      h.environment.wake()
+      h.environment.wake()
+      h.network.emit(false)
+      expect(h.conn.state).toBe('offline')
+      h.clock.advance(2_000)
+      h.network.emit(true)
+      expect(h.value()).toBe('held')
+      expect(h.of('reconnect')).toHaveLength(1) // no retry planned anew: only held back
+      h.clock.advance(2_001)
+      expect(h.conn.state).toBe('connecting')
+    })
+
+    it('owes the server nothing after reconnect(), or open() after close(), even while offline', () => {
+      const a = heldBack()
+      a.environment.wake()
+      a.conn.reconnect()
+      expect(a.conn.state).toBe('connecting')
+
+      const b = heldBack()
+      b.conn.close()
+      b.network.online = false
+      b.conn.open()
+      expect(b.conn.state).toBe('offline')
+      b.network.emit(true)
+      expect(b.conn.state).toBe('connecting')
+    })
+
+    it('is not held by a hint from an earlier failure once an attempt began', () => {
+      const h = heldBack()
+      h.clock.advance(4_100) // the retry
+      FakeWebSocket.last.serverClose(1006) // its socket fails, no hint
+      h.clock.advance(10)
+      h.environment.wake()
+      expect(h.conn.state).toBe('connecting')
+    })
+  })
+
   it("stops when the server says reconnect: false: failed, reason 'server'", () => {
     const { conn, of, contexts } = opened(withPolicy(() => undefined))
     FakeWebSocket.last.serverClose(1000, hinted({ reconnect: false, message: 'account closed' }), true)

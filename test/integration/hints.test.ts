@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createConnection, type Connection, type ConnectionEventMap, type ConnectionOptions, type RetryContext, type UrlContext } from '../../src/index.node.js'
+import { createConnection, createManualEnvironment, createManualNetwork, type Connection, type ConnectionEventMap, type ConnectionOptions, type RetryContext, type UrlContext } from '../../src/index.node.js'
 import { createHeartbeatServer, parseCloseHint, type HeartbeatServer, type HeartbeatServerOptions } from '../../src/server/index.js'
 import { until } from '../helpers/servers.js'
 
@@ -85,6 +85,26 @@ describe('maxClients', () => {
     expect(second.of('reconnect')[0]!.delay).toBeLessThanOrEqual(450)
     expect(connections).toEqual(['first']) // never admitted
     expect(server.clients.size).toBe(1)
+  })
+
+  it('keeps a client woken up, or back online, away until retryAfter is over', async () => {
+    const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 300 })
+    connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat })
+    await until(() => server.clients.size === 1, 2_000, 'the first client')
+    for (const wake of ['wake-up', 'network blip'] as const) {
+      const environment = createManualEnvironment(true)
+      const network = createManualNetwork(true)
+      const late = connect({ url: `ws://127.0.0.1:${port}/?name=${wake === 'wake-up' ? 'woken' : 'online'}`, heartbeat, environment, network, reconnect: { initialDelay: 50, maxDelay: 50 } })
+      await until(() => late.of('reconnect').length === 1, 2_000, 'turned away')
+      const closedAt = late.events.find((e) => e.type === 'close')!.at
+      if (wake === 'wake-up') environment.wake()
+      else network.set(false), network.set(true)
+      expect(late.conn.state).toBe('backoff')
+      await until(() => late.of('close').length === 2, 2_000, 'turned away again')
+      const attemptAt = late.events.filter((e) => e.type === 'state' && (e.event as { state: string }).state === 'connecting').at(-1)!.at
+      expect(attemptAt - closedAt, wake).toBeGreaterThanOrEqual(300)
+      late.conn.dispose()
+    }
   })
 
   it('sends what the client flushed into the turned-away socket once it is let in, once', async () => {
