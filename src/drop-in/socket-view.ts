@@ -13,7 +13,7 @@ export const CLOSED = 3 as const
  * connects, waits to retry or is offline); `ended`: its close event is being
  * dispatched; `closed`: the application's close() completed, for good.
  */
-type Phase = 'between' | 'open' | 'closing' | 'reconnecting' | 'ended' | 'closed'
+type Phase = 'between' | 'open' | 'closing' | 'ended' | 'closed'
 
 /** A socket's end, queued in order; whether it failed is known once the connection says where it went. */
 interface Ending {
@@ -112,7 +112,6 @@ export class SocketView {
       case 'open':
         return OPEN
       case 'closing':
-      case 'reconnecting':
         return CLOSING
       case 'ended':
       case 'closed':
@@ -121,6 +120,11 @@ export class SocketView {
         // A queued close event says the socket the application knows of has not ended yet.
         return this.pendingEndings > 0 ? CONNECTING : readyStateOf(this.host.connection.state)
     }
+  }
+
+  /** In the close event of a socket the connection goes on to replace: what is sent now goes out on the next one. */
+  get replacing(): boolean {
+    return this.phase === 'ended' && !atRest(this.host.connection.state)
   }
 
   /** The open socket's own bufferedAmount. */
