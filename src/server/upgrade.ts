@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
 import { formatCloseHint } from '../hint.js'
+import { redactedUrl } from '../redact.js'
 import { CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED } from './codes.js'
 import { fitCloseReason } from '../utf8.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
@@ -78,12 +79,6 @@ function handshakeProblem(request: IncomingMessage): { status: number; headers?:
   const version = Number(request.headers['sec-websocket-version'])
   if (version !== 13 && version !== 8) return { status: 400, headers: 'Sec-WebSocket-Version: 13, 8\r\n' }
   return undefined
-}
-
-/** The request's path for an error message: the query may hold credentials (`?token=`), so its values never appear. */
-export function redactedUrl(url: URL): string {
-  const names = [...new Set(url.searchParams.keys())]
-  return names.length === 0 ? url.pathname : `${url.pathname}?${names.map((n) => `${encodeURIComponent(n)}=…`).join('&')}`
 }
 
 /** The server's `upgrade` listener: path, then `identify`, `verify` and the duplicate policy, then ws. */
