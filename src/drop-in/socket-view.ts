@@ -175,7 +175,10 @@ export class SocketView {
       ending.failure = true
     } else {
       const asked = reason === 'close' || reason === 'reconnect' || reason === 'open' || previous === 'closing'
-      ending.failure = !ending.info.wasClean && !asked
+      // An open link that ended without a close frame, by no decision of lifeline's (no timeout,
+      // no offline, no protocol error): browsers fire close alone, and so does the drop-in.
+      const dropped = previous === 'open' && ending.info.code === 1006 && ending.info.reason === ''
+      ending.failure = !ending.info.wasClean && !asked && !dropped
     }
   }
 
