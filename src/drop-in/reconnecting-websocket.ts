@@ -191,7 +191,7 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#connection.send(payload)
     } catch (error) {
       if (error instanceof LifelineError && error.code === 'LIFELINE_NOT_OPEN') {
-        throw new DOMException('send() while CONNECTING with buffer: false: it sends only while OPEN', 'InvalidStateError')
+        throw new DOMException(`send() with buffer: false while the connection is ${this.#connection.state}: it sends only while OPEN`, 'InvalidStateError')
       }
       throw error
     }

@@ -110,7 +110,7 @@ export const sendCases: Case[] = [
     async run(ctx) {
       const ws = new ctx.RWS(`${ctx.server}/echo`, undefined, QUICK)
       const overflows: string[] = []
-      ws.connection.on('error', (error) => overflows.push(error.code ?? error.name))
+      ws.connection.on('error', (error) => overflows.push((error as { code?: string }).code ?? error.name))
       const log = record(ws)
       for (let i = 0; i < 10_000; i++) ws.send(`m${i}`)
       await log.until((l) => count(l, 'message') === 1_000, 'the echoes')
