@@ -49,6 +49,12 @@ const start = [
   { target: '#connection.connecting', actions: 'resetStreaks' },
 ] as const
 
+// The network back: a fresh start, at once unless the server's retryAfter still runs.
+const backOnline = [
+  { guard: 'isHeldBack', target: '#connection.held', actions: 'resetStreaks' },
+  { target: '#connection.connecting', actions: 'resetStreaks' },
+] as const
+
 // Proof of life on an open connection: healthy again, both streaks end.
 const proved = { target: 'waiting', actions: ['notifyProof', 'resetStreaks'] } as const
 
@@ -262,10 +268,7 @@ export const connectionMachine = setup({
         // Why wait out a timer a background tab may have throttled, or a delay meant for a
         // dead network? Yet never sooner than the server said: the rest of its retryAfter is `held`.
         'environment.wake': [{ guard: 'isHeldBack', target: 'held' }, { target: 'connecting' }],
-        'network.online': [
-          { guard: 'isHeldBack', target: 'held', actions: 'resetStreaks' },
-          { target: 'connecting', actions: 'resetStreaks' },
-        ],
+        'network.online': backOnline,
       },
     },
 
@@ -287,10 +290,7 @@ export const connectionMachine = setup({
     offline: {
       entry: ['dropSocket', { type: 'notifyState', params: { state: 'offline' } }],
       on: {
-        'network.online': [
-          { guard: 'isHeldBack', target: 'held', actions: 'resetStreaks' },
-          { target: 'connecting', actions: 'resetStreaks' },
-        ],
+        'network.online': backOnline,
         close: { target: 'idle' },
       },
     },
