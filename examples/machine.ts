@@ -16,6 +16,7 @@ const input: ConnectionInput = {
   heartbeat: { mode: 'client', interval: 5_000, timeout: 10_000, probeTimeout: 3_000 },
   reconnect: true,
   maxAttempts: 3,
+  minUptime: 5_000,
   initialDelay: 1_000,
 }
 const clock = new SimulatedClock()

@@ -42,9 +42,16 @@ const serverPingsStopped = [
   { guard: 'isServerDriven', target: '#connection.failed', actions: ['notifyHeartbeatTimeout', 'recordGivingUp'] },
 ] as const
 
-// `open()` (or `reconnect()`) from a resting state.
+// `open()` (or `reconnect()`) from a resting state. A fresh start owes an
+// earlier server hold nothing, even when it waits for the network first.
 const start = [
-  { guard: 'isOffline', target: '#connection.offline', actions: 'resetStreaks' },
+  { guard: 'isOffline', target: '#connection.offline', actions: ['resetStreaks', 'releaseHold'] },
+  { target: '#connection.connecting', actions: 'resetStreaks' },
+] as const
+
+// The network back: a fresh start, at once unless the server's retryAfter still runs.
+const backOnline = [
+  { guard: 'isHeldBack', target: '#connection.held', actions: 'resetStreaks' },
   { target: '#connection.connecting', actions: 'resetStreaks' },
 ] as const
 
@@ -61,10 +68,7 @@ function attempt(state: 'connecting' | 'reauthorizing') {
     },
     on: {
       'socket.open': [
-        // Nothing proves an unmonitored connection healthy but its open: it ends
-        // the attempt streak, never the refusal streak (a server that accepts
-        // and refuses at once would otherwise ask for credentials in a loop).
-        { guard: 'isUnmonitored', target: '#connection.open.unmonitored', actions: 'resetAttempts' },
+        { guard: 'isUnmonitored', target: '#connection.open.settling' },
         { target: '#connection.open' },
       ],
       'socket.close': state === 'reauthorizing' ? closedWithFreshCredentials : socketClosed,
@@ -93,6 +97,7 @@ export const connectionMachine = setup({
     sendPing: effect,
     sendProbe: effect,
     flushBuffer: effect,
+    releaseHold: effect,
     planRetry: assign(({ context }) => ({
       attempt: context.attempt + 1,
       retryDelay: context.initialDelay,
@@ -121,9 +126,11 @@ export const connectionMachine = setup({
     isUnauthorizedClose: ({ event }) => event.type === 'socket.close' && (event.code === 4401 || event.code === 4403),
     isFatalClose: () => false,
     hasRecentProof: () => false,
+    isPingPostponed: () => false,
     wasSuspended: () => false,
     isServerDriven: ({ context }) => context.heartbeat !== false && context.heartbeat.mode === 'server',
     isOffline: () => false,
+    isHeldBack: () => false,
     isUnmonitored: ({ context }) => context.heartbeat === false,
   },
   delays: {
@@ -132,7 +139,9 @@ export const connectionMachine = setup({
     heartbeatTimeout: ({ context }) => (context.heartbeat ? context.heartbeat.timeout : 0),
     probeTimeout: ({ context }) => (context.heartbeat ? context.heartbeat.probeTimeout : 0),
     backoffDelay: ({ context }) => context.retryDelay,
+    serverHold: () => 0,
     closeTimeout: ({ context }) => context.closeTimeout,
+    minUptime: ({ context }) => context.minUptime,
   },
 }).createMachine({
   id: 'connection',
@@ -177,10 +186,16 @@ export const connectionMachine = setup({
         waiting: {
           after: {
             heartbeatInterval: [
+              // A frame proved life meanwhile (the open proves nothing): healthy, and the ping waits a full interval from it.
               { guard: 'hasRecentProof', target: 'waiting', reenter: true, actions: 'resetStreaks' },
-              // The timer fired late: the process did not run. What arrived
-              // meanwhile was read first (the clock saw to it); check before judging.
-              { guard: 'wasSuspended', target: 'probing' },
+              // Not due yet with nothing proved: the page was hidden since, which stretches the interval.
+              { guard: 'isPingPostponed', target: 'waiting', reenter: true },
+              // Server-driven, this timer is a verdict: fired late (the process
+              // did not run), it is a probe instead, once what arrived meanwhile
+              // was read (the clock saw to it). A late ping of our own is just
+              // late: it goes out as usual, with the full timeout, since the
+              // server takes no less time to answer because our timer was late.
+              { guard: and(['isServerDriven', 'wasSuspended']), target: 'probing' },
               ...serverPingsStopped,
               { target: 'ackPending' },
             ],
@@ -209,6 +224,14 @@ export const connectionMachine = setup({
           },
           after: {
             probeTimeout: heartbeatTimedOut,
+          },
+        },
+        // No heartbeat: only staying open proves anything. Up for `minUptime`,
+        // the attempt streak ends, never the refusal streak (a server that
+        // accepts and refuses later would otherwise ask for credentials in a loop).
+        settling: {
+          after: {
+            minUptime: { target: 'unmonitored', actions: 'resetAttempts' },
           },
         },
         unmonitored: {},
@@ -242,16 +265,32 @@ export const connectionMachine = setup({
         close: { target: 'idle' },
         reconnect: { target: 'connecting', actions: 'resetStreaks' },
         'network.offline': { target: 'offline' },
-        // Why wait out a timer a background tab may have throttled, or a delay meant for a dead network?
-        'environment.wake': { target: 'connecting' },
-        'network.online': { target: 'connecting', actions: 'resetStreaks' },
+        // Why wait out a timer a background tab may have throttled, or a delay meant for a
+        // dead network? Yet never sooner than the server said: the rest of its retryAfter is `held`.
+        'environment.wake': [{ guard: 'isHeldBack', target: 'held' }, { target: 'connecting' }],
+        'network.online': backOnline,
+      },
+    },
+
+    // Woken early from a backoff (or back online) while the server's retryAfter
+    // still runs: only its rest is left to wait. Part of the backoff for the
+    // application, whose `conn.state` stays 'backoff'; no retry is planned anew.
+    held: {
+      entry: ['dropSocket', { type: 'notifyState', params: { state: 'backoff' } }],
+      after: {
+        serverHold: { target: 'connecting' },
+      },
+      on: {
+        close: { target: 'idle' },
+        reconnect: { target: 'connecting', actions: 'resetStreaks' },
+        'network.offline': { target: 'offline' },
       },
     },
 
     offline: {
       entry: ['dropSocket', { type: 'notifyState', params: { state: 'offline' } }],
       on: {
-        'network.online': { target: 'connecting', actions: 'resetStreaks' },
+        'network.online': backOnline,
         close: { target: 'idle' },
       },
     },

@@ -19,6 +19,13 @@ export interface ConnectionInput {
   heartbeat: { mode: 'client' | 'server'; interval: number; timeout: number; probeTimeout: number } | false
   /** Whether a lost connection is retried at all. */
   reconnect: boolean
+  /**
+   * Milliseconds an unmonitored connection (`heartbeat: false`) must stay
+   * open before it counts as healthy and the attempt count restarts: with no
+   * heartbeat, nothing else tells a working server from one that accepts and
+   * closes at once.
+   */
+  minUptime: number
   /** Consecutive failed attempts (the first included) after which the machine gives up. */
   maxAttempts: number
   /** Backoff before the first retry, in milliseconds, used when the adapter supplies no `planRetry`. */
@@ -86,7 +93,11 @@ export type ConnectionEvent =
   // back/forward cache, or resumed after being frozen
   | { type: 'environment.wake' }
 
-/** Top-level states: the public `conn.state`. */
+/**
+ * The public `conn.state`: the machine's top-level states, except that
+ * `held` (the rest of a server's `retryAfter`, after an early wake-up) is
+ * part of the `backoff` it came from.
+ */
 export type ConnectionStateName =
   | 'idle'
   | 'connecting'
@@ -98,4 +109,4 @@ export type ConnectionStateName =
   | 'failed'
 
 /** Children of `open`: where the heartbeat is in its cycle. */
-export type HeartbeatStateName = 'waiting' | 'ackPending' | 'probing' | 'unmonitored'
+export type HeartbeatStateName = 'waiting' | 'ackPending' | 'probing' | 'settling' | 'unmonitored'

@@ -78,6 +78,11 @@ export function placeLabels(layout: ChartLayout, rounds = 3): ChartLayout {
           { box: { x: x - width - GAP, y: y - height / 2, width, height }, bias },
           { box: { x: x - width / 2, y: y - height - GAP, width, height }, bias: bias + 1 },
           { box: { x: x - width / 2, y: y + GAP, width, height }, bias: bias + 1 },
+          // Corner to corner with the curve: where a wire runs close past both sides of a short edge.
+          { box: { x: x + GAP, y: y - height - GAP, width, height }, bias: bias + 2 },
+          { box: { x: x - width - GAP, y: y - height - GAP, width, height }, bias: bias + 2 },
+          { box: { x: x + GAP, y: y + GAP, width, height }, bias: bias + 2 },
+          { box: { x: x - width - GAP, y: y + GAP, width, height }, bias: bias + 2 },
         )
       })
       let best = candidates[0]!

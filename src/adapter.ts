@@ -22,6 +22,10 @@ import type {
   WebSocketLike,
 } from './types.js'
 
+// Node fires a timer by its loop clock, in whole milliseconds: up to one
+// before the monotonic clock says it is due. Time left below this is none.
+const TIMER_SLACK_MS = 1
+
 const SOCKET_OPEN = { type: 'socket.open' } as const
 const PROOF = { type: 'heartbeat.proof' } as const
 const PING = { type: 'ping' } as const
@@ -54,16 +58,23 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
   // Each attempt gets a number; a late result (an async url, a socket event)
   // from an older attempt is dropped.
   private generation = 0
+  // Where the quiet interval starts: the last proof of life, or the open.
   private lastProofAt = 0
+  // Frames that proved life, and how many had when `open.waiting` began its
+  // wait: a proof during the wait postpones the ping; the open proves nothing.
+  private proofs = 0
+  private proofsBeforeWait = 0
   // What the retry policy is told (see RetryMemory).
   attemptOpened = false
   attemptErrored = false
   startedAt = 0
   streakSince = 0
   planned: RetryMemory['planned']
+  heldUntil = 0
   // Plain delivery: the messages flushed at this socket's open, until the
-  // server says anything. A refusal before that (see `isRefusal`) means they
-  // were never read: they go back to the buffer for the next socket.
+  // server says anything. A close before that whose hint says the server read
+  // nothing (`unread`) means they were never seen: they go back to the buffer
+  // for the next socket.
   private unanswered: SendData[] | undefined
 
   /**
@@ -186,7 +197,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
 
   socketClosed(socket: WebSocketLike, info: CloseInfo): void {
     if (this.socket !== socket) return
-    if (this.unanswered !== undefined && isRefusal(info)) this.requeue(this.unanswered)
+    if (this.unanswered !== undefined && parseCloseHint(info.reason)?.unread === true) this.requeue(this.unanswered)
     this.actor.send({ type: 'socket.close', ...info })
   }
 
@@ -282,8 +293,9 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
 
   private proveLife(): void {
     this.lastProofAt = this.now()
+    this.proofs++
     const value = this.actor.getSnapshot().value
-    if (typeof value === 'object' && (value.open === 'ackPending' || value.open === 'probing')) this.actor.send(PROOF)
+    if (typeof value === 'object' && 'open' in value && (value.open === 'ackPending' || value.open === 'probing')) this.actor.send(PROOF)
   }
 
   closeSocket(event: MachineEvent): void {
@@ -410,6 +422,27 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
     })
   }
 
+  /** Plans the retry `backoff` waits for, and remembers until when the server holds it back. */
+  scheduleRetry(event: MachineEvent, context: ConnectionContext): number | undefined {
+    const plan = this.planFor(event, context)
+    this.heldUntil = plan.hold === undefined ? 0 : this.now() + plan.hold
+    return plan.delay
+  }
+
+  /** The server's `retryAfter` for the scheduled retry has not run out. */
+  isHeldBack(): boolean {
+    return this.heldUntil - this.now() > TIMER_SLACK_MS
+  }
+
+  /** `held`'s delay: what is left of the server's `retryAfter`, and the millisecond a timer may fire early. */
+  serverHold(): number {
+    return Math.max(0, this.heldUntil - this.now()) + TIMER_SLACK_MS
+  }
+
+  releaseHold(): void {
+    this.heldUntil = 0
+  }
+
   isFatalClose(close: CloseInfo): boolean {
     const reconnect = this.options.reconnect
     if (!reconnect) return false
@@ -421,8 +454,34 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
     }
   }
 
+  /**
+   * `open.ackPending`'s deadline. On time: `timeout`. A ping a late timer sent
+   * late keeps the verdict where an on-time one had it, `timeout` after the
+   * ping fell due, but gets at least `probeTimeout`: one long task does not
+   * cut the server's time to answer, and after a long stop the link must still
+   * answer as fast as after a wake-up.
+   */
+  pingDeadline(): number {
+    const heartbeat = this.options.heartbeat
+    if (heartbeat === false) return 0
+    if (!this.wasSuspended()) return heartbeat.timeout
+    return Math.max(Math.min(heartbeat.probeTimeout, heartbeat.timeout), heartbeat.timeout - this.clock.lateness)
+  }
+
+  /** `open.waiting`'s delay: its wait begins now, and lasts until the ping is due. */
+  startWait(): number {
+    this.proofsBeforeWait = this.proofs
+    return this.untilPingDue()
+  }
+
+  /** A frame proved life during the wait (the open proves nothing), and the interval since it is not over. */
   hasRecentProof(): boolean {
-    return this.untilPingDue() > 0
+    return this.proofs !== this.proofsBeforeWait && this.isPingPostponed()
+  }
+
+  /** The interval since the last proof of life (or the open) is not over: the page was hidden since the wait began. */
+  isPingPostponed(): boolean {
+    return this.untilPingDue() > TIMER_SLACK_MS
   }
 
   /** Time left in `open.waiting`: until the next ping is due, or (server-driven) until the server's ping is overdue. */
@@ -465,16 +524,6 @@ function closeInfoOf(event: MachineEvent): CloseInfo {
   if (event.type === 'socket.close') return { code: event.code, reason: event.reason, wasClean: event.wasClean }
   if (event.type === 'close') return { code: event.code ?? 1000, reason: event.reason ?? '', wasClean: false }
   return { code: 1006, reason: reasonOf(event), wasClean: false }
-}
-
-/**
- * A close that says the server never took the connection: credentials
- * refused (4401, 4403), or over capacity (1013 with a `retryAfter` hint). A
- * server sending one of these must not have acted on what it received
- * (lifeline-ws/server never reads it).
- */
-function isRefusal(close: CloseInfo): boolean {
-  return close.code === 4401 || close.code === 4403 || (close.code === 1013 && parseCloseHint(close.reason)?.retryAfter !== undefined)
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

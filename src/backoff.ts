@@ -19,6 +19,10 @@ export interface BackoffSettings {
  * server evenly over the window instead of bringing them back in one wave.
  */
 export function backoffDelay(retry: number, settings: BackoffSettings, random: () => number = Math.random): number {
-  const ceiling = Math.min(settings.maxDelay, settings.initialDelay * settings.factor ** retry)
-  return ceiling * (1 - settings.jitter * random())
+  return backoffCeiling(retry, settings) * (1 - settings.jitter * random())
+}
+
+/** The longest delay {@link backoffDelay} draws before retry number `retry`: `min(maxDelay, initialDelay * factor^retry)`. */
+export function backoffCeiling(retry: number, settings: BackoffSettings): number {
+  return Math.min(settings.maxDelay, settings.initialDelay * settings.factor ** retry)
 }

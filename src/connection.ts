@@ -49,6 +49,7 @@ function machineInput(options: ResolvedOptions, adapter: SocketAdapter): Connect
     heartbeat: heartbeat && { mode: heartbeat.mode, interval: heartbeat.interval, timeout: heartbeat.timeout, probeTimeout: heartbeat.probeTimeout },
     reconnect: reconnect !== false,
     maxAttempts: reconnect ? reconnect.maxAttempts : 1,
+    minUptime: reconnect ? reconnect.minUptime : 0,
     initialDelay: reconnect ? reconnect.initialDelay : 0,
     adapter,
   }

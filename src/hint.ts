@@ -16,6 +16,14 @@ export interface ServerHint {
   retryAfter?: number
   /** `false`: do not come back at all. */
   reconnect?: boolean
+  /**
+   * `true`: the server read nothing this socket sent; it turned the
+   * connection away at once (over capacity, credentials refused). What the
+   * client flushed into the socket was never seen: it goes out again on the
+   * next one. Said of a connection the server did read, it would get those
+   * messages twice, so only a server that knows sends it.
+   */
+  unread?: boolean
   /** Text for people reading logs; clients do not act on it. */
   message?: string
 }
@@ -41,8 +49,8 @@ function delay(value: unknown): number | undefined {
 
 /**
  * Reads the hint in a close reason: a JSON object with `"lifeline": 1` and
- * any of `within`, `retryAfter` (milliseconds, numbers ≥ 0), `reconnect`
- * (boolean) and `message` (string). Returns `undefined` for any other reason
+ * any of `within`, `retryAfter` (milliseconds, numbers ≥ 0), `reconnect`,
+ * `unread` (booleans) and `message` (string). Returns `undefined` for any other reason
  * (plain text, malformed JSON, another version): an unknown or malformed hint
  * is ignored, never an error. A field of the wrong type is dropped on its own;
  * unknown fields are ignored; delays above {@link MAX_HINT_DELAY} are cut to it.
@@ -64,6 +72,7 @@ export function parseCloseHint(reason: string): ServerHint | undefined {
   if (within !== undefined) hint.within = within
   if (retryAfter !== undefined) hint.retryAfter = retryAfter
   if (typeof fields.reconnect === 'boolean') hint.reconnect = fields.reconnect
+  if (typeof fields.unread === 'boolean') hint.unread = fields.unread
   if (typeof fields.message === 'string') hint.message = fields.message
   return hint
 }
@@ -76,7 +85,7 @@ export function parseCloseHint(reason: string): ServerHint | undefined {
 export function formatCloseHint(hint: ServerHint): string {
   const { message, ...rest } = hint
   const fields: Record<string, unknown> = { lifeline: HINT_VERSION }
-  for (const key of ['within', 'retryAfter', 'reconnect'] as const) if (rest[key] !== undefined) fields[key] = rest[key]
+  for (const key of ['within', 'retryAfter', 'reconnect', 'unread'] as const) if (rest[key] !== undefined) fields[key] = rest[key]
   const bare = JSON.stringify(fields)
   if (message === undefined || message === '') return bare
   // JSON escapes can only lengthen the text: cut until it fits, a few rounds at most.

@@ -34,9 +34,10 @@ export const liveMachine = connectionMachine.provide({
     sendPing: effect((a) => a.sendPing('ping')),
     sendProbe: effect((a) => a.sendPing('probe')),
     flushBuffer: effect((a) => a.flushBuffer()),
+    releaseHold: effect((a) => a.releaseHold()),
     planRetry: assign(({ context, event }) => ({
       attempt: context.attempt + 1,
-      retryDelay: adapterOf(context)?.planFor(event, context).delay ?? context.initialDelay,
+      retryDelay: adapterOf(context)?.scheduleRetry(event, context) ?? context.initialDelay,
     })),
     // The plan says who declined: the application's policy, or the server's hint.
     recordDecline: assign(({ context, event }) => ({ failure: adapterOf(context)?.planFor(event, context).stop ?? ('policy' as const) })),
@@ -52,11 +53,15 @@ export const liveMachine = connectionMachine.provide({
     isFatalClose: ({ context, event }) => event.type === 'socket.close' && adapterOf(context)?.isFatalClose(event) === true,
     isRetryDeclined: ({ context, event }) => adapterOf(context)?.planFor(event, context).stop !== undefined,
     hasRecentProof: ({ context }) => adapterOf(context)?.hasRecentProof() === true,
+    isPingPostponed: ({ context }) => adapterOf(context)?.isPingPostponed() === true,
     wasSuspended: ({ context }) => adapterOf(context)?.wasSuspended() === true,
     isOffline: ({ context }) => adapterOf(context)?.isOffline() === true,
+    isHeldBack: ({ context }) => adapterOf(context)?.isHeldBack() === true,
   },
   delays: {
-    heartbeatInterval: ({ context }) => adapterOf(context)?.untilPingDue() ?? (context.heartbeat ? context.heartbeat.interval : 0),
+    heartbeatInterval: ({ context }) => adapterOf(context)?.startWait() ?? (context.heartbeat ? context.heartbeat.interval : 0),
+    heartbeatTimeout: ({ context }) => adapterOf(context)?.pingDeadline() ?? (context.heartbeat ? context.heartbeat.timeout : 0),
+    serverHold: ({ context }) => adapterOf(context)?.serverHold() ?? 0,
   },
 })
 

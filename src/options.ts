@@ -1,4 +1,5 @@
 import { describe, invalid } from './errors.js'
+import { quotedUrl } from './redact.js'
 import type {
   Clock,
   CloseInfo,
@@ -33,6 +34,7 @@ export interface ResolvedReconnect {
   factor: number
   jitter: number
   maxAttempts: number
+  minUptime: number
   shouldReconnect: (close: CloseInfo) => boolean
   policy: ReconnectPolicy | undefined
 }
@@ -95,6 +97,11 @@ function fail(name: string, expected: string, value: unknown): never {
   throw invalid('LIFELINE_INVALID_OPTION', `${name} must be ${expected}, got ${describe(value)}`)
 }
 
+// A refused URL is quoted with its query values hidden: see quotedUrl.
+function failUrl(name: string, expected: string, value: string | URL): never {
+  throw invalid('LIFELINE_INVALID_OPTION', `${name} must be ${expected}, got ${quotedUrl(value)}`)
+}
+
 function milliseconds(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   const ok = typeof value === 'number' && Number.isFinite(value) && value > 0
@@ -131,7 +138,11 @@ export function isSendData(value: unknown): value is SendData {
   )
 }
 
-/** Parses a URL and checks its scheme; returns the string to dial or an error message. */
+/**
+ * Parses a URL and checks its scheme; returns the string to dial or throws.
+ * The error quotes the URL with its query values hidden (a token in the
+ * query would otherwise travel on into close reasons and traces).
+ */
 export function checkUrl(value: unknown, name = 'url'): string {
   if (!(typeof value === 'string' || value instanceof URL)) {
     fail(name, 'a ws: or wss: URL (string or URL)', value)
@@ -141,14 +152,12 @@ export function checkUrl(value: unknown, name = 'url'): string {
     const base = (globalThis as { location?: { href: string } }).location?.href
     parsed = new URL(String(value), base)
   } catch {
-    fail(name, 'an absolute ws:, wss:, http: or https: URL', value)
+    failUrl(name, 'an absolute ws:, wss:, http: or https: URL', value)
   }
   if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
   else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    fail(name, 'a ws:, wss:, http: or https: URL', value)
-  }
-  if (parsed.hash !== '') fail(name, 'a URL without a #fragment', value)
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') failUrl(name, 'a ws:, wss:, http: or https: URL', value)
+  if (parsed.hash !== '') failUrl(name, 'a URL without a #fragment', value)
   return parsed.href
 }
 
@@ -199,7 +208,7 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
   const bag = value === undefined || value === true ? {} : value
   if (typeof bag !== 'object' || bag === null) fail('reconnect', 'an object or false', value)
   const r = bag as Bag
-  checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'shouldReconnect', 'policy']), 'reconnect.')
+  checkKeys(r, new Set(['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxAttempts', 'minUptime', 'shouldReconnect', 'policy']), 'reconnect.')
   // Not 0: every later delay grows from this one, so 0 would retry back to back for ever.
   const initialDelay = milliseconds('reconnect.initialDelay', r.initialDelay, 1_000)
   // A delay below a millisecond is attempts back to back (Node's timers round it to 1 ms at best).
@@ -220,6 +229,7 @@ function reconnectOptions(value: unknown): ResolvedReconnect | false {
     factor,
     jitter,
     maxAttempts,
+    minUptime: milliseconds('reconnect.minUptime', r.minUptime, 5_000),
     shouldReconnect: fn('reconnect.shouldReconnect', r.shouldReconnect, isRetryableClose),
     policy: fn<ReconnectPolicy | undefined>('reconnect.policy', r.policy, undefined),
   }

@@ -18,6 +18,8 @@ const EVENT_REASONS: Record<string, StateChangeReason> = {
   // Only server-driven mode leaves `open` on this timer: the server's pings stopped.
   heartbeatInterval: 'heartbeat-timeout',
   backoffDelay: 'backoff-elapsed',
+  // What was left of the backoff after a wake-up: the server's retryAfter.
+  serverHold: 'backoff-elapsed',
   closeTimeout: 'close-timeout',
   probeTimeout: 'probe-timeout',
 }

@@ -1,12 +1,16 @@
-import { backoffDelay, type BackoffSettings } from './backoff.js'
+import { backoffCeiling, backoffDelay, type BackoffSettings } from './backoff.js'
 import { describe, LifelineError, messageOf } from './errors.js'
-import { parseCloseHint, type ServerHint } from './hint.js'
+import { MAX_HINT_DELAY, parseCloseHint, type ServerHint } from './hint.js'
 import { MAX_DELAY, type ResolvedReconnect } from './options.js'
 import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ReconnectPolicy, RetryCause, RetryContext } from './types.js'
 
-/** What the machine does after a failed attempt: wait `delay` ms, or give up for the reason `stop`. */
-export type RetryPlan = { delay: number; stop?: undefined } | { delay?: undefined; stop: 'policy' | 'server' }
+/**
+ * What the machine does after a failed attempt: wait `delay` ms, or give up
+ * for the reason `stop`. `hold`: the part of the delay the server asked for
+ * (its `retryAfter`), which a wake-up or the network coming back cannot cut.
+ */
+export type RetryPlan = { delay: number; hold?: number; stop?: undefined } | { delay?: undefined; hold?: undefined; stop: 'policy' | 'server' }
 
 /**
  * The default policy's delay before retry number `retry` (0 for the first):
@@ -15,9 +19,13 @@ export type RetryPlan = { delay: number; stop?: undefined } | { delay?: undefine
  * `within`, or, without one, the backoff delay. So a restart that says
  * `within: 30000` spreads its clients over 30 s, and a server over capacity
  * that says `retryAfter: 5000` sees them back after 5 s plus their jittered
- * backoff. A hint may take longer than `maxDelay`: the server knows when it
- * will have room, and a client back sooner would only be turned away again
- * (hints themselves are capped at an hour, see `MAX_HINT_DELAY`).
+ * backoff. A window shorter than the backoff ceiling gives way to the
+ * backoff: a server that closes every socket with `within: 0` (a restart
+ * loop, or a hostile one) must not bring its clients back at once, again and
+ * again. A hint may take longer than `maxDelay`: the server knows when it
+ * will have room, and a client back sooner would only be turned away again;
+ * but what a hint adds, `retryAfter` and `within` together, is at most
+ * `MAX_HINT_DELAY` (an hour).
  */
 export function defaultRetryDelay(
   retry: number,
@@ -26,8 +34,10 @@ export function defaultRetryDelay(
   random: () => number = Math.random,
 ): number | false {
   if (hint?.reconnect === false) return false
-  const spread = hint?.within !== undefined ? hint.within * random() : backoffDelay(retry, settings, random)
-  return Math.min(MAX_DELAY, (hint?.retryAfter ?? 0) + spread)
+  const within = hint?.within
+  const spread = within !== undefined && within >= backoffCeiling(retry, settings) ? within * random() : backoffDelay(retry, settings, random)
+  const held = Math.min(MAX_HINT_DELAY, (hint?.retryAfter ?? 0) + spread)
+  return Math.min(MAX_DELAY, Math.max(spread, held))
 }
 
 /**
@@ -81,14 +91,24 @@ export interface RetryMemory {
   startedAt: number
   /** When the connection was last healthy, fixed at the first failure of a streak. */
   streakSince: number
-  /** The guard that may give up and the action that schedules the retry see the same event: the policy is asked once per failure. */
+  /**
+   * The plan for the failure of the current attempt: the guard that may give
+   * up and the action that schedules the retry see the same event, and the
+   * policy is asked once per failure. Forgotten when the next attempt begins:
+   * a timer's event is one object for every time it fires, so the event alone
+   * cannot tell the second connect timeout in a row from the first.
+   */
   planned: { event: MachineEvent; plan: RetryPlan } | undefined
+  /** Until when (monotonic ms) the scheduled retry is held back by the server's `retryAfter`; 0 when it is not. */
+  heldUntil: number
 }
 
 /** A new attempt begins; `attempt` failed ones before it (0: a fresh start). */
 export function attemptStarted(memory: RetryMemory, attempt: number, now: number): void {
   memory.attemptOpened = false
   memory.attemptErrored = false
+  memory.planned = undefined
+  memory.heldUntil = 0
   if (attempt === 0) memory.startedAt = now
 }
 
@@ -111,8 +131,9 @@ export function planFor(memory: RetryMemory, reconnect: ResolvedReconnect | fals
     hint,
     delay: defaultRetryDelay(attempt, reconnect, hint),
   }, facts.report)
-  memory.planned = { event, plan }
-  return plan
+  const held = plan.delay !== undefined && hint?.retryAfter !== undefined ? { ...plan, hold: Math.min(hint.retryAfter, plan.delay) } : plan
+  memory.planned = { event, plan: held }
+  return held
 }
 
 function causeOf(event: MachineEvent, errored: boolean): RetryCause {

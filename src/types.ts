@@ -126,9 +126,10 @@ export interface HeartbeatOptions {
   timeout?: number | undefined
   /**
    * Deadline of a probe: the immediate ping sent when the page wakes up, the
-   * network comes back, or a heartbeat timer fired late (more than 50 ms after
+   * network comes back, or a heartbeat timeout fired late (more than 50 ms after
    * its time: the process did not run meanwhile), once what arrived meanwhile
-   * was read and proved nothing.
+   * was read and proved nothing. Also the least time a ping sent late (by a
+   * late interval timer) has for its answer.
    * @default the smaller of 3000 and `timeout`
    */
   probeTimeout?: number | undefined
@@ -196,6 +197,14 @@ export interface ReconnectOptions {
    * @default Infinity
    */
   maxAttempts?: number | undefined
+  /**
+   * With `heartbeat: false`, how long a socket must stay open before the
+   * connection counts as healthy and the attempt count restarts (in
+   * milliseconds): a server that accepts and closes at once keeps backing off.
+   * With a heartbeat, its first proof of life after an interval does that.
+   * @default 5000
+   */
+  minUptime?: number | undefined
   /**
    * Decides whether a close by the server (or the network) is retried: the
    * simple form of `policy`. Credential refusals (4401, 4403) are handled

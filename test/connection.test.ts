@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
+import { TestClock } from './helpers/test-clock.js'
 import { LATE_AFTER_MS } from '../src/clock.js'
 import type { Connection, ConnectionEventMap, WebSocketConstructor } from '../src/index.node.js'
 
@@ -132,8 +133,9 @@ describe('heartbeat', () => {
 
   it('never pings with heartbeat: false', () => {
     const { clock, value } = opened({ heartbeat: false })
-    expect(value()).toEqual({ open: 'unmonitored' })
+    expect(value()).toEqual({ open: 'settling' })
     clock.advance(60_000)
+    expect(value()).toEqual({ open: 'unmonitored' })
     expect(FakeWebSocket.last.sent).toEqual([])
     expect(clock.pending).toBe(0)
   })
@@ -159,6 +161,60 @@ describe('reconnection', () => {
     expect(conn.actor.getSnapshot().context.attempt).toBe(0)
     FakeWebSocket.last.serverClose(1006)
     expect(of('reconnect').at(-1)).toEqual({ attempt: 1, delay: 100 })
+  })
+
+  it('never counts the open as proof of life, even when the ping timer fires a fraction of a millisecond early', () => {
+    // Node fires timers by a loop clock of whole milliseconds (a delay is at least one of them):
+    // up to one before performance.now() says they are due.
+    const time = new TestClock()
+    const early = { now: () => time.now(), setTimeout: (run: () => void, ms: number) => time.setTimeout(run, Math.max(1, ms) - 0.4), clearTimeout: (id: unknown) => time.clearTimeout(id) }
+    const { conn, of } = harness({ ...fast, clock: early })
+    conn.open()
+    for (let i = 0; i < 3; i++) {
+      FakeWebSocket.last.serverOpen() // a server that accepts and never answers
+      time.advance(1_500) // the ping, then its deadline
+      time.advance(time.nextDue()!)
+    }
+    expect(of('heartbeat').filter((h) => h.type === 'proof')).toEqual([])
+    expect(of('reconnect')).toEqual([{ attempt: 1, delay: 100 }, { attempt: 2, delay: 200 }, { attempt: 3, delay: 400 }])
+  })
+
+  it('keeps the attempt count while a hidden page postpones the ping, with no frame received', () => {
+    const { clock, conn, environment } = harness({ ...fast, heartbeat: { interval: 1_000, timeout: 500, hiddenInterval: 5_000 } })
+    conn.open()
+    FakeWebSocket.last.serverClose(1006)
+    clock.advance(clock.nextDue()!)
+    FakeWebSocket.last.serverOpen()
+    environment.setVisible(false)
+    clock.advance(1_000) // the timer armed while visible finds the hidden interval not over
+    expect(conn.actor.getSnapshot().value).toEqual({ open: 'waiting' })
+    expect(conn.actor.getSnapshot().context.attempt).toBe(1)
+    clock.advance(4_000)
+    expect(FakeWebSocket.last.sent).toEqual(['ping'])
+    FakeWebSocket.last.serverMessage('pong')
+    expect(conn.actor.getSnapshot().context.attempt).toBe(0)
+  })
+
+  it('with heartbeat: false, resets the attempt count only once a socket stayed open minUptime', () => {
+    const { clock, conn, of } = harness({ ...fast, heartbeat: false, reconnect: { ...fast.reconnect, minUptime: 2_000 } })
+    conn.open()
+    for (let i = 0; i < 3; i++) {
+      FakeWebSocket.last.serverOpen() // a server that accepts and closes at once
+      FakeWebSocket.last.serverClose(1011, 'crashed', true)
+      clock.advance(clock.nextDue()!)
+    }
+    FakeWebSocket.last.serverOpen()
+    clock.advance(1_999)
+    FakeWebSocket.last.serverClose(1011, 'crashed', true)
+    clock.advance(clock.nextDue()!)
+    FakeWebSocket.last.serverOpen()
+    clock.advance(2_000) // up long enough: healthy
+    expect(conn.actor.getSnapshot().context.attempt).toBe(0)
+    FakeWebSocket.last.serverClose(1011, 'crashed', true)
+    expect(of('reconnect')).toEqual([
+      { attempt: 1, delay: 100 }, { attempt: 2, delay: 200 }, { attempt: 3, delay: 400 }, { attempt: 4, delay: 800 },
+      { attempt: 1, delay: 100 },
+    ])
   })
 
   it('schedules exactly one attempt for an error followed by a close (S5)', () => {
@@ -426,20 +482,37 @@ describe('events and lifecycle', () => {
 describe('sleep, background tabs and network changes', () => {
   const sleepy = { heartbeat: { interval: 1_000, timeout: 2_000, probeTimeout: 300 } }
 
-  it('probes when a timer fires late (the process slept), after one I/O turn', () => {
-    const { clock, value, of } = opened(sleepy)
-    clock.jump(60_000)
-    expect(value()).toEqual({ open: 'waiting' }) // nothing judged before the input that arrived meanwhile is read
+  it('sends an ordinary ping when the ping timer fires late, after one I/O turn: a long task does not cut the time the server has to answer', () => {
+    // One long task (or a throttled tab) must not shrink the round trip the server is allowed.
+    const { clock, conn, value, of } = opened({ heartbeat: { interval: 1_000, timeout: 6_000, probeTimeout: 3_000 } })
+    clock.jump(1_000 + 150)
+    expect(value()).toEqual({ open: 'waiting' }) // nothing done before the input that arrived meanwhile is read
     clock.advance(0) // the I/O turn
-    expect(value()).toEqual({ open: 'probing' })
-    expect(FakeWebSocket.last.sent).toEqual(['ping'])
-    expect(of('heartbeat')).toEqual([{ type: 'probe' }])
+    expect(value()).toEqual({ open: 'ackPending' })
+    expect(of('heartbeat')).toEqual([{ type: 'ping' }])
+    clock.advance(3_500) // answered later than probeTimeout, within timeout
+    FakeWebSocket.last.serverMessage('pong')
+    expect(value()).toEqual({ open: 'waiting' })
+    expect(conn.state).toBe('open')
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('keeps the late ping to the deadline an on-time one had, and finds a dead link within probeTimeout after a long stop', () => {
+    const { clock, conn, of } = opened({ heartbeat: { interval: 1_000, timeout: 6_000, probeTimeout: 3_000 } })
+    clock.jump(1_000 + 4_000) // stopped 4 s: the ping goes out 4 s late
+    clock.advance(0)
+    expect(of('heartbeat')).toEqual([{ type: 'ping' }])
+    clock.advance(2_999) // due 6 s after the ping fell due, but never less than probeTimeout after it went out
+    expect(conn.state).toBe('open')
+    clock.advance(1)
+    expect(conn.state).toBe('backoff')
+    expect(of('state').at(-1)).toMatchObject({ reason: 'heartbeat-timeout' })
   })
 
   it('keeps the same socket when the probe is answered', () => {
-    const { clock, conn, value, of } = opened(sleepy)
-    clock.jump(60_000)
-    clock.advance(0)
+    const { clock, conn, value, of, environment } = opened(sleepy)
+    environment.wake()
+    clock.advance(100)
     FakeWebSocket.last.serverMessage('pong')
     expect(value()).toEqual({ open: 'waiting' })
     expect(FakeWebSocket.instances).toHaveLength(1)
@@ -448,9 +521,8 @@ describe('sleep, background tabs and network changes', () => {
   })
 
   it('reconnects within the probe timeout when the probe is not answered', () => {
-    const { clock, conn, of } = opened(sleepy)
-    clock.jump(60_000)
-    clock.advance(0)
+    const { clock, conn, of, environment } = opened(sleepy)
+    environment.wake()
     clock.advance(299)
     expect(conn.state).toBe('open')
     clock.advance(1)
@@ -493,9 +565,8 @@ describe('sleep, background tabs and network changes', () => {
   })
 
   it('still judges a late probe deadline, after the I/O turn', () => {
-    const { clock, conn, value } = opened(sleepy)
-    clock.jump(60_000)
-    clock.advance(0)
+    const { clock, conn, value, environment } = opened(sleepy)
+    environment.wake()
     expect(value()).toEqual({ open: 'probing' })
     clock.jump(10_000) // asleep again during the probe
     expect(conn.state).toBe('open')
@@ -651,7 +722,8 @@ describe('every method from inside every listener', () => {
       expect(FakeWebSocket.live().length, 'live sockets').toBeLessThanOrEqual(1)
       if (h.conn.state !== 'open') {
         h.conn.open()
-        h.clock.advance(60_000)
+        // Still retrying (open() has nothing to start then): step to its next attempt.
+        for (let step = 0; step < 20 && FakeWebSocket.live().length === 0; step++) h.clock.advance(h.clock.nextDue() ?? 0)
         const dialling = FakeWebSocket.live()
         expect(dialling, 'the socket dialled by open()').toHaveLength(1)
         if (dialling[0]!.readyState === 0) dialling[0]!.serverOpen()

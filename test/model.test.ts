@@ -5,9 +5,11 @@
  * connection's state and its observable effects against the model.
  *
  * The model is the connection machine itself with its adapter-dependent guards
- * decided by the path's events (`recentProof`, `offline`, `suspended`,
- * `declined`, close code 1008), so the executor knows which situation to
- * create. Timer expiries appear as the `xstate.after.<delay>.<state>` events;
+ * decided by the path's events (`recentProof`, `postponed`, `offline`,
+ * `suspended`, `declined`, `held`, close code 1008), so the executor knows which situation to
+ * create. A `held` wake-up or `online` needs the server's retryAfter still
+ * running: paths where no hinted close (1013, retryAfter) came before are left
+ * out, and after one an event that is not `held` comes once the hold is over. Timer expiries appear as the `xstate.after.<delay>.<state>` events;
  * the executor advances the clock to them (a suspended one fires late, and then
  * waits the one I/O turn the clock gives a late timer).
  */
@@ -21,20 +23,24 @@ import { liveMachine } from '../src/live-machine.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
-const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, timeout: 300, probeTimeout: 150, initialDelay: 100 }
+const TIMING = { connectTimeout: 1_000, closeTimeout: 200, interval: 400, hiddenInterval: 800, timeout: 300, probeTimeout: 150, initialDelay: 100, minUptime: 700 }
 const SUSPENSION = 5_000
 const MAX_ATTEMPTS = 3
+const RETRY_AFTER = 50
+const HINTED = `{"lifeline":1,"retryAfter":${RETRY_AFTER}}`
 
-type ModelEvent = ConnectionEvent & { recentProof?: boolean; offline?: boolean; suspended?: boolean; declined?: boolean }
-const FLAGS = ['recentProof', 'offline', 'suspended', 'declined'] as const
+type ModelEvent = ConnectionEvent & { recentProof?: boolean; postponed?: boolean; offline?: boolean; suspended?: boolean; declined?: boolean; held?: boolean }
+const FLAGS = ['recentProof', 'postponed', 'offline', 'suspended', 'declined', 'held'] as const
 
 const model = connectionMachine.provide({
   guards: {
     isFatalClose: ({ event }) => event.type === 'socket.close' && event.code === 1008,
     hasRecentProof: ({ event }) => (event as ModelEvent).recentProof === true,
+    isPingPostponed: ({ event }) => (event as ModelEvent).postponed === true,
     isOffline: ({ event }) => (event as ModelEvent).offline === true,
     wasSuspended: ({ event }) => (event as ModelEvent).suspended === true,
     isRetryDeclined: ({ event }) => (event as ModelEvent).declined === true,
+    isHeldBack: ({ event }) => (event as ModelEvent).held === true,
   },
 })
 
@@ -47,6 +53,8 @@ const EVENTS: ModelEvent[] = [
   { type: 'reconnect', offline: true },
   { type: 'close' },
   { type: 'socket.open' },
+  // First of the closes, so the shortest paths into backoff carry a server hold.
+  { type: 'socket.close', code: 1013, reason: HINTED, wasClean: true },
   { type: 'socket.close', code: 1006, reason: '', wasClean: false },
   { type: 'socket.close', code: 1006, reason: '', wasClean: false, declined: true },
   { type: 'socket.close', code: 1008, reason: 'policy', wasClean: true },
@@ -55,22 +63,27 @@ const EVENTS: ModelEvent[] = [
   { type: 'heartbeat.proof' },
   { type: 'network.offline' },
   { type: 'network.online' },
+  { type: 'network.online', held: true },
   { type: 'environment.wake' },
+  { type: 'environment.wake', held: true },
   after('connectTimeout', 'connecting'),
   { ...after('connectTimeout', 'connecting'), declined: true },
   after('connectTimeout', 'reauthorizing'),
   { ...after('connectTimeout', 'reauthorizing'), declined: true },
   after('heartbeatInterval', 'open.waiting'),
   { ...after('heartbeatInterval', 'open.waiting'), recentProof: true },
+  { ...after('heartbeatInterval', 'open.waiting'), postponed: true },
   { ...after('heartbeatInterval', 'open.waiting'), suspended: true },
   { ...after('heartbeatInterval', 'open.waiting'), declined: true },
   after('heartbeatTimeout', 'open.ackPending'),
   { ...after('heartbeatTimeout', 'open.ackPending'), suspended: true },
   { ...after('heartbeatTimeout', 'open.ackPending'), declined: true },
   after('probeTimeout', 'open.probing'),
+  after('minUptime', 'open.settling'),
   { ...after('probeTimeout', 'open.probing'), declined: true },
   after('closeTimeout', 'closing'),
   after('backoffDelay', 'backoff'),
+  after('serverHold', 'held'),
 ]
 
 type Heartbeat = 'client' | 'server' | false
@@ -87,22 +100,46 @@ function modelInput(heartbeat: Heartbeat): ConnectionInput {
     heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
     reconnect: true,
     maxAttempts: MAX_ATTEMPTS,
+    minUptime: TIMING.minUptime,
     initialDelay: TIMING.initialDelay,
   }
 }
 
 const topLevel = (value: unknown): string => (typeof value === 'string' ? value : Object.keys(value as object)[0]!)
+// `held` is the rest of a backoff: the application sees 'backoff'.
+const publicState = (value: unknown): string => (topLevel(value) === 'held' ? 'backoff' : topLevel(value))
 const ATTEMPT_STATES = new Set(['connecting', 'reauthorizing'])
 const SOCKET_STATES = new Set([...ATTEMPT_STATES, 'open', 'closing'])
 
 type Snapshot = ReturnType<typeof getNextSnapshot<typeof model>>
 type Step = { event: ModelEvent; state: Snapshot }
 
+const isHinted = (event: ModelEvent): boolean => event.type === 'socket.close' && event.reason === HINTED
+
+// A server hold lasts from a hinted close into backoff until an attempt begins
+// or the connection rests (an attempt or `releaseHold` ends it from there).
+function holdsAfter(steps: Step[]): boolean[] {
+  let held = false
+  return steps.map(({ event, state }) => {
+    const top = topLevel(state.value)
+    held = top === 'backoff' && isHinted(event) ? true : held && (top === 'backoff' || top === 'held' || top === 'offline')
+    return held
+  })
+}
+
+/** Whether the executor can create every step's situation: a `held` event needs a hold. */
+function realizable(steps: Step[]): boolean {
+  const holds = holdsAfter(steps)
+  return steps.every((step, i) => !step.event.held || (i > 0 && holds[i - 1] === true))
+}
+
 /** Shortest paths to every state, each extended by every event the state handles: every transition, at least once. */
 function transitionPaths(heartbeat: Heartbeat): Step[][] {
   const input = modelInput(heartbeat)
-  // Where the machine is and its two streaks: why it last failed changes nothing it does next.
-  const serializeState = (snapshot: Snapshot) => JSON.stringify([snapshot.value, snapshot.context.attempt, snapshot.context.refusals])
+  // Where the machine is and its two streaks. Why it last failed changes nothing it does next, but
+  // `failed` reached for two reasons is two states: else one's path could carry the other's snapshot.
+  const serializeState = (snapshot: Snapshot) =>
+    JSON.stringify([snapshot.value, snapshot.context.attempt, snapshot.context.refusals, snapshot.value === 'failed' ? snapshot.context.failure : undefined])
   const shortest = getShortestPaths(model, { events: EVENTS, input, serializeState })
   const paths: Step[][] = []
   for (const path of shortest) {
@@ -111,7 +148,8 @@ function transitionPaths(heartbeat: Heartbeat): Step[][] {
       if (!path.state.can(event)) continue // ignored in this state
       // Socket events come only from the current socket, which exists only in these states.
       if (event.type.startsWith('socket.') && !SOCKET_STATES.has(state)) continue
-      paths.push([...(path.steps as Step[]).slice(1), { event, state: getNextSnapshot(model, path.state, event) }])
+      const steps = [...(path.steps as Step[]).slice(1), { event, state: getNextSnapshot(model, path.state, event) }]
+      if (realizable(steps)) paths.push(steps)
     }
   }
   return paths
@@ -149,8 +187,8 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
     url: (context) => (urls.push(context), 'ws://test.invalid/socket'),
     connectTimeout: TIMING.connectTimeout,
     closeTimeout: TIMING.closeTimeout,
-    heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
-    reconnect: { initialDelay: TIMING.initialDelay, factor: 2, maxDelay: 10_000, jitter: 0, maxAttempts: MAX_ATTEMPTS, policy },
+    heartbeat: heartbeat && { mode: heartbeat, interval: TIMING.interval, hiddenInterval: TIMING.hiddenInterval, timeout: TIMING.timeout, probeTimeout: TIMING.probeTimeout },
+    reconnect: { initialDelay: TIMING.initialDelay, factor: 2, maxDelay: 10_000, jitter: 0, maxAttempts: MAX_ATTEMPTS, minUptime: TIMING.minUptime, policy },
     inspect,
   })
   const { conn, clock, network, environment, of } = h
@@ -158,6 +196,8 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
   let serial = 0
   let previousState = 'idle'
   let previousHeartbeatState: string | undefined
+  let holdEndsAt = 0 // the server's retryAfter, from a hinted close into backoff
+  const holds = holdsAfter(steps)
 
   steps.forEach(({ event, state: expected }, index) => {
     const flags = FLAGS.filter((flag) => event[flag]).join(' ')
@@ -205,30 +245,37 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
         network.emit(false)
         break
       case 'network.online':
-        network.emit(true)
-        break
       case 'environment.wake':
-        environment.wake()
+        // Not held: the server's retryAfter, if any, is over by now.
+        if (!event.held && holdEndsAt > clock.now()) clock.advance(holdEndsAt - clock.now())
+        if (event.type === 'network.online') network.emit(true)
+        else environment.wake()
         break
       default: {
         // A timer expiry: xstate.after.<delay>.<state id>
-        const timer = event as { type: string; recentProof?: boolean; suspended?: boolean }
+        const timer = event as ModelEvent
         const delay = timer.type.split('.')[2]
         if (delay === 'heartbeatInterval' && timer.recentProof) {
           clock.advance(TIMING.interval / 2)
           last().serverMessage('traffic')
           dueIn(heartbeat === 'server' ? TIMING.interval / 2 + TIMING.timeout : TIMING.interval / 2)
+        } else if (delay === 'heartbeatInterval' && timer.postponed) {
+          environment.setVisible(false) // the interval armed while visible finds the hidden one not over
+          dueIn()
         } else if (timer.suspended) {
           clock.jump(clock.nextDue()! + SUSPENSION) // the timer fires long after its time...
           clock.advance(0) // ...and runs one I/O turn later, after whatever arrived meanwhile
         } else if (delay === 'backoffDelay') {
           dueIn(of('reconnect').at(-1)?.delay)
+        } else if (delay === 'serverHold') {
+          dueIn(holdEndsAt - clock.now() + 1) // the rest of the server's retryAfter, and the millisecond a timer may fire early
         } else {
           const delays: Record<string, number | undefined> = {
             connectTimeout: TIMING.connectTimeout,
             heartbeatTimeout: TIMING.timeout,
             closeTimeout: TIMING.closeTimeout,
             probeTimeout: TIMING.probeTimeout,
+            minUptime: TIMING.minUptime,
             heartbeatInterval: undefined, // shortened by earlier traffic; checked in the unit tests
           }
           dueIn(delays[delay!])
@@ -237,15 +284,16 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
     }
 
     decline = false // a policy not asked (no attempts left) must not decline a later step's retry
+    if (isHinted(event) && holds[index]) holdEndsAt = clock.now() + RETRY_AFTER
     // The connection is where the model is.
     const snapshot = conn.actor.getSnapshot()
     expect(snapshot.value, where).toEqual(expected.value)
     expect(snapshot.context.attempt, `${where}: attempt`).toBe(expected.context.attempt)
     expect(snapshot.context.refusals, `${where}: refusals`).toBe(expected.context.refusals)
-    const state = topLevel(expected.value)
+    const state = publicState(expected.value)
     expect(conn.state, where).toBe(state)
-    covered.states.add(state)
-    if (typeof expected.value === 'object') covered.states.add(`${state}.${Object.values(expected.value)[0]}`)
+    covered.states.add(topLevel(expected.value))
+    if (typeof expected.value === 'object') covered.states.add(`${topLevel(expected.value)}.${Object.values(expected.value)[0]}`)
 
     // Never two live sockets (S6); none at all outside connecting, open and closing.
     const live = FakeWebSocket.live()
@@ -269,7 +317,11 @@ function runPath(steps: Step[], heartbeat: Heartbeat): void {
       expect(types, `${where}: no state event`).not.toContain('state')
     }
     if (state === 'backoff' && previousState !== 'backoff') {
-      expect(emitted, `${where}: reconnect event`).toContainEqual(['reconnect', expect.objectContaining({ attempt: expected.context.attempt })])
+      if (expected.value === 'backoff') {
+        expect(emitted, `${where}: reconnect event`).toContainEqual(['reconnect', expect.objectContaining({ attempt: expected.context.attempt })])
+      } else {
+        expect(types, `${where}: no retry planned, only held back`).not.toContain('reconnect')
+      }
     }
     if (state === 'failed' && previousState !== 'failed') {
       // The transition says why: a close that must not be retried, credentials refused again,

@@ -1,5 +1,8 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createConnection, type ConnectionOptions } from '../src/index.node.js'
+import { recordTrace } from '../src/inspector/index.js'
+import { checkUrl } from '../src/options.js'
 import { FakeWebSocket } from './helpers/fake-websocket.js'
 import { harness } from './helpers/harness.js'
 
@@ -111,6 +114,56 @@ describe('method arguments', () => {
     await Promise.resolve() // the failure is delivered after the machine's step
     expect(of('error')[0]).toMatchObject({ code: 'LIFELINE_URL_FAILED', message: expect.stringMatching(/url\(\) must be an absolute/) })
     expect(conn.state).toBe('failed')
+  })
+
+  it('quotes a refused URL with its query values, fragment and credentials hidden', () => {
+    const refused = (url: string | URL) => {
+      try {
+        checkUrl(url, 'url()')
+      } catch (error) {
+        return (error as Error).message
+      }
+      throw new Error(`${String(url)} was accepted`)
+    }
+    expect(refused('wss://api.example.com/live?token=SECRET&room=a&token=again#reconnect')).toBe('url() must be a URL without a #fragment, got "wss://api.example.com/live?token=…&room=…#…"')
+    expect(refused(new URL('ftp://user:SECRET@example.com:2121/files?key=SECRET'))).toBe('url() must be a ws:, wss:, http: or https: URL, got "ftp://…@example.com:2121/files?key=…"')
+    expect(refused('javascript:alert("SECRET")')).toBe('url() must be a ws:, wss:, http: or https: URL, got "javascript:…"')
+    expect(refused('not a url?token=SECRET')).toBe('url() must be an absolute ws:, wss:, http: or https: URL, got "not a url?…"')
+    expect(refused('relative/path#SECRET')).toBe('url() must be an absolute ws:, wss:, http: or https: URL, got "relative/path#…"')
+  })
+
+  it('never quotes a query value, fragment or password of a refused URL, whatever they hold', () => {
+    const secret = fc.string({ minLength: 8, maxLength: 40, unit: 'binary' }).map((s) => `S3CRET${s}`)
+    const scheme = fc.constantFrom('ws://', 'wss://', 'http://', 'ftp://', 'mailto:', 'javascript:', '', 'ws:')
+    fc.assert(fc.property(scheme, fc.string({ maxLength: 30 }), secret, fc.constantFrom('query', 'fragment', 'password'), (prefix, path, token, where) => {
+      const url = where === 'query' ? `${prefix}host/${path}?token=${token}#x`
+        : where === 'fragment' ? `${prefix}host/${path}#${token}`
+        : `${prefix}user:${token}@host/${path}#x`
+      let message: string
+      try {
+        checkUrl(url, 'url()')
+        return // a URL this lenient parser found valid (no fragment left, say): nothing quoted
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'LIFELINE_INVALID_OPTION' })
+        message = (error as Error).message
+      }
+      for (const encoded of new Set([token, encodeURIComponent(token), new URLSearchParams({ t: token }).toString().slice(2)])) {
+        expect(message).not.toContain(encoded)
+      }
+      expect(message.length).toBeLessThan(320)
+    }), { seed: 0x70ce4, numRuns: 500 })
+  })
+
+  it("keeps a refused url()'s token out of the error event, the close reason and the trace", async () => {
+    const { conn, of } = harness({ url: () => 'wss://api.example.invalid/live?token=SECRET-abc123#reconnect', reconnect: { maxAttempts: 1 } })
+    const recording = recordTrace(conn)
+    conn.open()
+    await Promise.resolve()
+    expect(of('error')[0]!.message).toBe('Could not start a connection attempt: url() must be a URL without a #fragment, got "wss://api.example.invalid/live?token=…#…"')
+    const trace = recording.stop()
+    const close = trace.steps.find((step) => step.event.type === 'socket.close')!.event as unknown as { code: number; reason: string }
+    expect(close).toMatchObject({ code: 1006, reason: expect.stringMatching(/^Could not start a connection attempt: url\(\) must be a URL without a #fragment/) })
+    expect(JSON.stringify(trace)).not.toContain('SECRET')
   })
 
   it('leaves no actor, subscription or timer behind when a source throws in createConnection', () => {

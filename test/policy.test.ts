@@ -60,7 +60,8 @@ describe('reconnect.policy', () => {
     clock.advance(1_000 + 500) // ping, then no proof
     clock.advance(clock.nextDue()!)
     FakeWebSocket.last.serverOpen()
-    clock.jump(5_000) // asleep: the late timer probes
+    clock.advance(1_000) // the ping, then asleep: the late heartbeat timeout probes
+    clock.jump(5_000)
     clock.advance(0)
     clock.advance(200)
     expect(contexts.map((c) => [c.cause, c.opened, c.close?.code])).toEqual([
@@ -126,6 +127,33 @@ describe('reconnect.policy', () => {
     FakeWebSocket.last.serverClose(1008, 'policy violation', true)
     expect(policy).toHaveBeenCalledTimes(1)
     expect(h.of('failed').map((f) => f.reason)).toEqual(['max-attempts', 'not-retried'])
+  })
+
+  it('is asked anew about every timeout in a row, so the backoff grows and a policy that stops does stop', () => {
+    // The timers' events are the same object every time they fire: each failure is still its own.
+    const { conn, clock, contexts, of } = withPolicy(({ attempt }) => (attempt > 3 ? false : undefined), { connectTimeout: 300 })
+    conn.open()
+    for (let i = 0; i < 4; i++) {
+      clock.advance(300) // no open within connectTimeout
+      if (conn.state === 'backoff') clock.advance(clock.nextDue()!)
+    }
+    expect(contexts.map((c) => [c.attempt, c.cause, c.delay])).toEqual([
+      [1, 'connect-timeout', 100], [2, 'connect-timeout', 200], [3, 'connect-timeout', 400], [4, 'connect-timeout', 800],
+    ])
+    expect(of('reconnect')).toEqual([{ attempt: 1, delay: 100 }, { attempt: 2, delay: 200 }, { attempt: 3, delay: 400 }])
+    expect(of('failed')).toEqual([{ reason: 'policy', attempts: 4 }])
+  })
+
+  it('is asked anew about every heartbeat timeout in a row', () => {
+    const { conn, clock, contexts } = withPolicy(() => undefined)
+    conn.open()
+    for (let i = 0; i < 3; i++) {
+      FakeWebSocket.last.serverOpen()
+      clock.advance(1_000 + 500) // the ping, then no answer
+      clock.advance(clock.nextDue()!)
+    }
+    expect(contexts.map((c) => [c.attempt, c.cause, c.delay])).toEqual([[1, 'heartbeat-timeout', 100], [2, 'heartbeat-timeout', 200], [3, 'heartbeat-timeout', 400]])
+    expect(conn.actor.getSnapshot().context.attempt).toBe(3)
   })
 
   it('reports a policy that throws or answers nonsense, and applies the default', () => {
@@ -208,11 +236,113 @@ describe('server hints', () => {
     expect(delays.size).toBeGreaterThan(40) // random, not the fixed backoff of jitter 0
   })
 
+  it('backs off as usual from a server that closes every socket with a tiny window', () => {
+    const { conn, clock, of } = harness(fast)
+    conn.open()
+    for (let i = 0; i < 4; i++) {
+      FakeWebSocket.last.serverOpen()
+      FakeWebSocket.last.serverClose(1012, hinted({ within: 0 }), true)
+      clock.advance(clock.nextDue()!)
+    }
+    expect(of('reconnect').map((r) => r.delay)).toEqual([100, 200, 400, 800])
+  })
+
   it('waits at least retryAfter, then the jittered backoff, even beyond maxDelay', () => {
     const { of, contexts } = opened(withPolicy(() => undefined))
     FakeWebSocket.last.serverClose(1013, hinted({ retryAfter: 20_000 }), true)
     expect(contexts[0]!.hint).toEqual({ retryAfter: 20_000 })
     expect(of('reconnect')).toEqual([{ attempt: 1, delay: 20_100 }]) // maxDelay is 1000
+  })
+
+  describe('a wake-up or the network coming back during backoff', () => {
+    // The server said "not before 5 s"; the retry is planned at 5 s plus the backoff (100 ms).
+    function heldBack(options = {}, delay = 5_100) {
+      const h = opened(harness({ ...fast, ...options }))
+      FakeWebSocket.last.serverClose(1013, hinted({ retryAfter: 5_000 }), true)
+      expect(h.of('reconnect')).toEqual([{ attempt: 1, delay }])
+      h.clock.advance(1_000)
+      return h
+    }
+    const sockets = () => FakeWebSocket.instances.length
+
+    const early: [string, (h: ReturnType<typeof heldBack>) => void][] = [
+      ['a wake-up', (h) => h.environment.wake()],
+      ['the page shown again', (h) => (h.environment.setVisible(false), h.environment.setVisible(true))],
+      ['an online event', (h) => h.network.emit(true)],
+      ['a network blip (offline, then online)', (h) => (h.network.emit(false), h.network.emit(true))],
+    ]
+    for (const [what, wake] of early) {
+      it(`cuts the wait down to the server's retryAfter, no further: ${what}`, () => {
+        const h = heldBack()
+        const before = sockets()
+        wake(h)
+        expect(h.conn.state).toBe('backoff')
+        expect(h.value()).toBe('held')
+        expect(sockets()).toBe(before)
+        h.clock.advance(4_000)
+        // 5000 ms after the close, and the millisecond by which a timer can fire early
+        expect(sockets()).toBe(before)
+        h.clock.advance(1)
+        expect(h.conn.state).toBe('connecting')
+        expect(sockets()).toBe(before + 1)
+        expect(h.of('state').slice(-1)).toEqual([{ state: 'connecting', previous: 'backoff', reason: 'backoff-elapsed' }])
+      })
+    }
+
+    it('connects at once once the retryAfter is over, before the backoff on top of it', () => {
+      const h = heldBack()
+      h.clock.advance(4_050)
+      h.environment.wake()
+      expect(h.conn.state).toBe('connecting')
+    })
+
+    it('waits no longer than a policy that answered sooner than the server asked', () => {
+      const h = heldBack({ reconnect: { ...fast.reconnect, policy: () => 3_000 } }, 3_000)
+      h.environment.wake()
+      expect(h.value()).toBe('held')
+      h.clock.advance(2_000)
+      expect(h.conn.state).toBe('backoff')
+      h.clock.advance(1)
+      expect(h.conn.state).toBe('connecting')
+    })
+
+    it('stays held through a wake-up while held, and an offline spell', () => {
+      const h = heldBack()
+      h.environment.wake()
+      h.environment.wake()
+      h.network.emit(false)
+      expect(h.conn.state).toBe('offline')
+      h.clock.advance(2_000)
+      h.network.emit(true)
+      expect(h.value()).toBe('held')
+      expect(h.of('reconnect')).toHaveLength(1) // no retry planned anew: only held back
+      h.clock.advance(2_001)
+      expect(h.conn.state).toBe('connecting')
+    })
+
+    it('owes the server nothing after reconnect(), or open() after close(), even while offline', () => {
+      const a = heldBack()
+      a.environment.wake()
+      a.conn.reconnect()
+      expect(a.conn.state).toBe('connecting')
+
+      const b = heldBack()
+      b.conn.close()
+      b.network.online = false
+      b.conn.open()
+      expect(b.conn.state).toBe('offline')
+      b.network.emit(true)
+      expect(b.conn.state).toBe('connecting')
+    })
+
+    it('is not held by a hint from an earlier failure once an attempt began', () => {
+      const h = heldBack()
+      h.clock.advance(4_100) // the retry
+      FakeWebSocket.last.serverClose(1006) // its socket fails, no hint
+      h.clock.advance(10)
+      h.environment.wake()
+      expect(h.conn.state).toBe('connecting')
+    })
   })
 
   it("stops when the server says reconnect: false: failed, reason 'server'", () => {
@@ -240,17 +370,17 @@ describe('server hints', () => {
     }
   })
 
-  it('never lets any close reason crash the client or hold it back more than an hour plus its backoff', () => {
+  it('never lets any close reason crash the client or hold it back more than an hour', () => {
     const reason = fc.oneof(
       fc.string({ maxLength: 130, unit: 'binary' }),
-      fc.dictionary(fc.constantFrom('lifeline', 'within', 'retryAfter', 'reconnect', 'message', '__proto__', 'constructor'), fc.anything(), { maxKeys: 6 }).map((o) => JSON.stringify(o)),
-      fc.record({ lifeline: fc.constantFrom(1, 2, '1'), within: fc.anything(), retryAfter: fc.anything(), reconnect: fc.anything() }, { requiredKeys: ['lifeline'] }).map((o) => JSON.stringify(o)),
+      fc.dictionary(fc.constantFrom('lifeline', 'within', 'retryAfter', 'reconnect', 'unread', 'message', '__proto__', 'constructor'), fc.anything(), { maxKeys: 7 }).map((o) => JSON.stringify(o)),
+      fc.record({ lifeline: fc.constantFrom(1, 2, '1'), within: fc.anything(), retryAfter: fc.anything(), reconnect: fc.anything(), unread: fc.anything() }, { requiredKeys: ['lifeline'] }).map((o) => JSON.stringify(o)),
     )
     fc.assert(fc.property(reason, fc.integer({ min: 1000, max: 4999 }), (text, code) => {
       const { conn, of } = opened(harness(fast))
       FakeWebSocket.last.serverClose(code === 4401 || code === 4403 ? 1000 : code, text, true)
       expect(['backoff', 'failed']).toContain(conn.state)
-      for (const { delay } of of('reconnect')) expect(delay).toBeLessThanOrEqual(MAX_HINT_DELAY + 1_000)
+      for (const { delay } of of('reconnect')) expect(delay).toBeLessThanOrEqual(MAX_HINT_DELAY)
       conn.dispose()
     }), { seed: 0x4e1e7, numRuns: 300 })
   })
@@ -262,6 +392,7 @@ describe('the hint format', () => {
       within: fc.nat({ max: MAX_HINT_DELAY }),
       retryAfter: fc.nat({ max: MAX_HINT_DELAY }),
       reconnect: fc.boolean(),
+      unread: fc.boolean(),
       message: fc.string({ maxLength: 200, unit: 'binary' }),
     }, { requiredKeys: [] })
     fc.assert(fc.property(hint, (h) => {
@@ -278,10 +409,13 @@ describe('the hint format', () => {
     expect(formatCloseHint({ within: 30_000 })).toBe('{"lifeline":1,"within":30000}')
     expect(formatCloseHint({ retryAfter: 5_000, message: 'full' })).toBe('{"lifeline":1,"retryAfter":5000,"message":"full"}')
     expect(formatCloseHint({ reconnect: false })).toBe('{"lifeline":1,"reconnect":false}')
+    expect(formatCloseHint({ retryAfter: 5_000, unread: true, message: 'over capacity' })).toBe('{"lifeline":1,"retryAfter":5000,"unread":true,"message":"over capacity"}')
   })
 
   it('cuts delays to an hour and drops fields of the wrong type one by one', () => {
     expect(parseCloseHint('{"lifeline":1,"retryAfter":1e12,"within":"x","reconnect":0,"extra":1}')).toEqual({ retryAfter: MAX_HINT_DELAY })
+    for (const unread of ['1', '"true"', 'null', '{}', '[true]']) expect(parseCloseHint(`{"lifeline":1,"unread":${unread}}`), unread).toEqual({})
+    expect(parseCloseHint('{"lifeline":1,"unread":false}')).toEqual({ unread: false })
   })
 })
 
@@ -293,6 +427,24 @@ describe('the default delay', () => {
     expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000 }, half)).toBe(3_400)
     expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000, within: 1_000 }, half)).toBe(3_500)
     expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 3_000, reconnect: false }, half)).toBe(false)
+  })
+
+  it('gives way to the backoff when the window is shorter than the backoff ceiling', () => {
+    const half = () => 0.5
+    expect(defaultRetryDelay(2, BACKOFF, { within: 0 }, half)).toBe(400) // ceiling 400: the window would bring the client back sooner
+    expect(defaultRetryDelay(2, BACKOFF, { within: 399 }, half)).toBe(400)
+    expect(defaultRetryDelay(2, BACKOFF, { within: 400 }, half)).toBe(200)
+    expect(defaultRetryDelay(2, BACKOFF, { retryAfter: 1_000, within: 0 }, half)).toBe(1_400)
+  })
+
+  it('holds a client at most an hour for a hint, retryAfter and within together', () => {
+    const last = () => 0.999_999
+    for (const hint of [{ retryAfter: MAX_HINT_DELAY, within: MAX_HINT_DELAY }, { retryAfter: MAX_HINT_DELAY }, { retryAfter: MAX_HINT_DELAY - 1, within: 10_000 }]) {
+      expect(defaultRetryDelay(0, { ...BACKOFF, jitter: 0 }, hint, last), JSON.stringify(hint)).toBe(MAX_HINT_DELAY)
+    }
+    // A backoff the application set longer than an hour is its own: a hint never shortens it.
+    const slow = { ...BACKOFF, initialDelay: 2 * MAX_HINT_DELAY, maxDelay: 2 * MAX_HINT_DELAY, jitter: 0 }
+    expect(defaultRetryDelay(0, slow, { retryAfter: 5_000 }, last)).toBe(2 * MAX_HINT_DELAY)
   })
 })
 
@@ -403,6 +555,8 @@ describe('refused credentials', () => {
     expect(urls.map((u) => u.reason)).toEqual(['attempt', 'unauthorized', 'attempt'])
   })
 
+  const UNREAD = '{"lifeline":1,"unread":true,"message":"unauthorized"}'
+
   it('keeps messages buffered before an open the server refuses at once, and sends them on the next socket', () => {
     const { conn } = refreshing()
     conn.send('subscribe')
@@ -410,15 +564,22 @@ describe('refused credentials', () => {
     const refused = FakeWebSocket.last
     refused.serverOpen()
     expect(refused.sent).toEqual(['subscribe'])
-    refused.serverClose(4401, 'unauthorized', true) // refused: the server read nothing
+    refused.serverClose(4401, UNREAD, true) // refused: the server says it read nothing
     expect(conn.buffered).toBe(1)
     FakeWebSocket.last.serverOpen()
     expect(FakeWebSocket.last.sent).toEqual(['subscribe'])
     expect(conn.buffered).toBe(0)
   })
 
-  it('does not send them again once the server said anything, nor after any other close', () => {
-    for (const [close, reason, spoke] of [[4401, 'unauthorized', true], [1013, 'busy', false], [1011, 'oops', false]] as const) {
+  it('does not send them again once the server said anything, nor after a close that does not say they went unread', () => {
+    const cases = [
+      [4401, UNREAD, true],
+      [4401, 'unauthorized', false], // maybe after reading them: only the server knows
+      [1013, '{"lifeline":1,"retryAfter":100}', false], // disconnect(name, { retryAfter }) after reading them
+      [1013, 'busy', false],
+      [1011, '{"lifeline":1,"unread":"yes"}', false],
+    ] as const
+    for (const [close, reason, spoke] of cases) {
       const { conn } = refreshing()
       conn.send('once')
       conn.open()
@@ -429,12 +590,29 @@ describe('refused credentials', () => {
     }
   })
 
+  it('puts them back after any close whose reason says unread: true before the server said anything, and after no other', () => {
+    const reason = fc.oneof(
+      fc.string({ maxLength: 130, unit: 'binary' }),
+      fc.record({ lifeline: fc.constantFrom(1, 2), unread: fc.oneof(fc.constant(true), fc.anything()), retryAfter: fc.anything() }, { requiredKeys: ['lifeline'] }).map((o) => JSON.stringify(o)),
+    )
+    fc.assert(fc.property(reason, fc.constantFrom(1000, 1006, 1011, 1012, 1013, 4401, 4403, 4500), fc.boolean(), (text, code, spoke) => {
+      const { conn } = refreshing()
+      conn.send('once')
+      conn.open()
+      FakeWebSocket.last.serverOpen()
+      if (spoke) FakeWebSocket.last.serverMessage('welcome')
+      FakeWebSocket.last.serverClose(code, text, true)
+      expect(conn.buffered).toBe(!spoke && parseCloseHint(text)?.unread === true ? 1 : 0)
+      conn.dispose()
+    }), { seed: 0x0a5ead, numRuns: 300 })
+  })
+
   it('puts them back after an over-capacity 1013 too, ahead of what was sent since', () => {
     const h = harness(fast)
     h.conn.send('first')
     h.conn.open()
     FakeWebSocket.last.serverOpen()
-    FakeWebSocket.last.serverClose(1013, '{"lifeline":1,"retryAfter":100}', true)
+    FakeWebSocket.last.serverClose(1013, '{"lifeline":1,"retryAfter":100,"unread":true}', true)
     h.conn.send('second')
     h.clock.advance(h.of('reconnect')[0]!.delay)
     FakeWebSocket.last.serverOpen()

@@ -117,7 +117,7 @@ export class ReconnectingWebSocket extends EventTarget {
     return this.#view.url
   }
 
-  /** CONNECTING while connecting, waiting to retry or offline; OPEN; CLOSING from `close()` until its close event; CLOSED. */
+  /** CONNECTING while connecting, waiting to retry or offline, and from `reconnect()` on; OPEN; CLOSING from `close()` until its close event; CLOSED. */
   get readyState(): 0 | 1 | 2 | 3 {
     return this.#view.readyState
   }
@@ -173,22 +173,25 @@ export class ReconnectingWebSocket extends EventTarget {
   }
 
   /**
-   * Sends now when open, buffers while connecting (the standard throws there),
-   * or, with `buffer: false`, throws an `InvalidStateError` while not open.
-   * After `close()` it throws an `InvalidStateError` (the standard drops the data).
+   * Sends now when open, buffers while connecting, `reconnect()` included
+   * (the standard throws there), or, with `buffer: false`, throws an
+   * `InvalidStateError` while not open. In the close event of a socket that
+   * is to be replaced it buffers too, for the next one. After `close()`, or
+   * once the connection gave up, it throws an `InvalidStateError` (the
+   * standard drops the data).
    */
   send(data: SendData): void {
     if (arguments.length === 0) throw new TypeError("Failed to execute 'send' on 'ReconnectingWebSocket': 1 argument required, but only 0 present.")
     const payload = sendData(data)
     const state = this.readyState
-    if (state === CLOSING || state === CLOSED) {
+    if ((state === CLOSING || state === CLOSED) && !this.#view.replacing) {
       throw new DOMException(`send() while ${state === CLOSING ? 'CLOSING' : 'CLOSED'}: nothing would send it; reconnect() opens the socket again`, 'InvalidStateError')
     }
     try {
       this.#connection.send(payload)
     } catch (error) {
       if (error instanceof LifelineError && error.code === 'LIFELINE_NOT_OPEN') {
-        throw new DOMException('send() while CONNECTING with buffer: false: it sends only while OPEN', 'InvalidStateError')
+        throw new DOMException(`send() with buffer: false while the connection is ${this.#connection.state}: it sends only while OPEN`, 'InvalidStateError')
       }
       throw error
     }
@@ -210,7 +213,12 @@ export class ReconnectingWebSocket extends EventTarget {
     else this.#connection.close()
   }
 
-  /** Drops the current socket, if any (its close event says code 1006, reason `reconnect`), and connects again at once; also after `close()`. */
+  /**
+   * Drops the current socket, if any (its close event says code 1006, reason
+   * `reconnect`), and connects again at once; also after `close()`. From here
+   * on readyState is CONNECTING (CLOSED during that close event) and `send()`
+   * buffers for the next socket.
+   */
   reconnect(): void {
     const view = this.#view
     if (this.#released) {
@@ -220,8 +228,7 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#connection.open()
       return
     }
-    if (view.phase === 'open') view.phase = 'reconnecting'
-    else if (view.phase !== 'reconnecting') view.phase = 'between'
+    view.phase = 'between'
     this.#connection.reconnect()
   }
 

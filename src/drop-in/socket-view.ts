@@ -13,7 +13,7 @@ export const CLOSED = 3 as const
  * connects, waits to retry or is offline); `ended`: its close event is being
  * dispatched; `closed`: the application's close() completed, for good.
  */
-type Phase = 'between' | 'open' | 'closing' | 'reconnecting' | 'ended' | 'closed'
+type Phase = 'between' | 'open' | 'closing' | 'ended' | 'closed'
 
 /** A socket's end, queued in order; whether it failed is known once the connection says where it went. */
 interface Ending {
@@ -112,7 +112,6 @@ export class SocketView {
       case 'open':
         return OPEN
       case 'closing':
-      case 'reconnecting':
         return CLOSING
       case 'ended':
       case 'closed':
@@ -121,6 +120,11 @@ export class SocketView {
         // A queued close event says the socket the application knows of has not ended yet.
         return this.pendingEndings > 0 ? CONNECTING : readyStateOf(this.host.connection.state)
     }
+  }
+
+  /** In the close event of a socket the connection goes on to replace: what is sent now goes out on the next one. */
+  get replacing(): boolean {
+    return this.phase === 'ended' && !atRest(this.host.connection.state)
   }
 
   /** The open socket's own bufferedAmount. */
@@ -171,7 +175,10 @@ export class SocketView {
       ending.failure = true
     } else {
       const asked = reason === 'close' || reason === 'reconnect' || reason === 'open' || previous === 'closing'
-      ending.failure = !ending.info.wasClean && !asked
+      // An open link that ended without a close frame, by no decision of lifeline's (no timeout,
+      // no offline, no protocol error): browsers fire close alone, and so does the drop-in.
+      const dropped = previous === 'open' && ending.info.code === 1006 && ending.info.reason === ''
+      ending.failure = !ending.info.wasClean && !asked && !dropped
     }
   }
 

@@ -1,6 +1,7 @@
 // The argument conversions and checks the WebSocket standard makes (WebIDL
 // plus the algorithm's own steps), with the DOMException names it uses, so
 // that code written for `WebSocket` meets the same errors here.
+import { quotedUrl } from '../redact.js'
 import { utf8Length, MAX_CLOSE_REASON_BYTES } from '../utf8.js'
 import type { SendData } from '../types.js'
 
@@ -26,7 +27,8 @@ export function usvString(value: unknown, what: string): string {
 /**
  * The constructor's URL steps: parse (relative to the document where there is
  * one), `http(s):` becomes `ws(s):`, any other scheme or a fragment is a
- * `SyntaxError`. Returns the serialized URL.
+ * `SyntaxError`, whose message hides the URL's query values and fragment.
+ * Returns the serialized URL.
  */
 export function webSocketUrl(value: unknown): string {
   const text = usvString(value, 'ReconnectingWebSocket url')
@@ -35,7 +37,7 @@ export function webSocketUrl(value: unknown): string {
   try {
     url = new URL(text, base)
   } catch {
-    throw new DOMException(`The URL '${preview(text)}' is invalid.`, 'SyntaxError')
+    throw new DOMException(`The URL ${quotedUrl(text)} is invalid.`, 'SyntaxError')
   }
   if (url.protocol === 'http:') url.protocol = 'ws:'
   else if (url.protocol === 'https:') url.protocol = 'wss:'
@@ -44,7 +46,7 @@ export function webSocketUrl(value: unknown): string {
   }
   // An empty fragment is a fragment too: its URL serializes with the '#'.
   if (url.href.includes('#')) {
-    throw new DOMException(`The URL '${preview(text)}' contains a fragment identifier; fragments are not allowed in WebSocket URLs.`, 'SyntaxError')
+    throw new DOMException(`The URL ${quotedUrl(text)} contains a fragment identifier; fragments are not allowed in WebSocket URLs.`, 'SyntaxError')
   }
   return url.href
 }

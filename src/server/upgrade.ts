@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
 import { formatCloseHint } from '../hint.js'
+import { redactedUrl } from '../redact.js'
 import { CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED } from './codes.js'
 import { fitCloseReason } from '../utf8.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
@@ -33,9 +34,10 @@ export interface UpgradeContext {
 type Verdict = { name: string } | { status: 401 | 403 | 409 | 503 }
 
 // A refusal a browser can read: the close code after the upgrade, not the HTTP status it hides.
+// `unread`: nothing the client sent was read, so a client may send it again.
 const REFUSAL_CLOSES: Readonly<Record<401 | 403, [number, string]>> = {
-  401: [CLOSE_UNAUTHORIZED, 'unauthorized'],
-  403: [CLOSE_FORBIDDEN, 'forbidden'],
+  401: [CLOSE_UNAUTHORIZED, formatCloseHint({ unread: true, message: 'unauthorized' })],
+  403: [CLOSE_FORBIDDEN, formatCloseHint({ unread: true, message: 'forbidden' })],
 }
 
 // Node's HTTP server stops listening for errors on a socket it hands to
@@ -77,12 +79,6 @@ function handshakeProblem(request: IncomingMessage): { status: number; headers?:
   const version = Number(request.headers['sec-websocket-version'])
   if (version !== 13 && version !== 8) return { status: 400, headers: 'Sec-WebSocket-Version: 13, 8\r\n' }
   return undefined
-}
-
-/** The request's path for an error message: the query may hold credentials (`?token=`), so its values never appear. */
-export function redactedUrl(url: URL): string {
-  const names = [...new Set(url.searchParams.keys())]
-  return names.length === 0 ? url.pathname : `${url.pathname}?${names.map((n) => `${encodeURIComponent(n)}=…`).join('&')}`
 }
 
 /** The server's `upgrade` listener: path, then `identify`, `verify` and the duplicate policy, then ws. */
@@ -142,7 +138,7 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
     if (context.claim === undefined && options.duplicate === 'reject' && connected) return refuse(socket, 409)
     if (!connected && context.clientCount() >= options.maxClients) {
       claim.giveBack()
-      const hint = formatCloseHint({ retryAfter: options.maxClientsRetryAfter, message: 'over capacity' })
+      const hint = formatCloseHint({ retryAfter: options.maxClientsRetryAfter, unread: true, message: 'over capacity' })
       return turnAway(context, request, socket, head, CLOSE_TRY_AGAIN_LATER, hint)
     }
     let admitted = false

@@ -216,4 +216,22 @@ describe('ReconnectingWebSocket arguments (property-based)', () => {
       { seed: SEED, numRuns: 3_000 },
     )
   })
+
+  it("the constructor's SyntaxError quotes the URL without its query values or fragment", () => {
+    const token = fc.string({ minLength: 6, maxLength: 30, unit: 'grapheme' }).filter((t) => /^[A-Za-z0-9]+$/.test(t)).map((t) => `SECRET${t}`)
+    fc.assert(
+      fc.property(token, fc.constantFrom('wss://host/live?token=%s#x', 'wss://host/#%s', 'not a url?token=%s', '::/x#%s'), (secret, form) => {
+        let message = ''
+        try {
+          new ReconnectingWebSocket(form.replace('%s', secret), undefined, { autoConnect: false }).close()
+        } catch (error) {
+          expect(error).toMatchObject({ name: 'SyntaxError' })
+          message = (error as Error).message
+        }
+        expect(message).toMatch(/^The URL ".*" (is invalid|contains a fragment identifier)/)
+        expect(message).not.toContain(secret)
+      }),
+      { seed: SEED, numRuns: 100 },
+    )
+  })
 })

@@ -102,6 +102,46 @@ describe('ReconnectingWebSocket in Node', () => {
     expect(seen).toEqual(['open', 'error', 'close 1006 offline false', 'open'])
   })
 
+  it('ends an open link the peer resets (TCP RST) with close 1006 alone, as browsers do', async () => {
+    // A proxy in front of the echo path that resets the client's TCP connection once it is open.
+    const target = new URL(server.ws)
+    const resets: net.Socket[] = []
+    const proxy = net.createServer((client) => {
+      client.on('error', () => {})
+      const upstream = net.connect(Number(target.port), target.hostname)
+      upstream.on('error', () => {})
+      client.pipe(upstream).pipe(client)
+      resets.push(client)
+    })
+    proxy.listen(0, '127.0.0.1')
+    await once(proxy, 'listening')
+    const ws = new ReconnectingWebSocket(`ws://127.0.0.1:${(proxy.address() as net.AddressInfo).port}/echo?reset`, undefined, { reconnect: { maxAttempts: 1 } })
+    const seen: string[] = []
+    ws.onopen = () => {
+      seen.push('open')
+      resets[0]!.resetAndDestroy()
+    }
+    ws.onerror = () => seen.push('error')
+    ws.onclose = (e) => seen.push(`close ${e.code} ${JSON.stringify(e.reason)} ${e.wasClean}`)
+    try {
+      await until(() => seen.length === 2, 5_000, 'the close')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(seen).toEqual(['open', 'close 1006 "" false'])
+    } finally {
+      ws.close()
+      for (const socket of resets) socket.destroy()
+      proxy.close()
+    }
+  })
+
+  it('backs off against a server that accepts and closes at once, though it has no heartbeat (rws: minUptime)', async () => {
+    const ws = open('/close?code=1011&reason=crashed&crash-loop', { reconnect: { initialDelay: 10, maxDelay: 1_000, jitter: 0 } })
+    const retries: { attempt: number; delay: number }[] = []
+    ws.connection.on('reconnect', (retry) => retries.push(retry))
+    await until(() => retries.length >= 4, 5_000, 'four retries')
+    expect(retries.slice(0, 4)).toEqual([{ attempt: 1, delay: 10 }, { attempt: 2, delay: 20 }, { attempt: 3, delay: 40 }, { attempt: 4, delay: 80 }])
+  })
+
   it('gives up on an attempt that does not open within connectTimeout: error, then close 1006 connect-timeout', async () => {
     const silent = net.createServer((socket) => socket.on('error', () => {}))
     silent.listen(0, '127.0.0.1')

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createConnection, type Connection, type ConnectionEventMap, type ConnectionOptions, type RetryContext, type UrlContext } from '../../src/index.node.js'
+import { createConnection, createManualEnvironment, createManualNetwork, type Connection, type ConnectionEventMap, type ConnectionOptions, type RetryContext, type UrlContext } from '../../src/index.node.js'
 import { createHeartbeatServer, parseCloseHint, type HeartbeatServer, type HeartbeatServerOptions } from '../../src/server/index.js'
 import { until } from '../helpers/servers.js'
 
@@ -81,11 +81,48 @@ describe('maxClients', () => {
     const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat, reconnect: { initialDelay: 50, maxDelay: 50, policy: (c) => void contexts.push(c) } })
     await until(() => second.of('reconnect').length === 1, 2_000, 'the retry')
     expect(second.of('close')[0]).toMatchObject({ code: 1013 })
-    expect(contexts[0]).toMatchObject({ cause: 'close', opened: true, hint: { retryAfter: 400, message: 'over capacity' } })
+    expect(contexts[0]).toMatchObject({ cause: 'close', opened: true, hint: { retryAfter: 400, unread: true, message: 'over capacity' } })
     expect(second.of('reconnect')[0]!.delay).toBeGreaterThanOrEqual(400)
     expect(second.of('reconnect')[0]!.delay).toBeLessThanOrEqual(450)
     expect(connections).toEqual(['first']) // never admitted
     expect(server.clients.size).toBe(1)
+  })
+
+  it('keeps a client woken up, or back online, away until retryAfter is over', async () => {
+    const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 300 })
+    connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat })
+    await until(() => server.clients.size === 1, 2_000, 'the first client')
+    for (const wake of ['wake-up', 'network blip'] as const) {
+      const environment = createManualEnvironment(true)
+      const network = createManualNetwork(true)
+      const late = connect({ url: `ws://127.0.0.1:${port}/?name=${wake === 'wake-up' ? 'woken' : 'online'}`, heartbeat, environment, network, reconnect: { initialDelay: 50, maxDelay: 50 } })
+      await until(() => late.of('reconnect').length === 1, 2_000, 'turned away')
+      const closedAt = late.events.find((e) => e.type === 'close')!.at
+      if (wake === 'wake-up') environment.wake()
+      else network.set(false), network.set(true)
+      expect(late.conn.state).toBe('backoff')
+      await until(() => late.of('close').length === 2, 2_000, 'turned away again')
+      const attemptAt = late.events.filter((e) => e.type === 'state' && (e.event as { state: string }).state === 'connecting').at(-1)!.at
+      expect(attemptAt - closedAt, wake).toBeGreaterThanOrEqual(300)
+      late.conn.dispose()
+    }
+  })
+
+  it('sends what the client flushed into the turned-away socket once it is let in, once', async () => {
+    const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 100, heartbeat: false })
+    const received: string[] = []
+    server.on('message', ({ name, data }) => received.push(`${name}:${String(data)}`))
+    const first = connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat: false })
+    await until(() => server.clients.size === 1, 2_000, 'the first client')
+    const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
+    second.conn.send('hello') // buffered, flushed into the socket the server turns away unread
+    await until(() => second.of('reconnect').length === 1, 2_000, 'turned away')
+    expect(second.of('close')[0]).toMatchObject({ code: 1013 })
+    first.conn.dispose()
+    await until(() => received.length === 1, 3_000, 'the message, once let in')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(received).toEqual(['second:hello'])
+    expect(second.conn.buffered).toBe(0)
   })
 
   it('lets a connection that replaces its own name in', async () => {
@@ -138,6 +175,22 @@ describe('disconnect(name, options)', () => {
     await until(() => server.clients.size === 1 && conn.state === 'open' && of('open').length === 2, 3_000, 'back')
     expect(of('close')[0]).toMatchObject({ code: 1013 })
     expect(performance.now() - at).toBeGreaterThanOrEqual(300)
+  })
+
+  it('with retryAfter after the server read the messages flushed at the open, gets each of them once', async () => {
+    const { server, port } = await serve({ heartbeat: false })
+    const received: string[] = []
+    server.on('message', ({ name, data }) => {
+      received.push(String(data))
+      if (received.length === 3) server.disconnect(name, { retryAfter: 50, message: 'slow down' }) // a rate limiter
+    })
+    const { conn, of } = connect({ url: `ws://127.0.0.1:${port}/?name=chatty`, heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
+    for (const message of ['m1', 'm2', 'm3']) conn.send(message) // buffered, flushed at the open
+    await until(() => of('open').length === 2, 3_000, 'back after the disconnect')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(of('close')[0]).toMatchObject({ code: 1013 })
+    expect(received).toEqual(['m1', 'm2', 'm3'])
+    expect(conn.buffered).toBe(0)
   })
 
   it('refuses bad options with a TypeError naming them, and never anything else', async () => {
@@ -201,7 +254,7 @@ describe('refused credentials', () => {
       const { conn, of } = connect({ url: t.url(port, (c) => c.reason === 'unauthorized'), heartbeat })
       await until(() => conn.state === 'open' && t.asked.length === 2, 2_000, 'open with the fresh token')
       expect(t.asked).toEqual([{ attempt: 0, reason: 'attempt' }, { attempt: 1, reason: 'unauthorized' }])
-      expect(of('close')[0]).toMatchObject({ code: 4401, reason: refusal === 'close' ? 'unauthorized' : 'HTTP 401' })
+      expect(of('close')[0]).toMatchObject({ code: 4401, reason: refusal === 'close' ? '{"lifeline":1,"unread":true,"message":"unauthorized"}' : 'HTTP 401' })
       // (The first attempt began inside createConnection, before the listener.)
       expect(of('state').map((s) => s.state)).toEqual(refusal === 'close'
         ? ['open', 'reauthorizing', 'open'] // a browser-visible refusal comes after the upgrade
@@ -256,7 +309,7 @@ describe('refused credentials', () => {
     const socket = new WebSocket(`ws://127.0.0.1:${port}/?name=x`)
     cleanup.push(() => socket.terminate())
     const close = await new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })))
-    expect(close).toEqual({ code: 4403, reason: 'forbidden' })
+    expect(close).toEqual({ code: 4403, reason: '{"lifeline":1,"unread":true,"message":"forbidden"}' })
     expect(admitted).toEqual([])
   })
 

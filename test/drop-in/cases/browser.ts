@@ -31,6 +31,21 @@ export const browserCases: Case[] = [
     expected: (ctx: CaseContext) => `${ctx.server}/echo?relative`,
   },
   {
+    name: 'ends a link the server drops after the open (no close frame) as the browser\'s own WebSocket does: close 1006 not clean, no error',
+    async run(ctx) {
+      const events = async (socket: EventTarget): Promise<string[]> => {
+        const seen: string[] = []
+        for (const type of ['open', 'error']) socket.addEventListener(type, () => seen.push(type))
+        await new Promise<void>((resolve) => socket.addEventListener('close', (e) => void (seen.push(`close ${(e as CloseEvent).code} ${(e as CloseEvent).wasClean}`), resolve())))
+        return seen
+      }
+      const dropIn = await events(new ctx.RWS(`${ctx.server}/drop?after=50`, undefined, { reconnect: { maxAttempts: 1 } }))
+      const reference = await events(new nativeWebSocket!(`${ctx.server}/drop?after=50`))
+      return { dropIn, reference }
+    },
+    expected: SAME_AS_REFERENCE,
+  },
+  {
     name: 'refuses a blocked port as the browser\'s own WebSocket does: a throw from the constructor, or an error and a close (WPT Create-blocked-port)',
     async run(ctx) {
       // What happens to a socket: what the constructor threw, else the events it fired.

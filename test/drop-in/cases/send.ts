@@ -1,5 +1,5 @@
 /** send(): text, binary, binaryType, buffering while connecting (Node and Chromium). */
-import { closed, count, opened, QUICK, record, thrown, type Case } from './record.js'
+import { closed, count, opened, QUICK, record, settle, thrown, type Case } from './record.js'
 
 const TEXTS = ['Message to send', '', 'x'.repeat(65_000), '¥¥¥¥¥¥', '\uD801\uDC07']
 
@@ -104,6 +104,22 @@ export const sendCases: Case[] = [
       return buffered
     },
     expected: 2 * 'message'.length,
+  },
+  {
+    name: '10,000 sends while CONNECTING keep the newest 1,000 (buffer.maxMessages), sent in order once open; each dropped one is an error on ws.connection, none on the socket',
+    async run(ctx) {
+      const ws = new ctx.RWS(`${ctx.server}/echo`, undefined, QUICK)
+      const overflows: string[] = []
+      ws.connection.on('error', (error) => overflows.push((error as { code?: string }).code ?? error.name))
+      const log = record(ws)
+      for (let i = 0; i < 10_000; i++) ws.send(`m${i}`)
+      await log.until((l) => count(l, 'message') === 1_000, 'the echoes')
+      await settle()
+      const messages = log.lines.filter((l) => l.startsWith('message'))
+      await closed(ws, log)
+      return { overflows: overflows.length, codes: [...new Set(overflows)], socketErrors: count(log.lines, 'error'), first: messages[0], last: messages.at(-1), messages: messages.length }
+    },
+    expected: { overflows: 9_000, codes: ['LIFELINE_BUFFER_OVERFLOW'], socketErrors: 0, first: 'message "m9000"', last: 'message "m9999"', messages: 1_000 },
   },
   {
     name: 'throws an InvalidStateError when sending while connecting with buffer: false (WPT Send-before-open)',
