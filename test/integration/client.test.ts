@@ -113,7 +113,7 @@ describe('client on loopback', () => {
     expect(of('reconnect')).toEqual([])
   })
 
-  it('finds a black-holed link within interval + timeout (and a loaded machine's 150 ms) and starts a new attempt (S9)', async () => {
+  it('finds a black-holed link within interval + timeout (and a loaded machine’s 150 ms) and starts a new attempt (S9)', async () => {
     const s = await server(echo)
     const proxy: BlackHoleProxy = await startProxy(s.port)
     cleanup.push(() => proxy.close())
