@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createConnection, createManualEnvironment, createManualNetwork, type Connection, type ConnectionEventMap, type ConnectionOptions, type RetryContext, type UrlContext } from '../../src/index.node.js'
+import { createConnection, createManualEnvironment, createManualNetwork, type ConnectionEventMap, type ConnectionOptions, type RetryContext, type UrlContext } from '../../src/index.node.js'
 import { createHeartbeatServer, parseCloseHint, type HeartbeatServer, type HeartbeatServerOptions } from '../../src/server/index.js'
 import { until } from '../helpers/servers.js'
 
