@@ -193,7 +193,6 @@ export class Group {
     } else {
       this.announce()
     }
-    this.forwardAll()
     if (!this.visible()) this.visibilityChanged()
   }
 
@@ -260,8 +259,9 @@ export class Group {
     this.apply(m)
   }
 
+  // A copy: what the leader takes while this runs leaves the list.
   private forwardAll(): void {
-    for (const entry of this.host.own.all()) this.forward(entry)
+    for (const entry of [...this.host.own.all()]) this.forward(entry)
   }
 
   private updateStatus(): void {
@@ -383,10 +383,11 @@ export class Group {
     this.taken.merge(a.taken)
     this.host.own.takenUpTo(this.taken.of(this.member))
     if (this.replica !== undefined && a.session !== undefined) this.replica.replace(a.session)
+    // Before anything reaches the application's listeners: a message one of them sends comes after the tab's earlier ones.
+    if (fresh) this.forwardAll()
     if (a.step !== undefined) this.mirror.sync(a.step.value, a.step.context)
     this.updateStatus()
     this.host.view.announced(a.state, a.url, before !== undefined && fresh)
-    if (fresh) this.forwardAll()
     if (this.reconnecting && from !== this.member) this.post('command', { to: from, name: 'reconnect' })
     this.reconnecting = false
   }

@@ -143,18 +143,19 @@ export class Leader {
   /** Member `member` sends its message `id`: once, in its order. */
   accept(member: string, id: number, data: SendData): void {
     this.gate(() => {
-      if (id <= this.host.taken.of(member) || this.queue.some((q) => q.member === member && q.id >= id)) {
-        // Taken already: the member missed the word, say it again.
-        const last = this.host.taken.of(member)
-        if (last > 0 && id <= last) this.host.publish('taken', { member, id: last })
-        return
-      }
+      const last = this.host.taken.of(member)
+      // Taken already: the member missed the word, say it again.
+      if (id <= last) return this.host.publish('taken', { member, id: last })
+      if (this.queue.some((q) => q.member === member && q.id === id)) return
       const members = new Set(this.queue.map((q) => q.member))
       const maxMessages = this.host.options.buffer ? this.host.options.buffer.maxMessages : 1_000
-      if ((!members.has(member) && members.size >= MAX_MEMBERS) || this.queue.filter((q) => q.member === member).length >= maxMessages) {
+      if ((!members.has(member) && members.size >= MAX_MEMBERS) || this.queued(member) >= maxMessages) {
         return this.refuse(member, id, new LifelineError('LIFELINE_BUFFER_FULL', `The leading tab holds ${maxMessages} unsent message(s) from this tab already`))
       }
-      this.queue.push({ member, id, data })
+      // In the member's order: an earlier message that comes late goes before the member's later ones.
+      const later = this.queue.findIndex((q) => q.member === member && q.id > id)
+      if (later === -1) this.queue.push({ member, id, data })
+      else this.queue.splice(later, 0, { member, id, data })
       this.flush()
     })
   }

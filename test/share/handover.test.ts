@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { LAPSE_JITTER_MS, LAPSE_MS, PROBE_MS } from '../../src/share/index.js'
-import { browser, countingServer, leaderOf, member, pass, settle, type Member } from './helpers.js'
+import { browser, countingServer, crash, leaderOf, member, pass, settle, type Member } from './helpers.js'
 
 const numbers = (count: number, from = 1) => Array.from({ length: count }, (_, i) => `m${from + i}`)
 
@@ -171,4 +171,36 @@ describe('shared connection: visibility', () => {
     await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'open again')
     expect(server.most).toBe(1)
   })
+})
+
+describe('shared connection: a send from a listener during a takeover', () => {
+  // The tab holds messages no leader took (sent after the leader crashed); its app sends once more from each event the takeover brings.
+  for (const delivery of ['plain', 'reliable'] as const) {
+    for (const who of ['heir', 'follower'] as const) {
+      it(`sends the tab's earlier messages first when its share, state and close listeners send (${delivery}, the ${who === 'heir' ? 'tab that takes over' : 'tab that follows the next leader'})`, async () => {
+        const server = await countingServer(delivery)
+        const fake = browser()
+        const tabs = Array.from({ length: who === 'heir' ? 2 : 3 }, () => member(fake, { url: server.url, delivery }))
+        await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'every tab open')
+        const first = leaderOf(tabs)!
+        const sender = who === 'heir' ? tabs.find((t) => t !== first)! : tabs.at(-1)!
+        const said: string[] = []
+        let armed = false
+        for (const type of ['share', 'state', 'close'] as const) {
+          sender.conn.on(type, () => {
+            if (!armed || said.includes(type)) return
+            said.push(type)
+            sender.conn.send(`from ${type}`)
+          })
+        }
+        crash(first)
+        for (let i = 1; i <= 3; i++) sender.conn.send(`gap${i}`)
+        armed = true
+        await settle(fake, () => said.length === 3 && server.received.length >= 6 && sender.conn.buffered === 0, 'every message at the server', 10_000)
+        await pass(fake, 300)
+        expect(server.received).toEqual(['gap1', 'gap2', 'gap3', ...said.map((type) => `from ${type}`)])
+        expect(sender.events.error).toEqual([])
+      })
+    }
+  }
 })
