@@ -55,6 +55,8 @@ export class Group {
   // A newer leader's words while this tab leads, kept until the lock manager says who holds the lock.
   private contested: ShareMessage[] = []
   private reconnecting = false
+  // No leader is known (the last one went silent past its probe, resigned, or this tab was deposed) until one announces itself.
+  private lost = false
   private beats = 0
   private timers: { settle?: unknown; hidden?: unknown } = {}
   private closed = false
@@ -75,6 +77,7 @@ export class Group {
       deposed: () => this.deposed(),
       beat: (term) => this.beat(term),
       probe: () => this.post('probe', {}),
+      lapsed: () => this.leaderLost(),
       report: (error) => host.view.report(error),
     })
   }
@@ -122,7 +125,7 @@ export class Group {
     if (this.leader !== undefined) return this.leader.reconnect()
     const to = this.election.leader
     // No leader known (a takeover under way): asked of the next one, which opens a new socket anyway.
-    if (to === undefined || this.synced?.leader !== to) this.reconnecting = true
+    if (to === undefined || this.lost || this.synced?.leader !== to) this.reconnecting = true
     else this.post('command', { to, name: 'reconnect' })
   }
 
@@ -133,7 +136,7 @@ export class Group {
       return this.leader.accept(this.member, entry.id, entry.data)
     }
     const to = this.election.leader
-    if (to === undefined || this.synced?.leader !== to || this.synced.term !== this.election.term) return
+    if (to === undefined || this.lost || this.synced?.leader !== to || this.synced.term !== this.election.term) return
     entry.forwarded = true
     this.post('send', { to, id: entry.id, data: entry.data })
   }
@@ -205,6 +208,7 @@ export class Group {
     this.updateStatus()
     // What the newer leader said while this tab still thought it led, now heard in order.
     for (const m of this.contested.splice(0)) this.receive(m)
+    if (this.status.role === 'joining') this.leaderLost()
   }
 
   private resign(to: string | undefined): void {
@@ -215,7 +219,7 @@ export class Group {
     leader.end()
     this.post('resign', { term, to, session: this.replica?.state(), taken: this.taken.pairs() })
     if (to !== undefined) this.election.resign(to)
-    this.updateStatus()
+    this.leaderLost(to !== undefined) // leaving: the status says so, the view has nothing more to show
   }
 
   private beat(term: number): void {
@@ -264,8 +268,16 @@ export class Group {
     for (const entry of [...this.host.own.all()]) this.forward(entry)
   }
 
+  // The tab shows connecting and joining until the next leader announces itself: the last one's socket is gone.
+  private leaderLost(show = true): void {
+    if (this.leader !== undefined || this.lost) return
+    this.lost = true
+    this.updateStatus()
+    if (show) this.host.view.leaderLost()
+  }
+
   private updateStatus(): void {
-    const current = this.election.leader
+    const current = this.lost ? undefined : this.election.leader
     const leader = this.leader !== undefined ? this.member : current !== undefined && this.synced?.leader === current ? current : undefined
     const role = this.leader !== undefined ? 'leader' : leader !== undefined ? 'follower' : 'joining'
     if (role === this.status.role && leader === this.status.leader) return
@@ -330,7 +342,7 @@ export class Group {
     this.taken.merge(m.taken)
     this.resignedBy = m.from
     this.election.leaderGone()
-    this.updateStatus()
+    this.leaderLost()
     if (m.to === this.member) this.election.takeOver()
   }
 
@@ -340,8 +352,8 @@ export class Group {
       case 'lead':
         return this.synchronise(m.from, m)
       case 'beat':
-        // A leader this tab has not heard announce itself: ask it to.
-        if (this.synced?.leader !== m.from || this.synced.term !== m.term) this.post('hello', { visible: this.visible() })
+        // A leader this tab has not heard announce itself (or thought lost): ask it to.
+        if (this.lost || this.synced?.leader !== m.from || this.synced.term !== m.term) this.post('hello', { visible: this.visible() })
         return
       case 'step':
         return this.mirror.apply(m.step)
@@ -378,8 +390,9 @@ export class Group {
 
   private synchronise(from: string, a: Announcement): void {
     const before = this.synced
-    const fresh = before?.leader !== from || before.term !== a.term
+    const fresh = before?.leader !== from || before.term !== a.term || this.lost
     this.synced = { leader: from, term: a.term }
+    this.lost = false
     this.taken.merge(a.taken)
     this.host.own.takenUpTo(this.taken.of(this.member))
     if (this.replica !== undefined && a.session !== undefined) this.replica.replace(a.session)

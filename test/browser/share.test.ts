@@ -241,6 +241,56 @@ describe.runIf(runBrowserTests)('sharing one connection across tabs in Chromium'
     for (const page of all) await page.close()
   })
 
+  it('takes over within the bound when the leader page crashes while the next page in line is halted by the debugger', async () => {
+    const { context, pages: list } = await pages(3, plain, 'plain', 'stalled-heir')
+    const leader = await leaderAmong(list)
+    const rest = list.filter((p) => p !== leader)
+    // The followers know the leader's lock holder: a page that joined later asked for the announcement that names it.
+    const late = await context.newPage()
+    await late.goto(`${origin}/?ws=${encodeURIComponent(plain.url)}&delivery=plain&key=stalled-heir`)
+    await waitFor('the late page open', async () => (await state(late)) === 'open')
+    rest.push(late)
+    // The heir: the page whose request for the leader lock comes first (each page knows its id by its own want lock).
+    const heirId = await late.evaluate(async () => (await navigator.locks.query()).pending?.find((l) => l.name?.endsWith('/leader'))?.clientId)
+    const ids = await Promise.all(rest.map((page) => page.evaluate(async () => {
+      const member = (window as unknown as { shareTest: { member(): string } }).shareTest.member()
+      return (await navigator.locks.query()).held?.find((l) => l.name?.endsWith(`/want/${member}`))?.clientId
+    })))
+    const heir = rest[ids.indexOf(heirId)]!
+    expect(heir).toBeDefined()
+    const running = rest.filter((p) => p !== heir)
+    const debug = await context.newCDPSession(heir)
+    await debug.send('Debugger.enable')
+    const paused = new Promise<void>((resolve) => debug.once('Debugger.paused', () => resolve()))
+    await debug.send('Debugger.pause')
+    await paused
+    const before = plain.connections.length
+    const crash = await context.newCDPSession(leader)
+    const crashedAt = Date.now()
+    void crash.send('Page.crash').catch(() => {}) // no pagehide, no word: the lock goes to the halted heir
+    await waitFor('a new socket', () => plain.connections.length > before, TAKEOVER_BOUND_MS * 2)
+    const takeover = plain.connections[before]! - crashedAt
+    console.log(`takeover after the leader page crashed, the next in line halted: ${takeover} ms (bound ${TAKEOVER_BOUND_MS} ms)`)
+    expect(takeover).toBeLessThanOrEqual(TAKEOVER_BOUND_MS)
+    await waitFor('the running pages open', async () => (await Promise.all(running.map(state))).every((s) => s === 'open'))
+    for (const log of await Promise.all(running.map(logOf))) {
+      // Connecting, and no leader known, from the lapse until the new leader announced itself.
+      expect(log.states.slice(-2).map((s) => `${s.state}:${s.reason}`)).toEqual(['connecting:handover', 'open:handover'])
+      expect(log.roles.map((r) => r.role)).toContain('joining')
+    }
+    plain.server.broadcast('after the crash')
+    await send(running[0]!, 1, 'after-crash-', 0)
+    await waitFor('both ways', async () => plain.received.includes('after-crash-1') && (await Promise.all(running.map(logOf))).every((l) => l.messages.includes('after the crash')))
+    const sockets = plain.connections.length
+    await debug.send('Debugger.resume')
+    await waitFor('the resumed heir follows, open', async () => (await role(heir)) === 'follower' && (await state(heir)) === 'open')
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(plain.connections.length).toBe(sockets)
+    expect(plain.live()).toBe(1)
+    expect((await Promise.all(rest.map(role))).filter((r) => r === 'leader')).toHaveLength(1)
+    for (const page of rest) await page.close()
+  })
+
   it('gives a page without Web Locks and BroadcastChannel a connection of its own: shared === false', async () => {
     const context = await browser.newContext()
     contexts.push(context)

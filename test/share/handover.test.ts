@@ -21,7 +21,7 @@ describe('shared connection: handover', () => {
   it('takes over at once when the leading tab closes, and the server never holds two sockets', async () => {
     const { server, fake, tabs } = await group('plain')
     const first = leaderOf(tabs)!
-    first.tab.close()
+    crash(first)
     await settle(fake, () => leaderOf(tabs) !== undefined && leaderOf(tabs) !== first, 'a new leader')
     const rest = tabs.filter((t) => t !== first)
     await settle(fake, () => server.accepted === 2 && rest.every((t) => t.conn.state === 'open'), 'open again')
@@ -41,7 +41,7 @@ describe('shared connection: handover', () => {
       server.server.broadcast(`s${i}`)
     }
     await new Promise((resolve) => setTimeout(resolve, 5))
-    first.tab.close() // mid-stream: some sent, some numbered, some only in the sender's hands
+    crash(first) // mid-stream: some sent, some numbered, some only in the sender's hands
     for (let i = 101; i <= 200; i++) {
       sender.conn.send(`m${i}`)
       server.server.broadcast(`s${i}`)
@@ -107,10 +107,76 @@ describe('shared connection: handover', () => {
     first.tab.freeze() // messages reach it no more, and it never says it took them
     const sender = tabs.find((t) => t !== first)!
     sender.conn.send('kept')
-    first.tab.close()
+    crash(first)
     await settle(fake, () => server.received.includes('kept'), 'sent by the new leader')
     expect(server.received.filter((m) => m === 'kept')).toHaveLength(1)
     expect(sender.conn.buffered).toBe(0)
+  })
+})
+
+describe('shared connection: a stalled tab in line for the lock', () => {
+  // Every follower knows the leader's lock holder: the announcement a tab that joined later asked for names it.
+  async function fourTabs() {
+    const { server, fake, tabs } = await group('plain')
+    tabs.push(member(fake, { url: server.url }))
+    await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'the fourth tab open')
+    await pass(fake, 200)
+    return { server, fake, tabs }
+  }
+  const tabOf = (tabs: Member[], clientId: string | undefined) => tabs.find((t) => t.tab.id === clientId)!
+  const leaderLock = (fake: ReturnType<typeof browser>) => fake.locks.query()
+  const isLeaderLock = (lock: { name: string }) => lock.name.endsWith('/leader')
+
+  it('takes over within 2 s when the leader crashes while the next tab in line is stalled, and shows connecting meanwhile', async () => {
+    const { server, fake, tabs } = await fourTabs()
+    const first = leaderOf(tabs)!
+    const heir = tabOf(tabs, leaderLock(fake).pending.find(isLeaderLock)?.clientId)
+    heir.tab.freeze()
+    const running = tabs.filter((t) => t !== first && t !== heir)
+    crash(first) // the lock goes to the stalled heir
+    const crashedAt = fake.clock.now()
+    await settle(fake, () => leaderOf(running) !== undefined, 'a running tab leads')
+    expect(fake.clock.now() - crashedAt).toBeLessThanOrEqual(1_900) // the socket's handshake in Chromium: test/browser/share.test.ts
+    await settle(fake, () => running.every((t) => t.conn.state === 'open'), 'open again')
+    for (const t of running) {
+      expect(t.events.share.map((s) => s.role)).toContain('joining')
+      expect(t.events.state.slice(-2).map((s) => `${s.state}:${s.reason}`)).toEqual(['connecting:handover', 'open:handover'])
+      expect(t.events.close.at(-1)).toEqual({ code: 1006, reason: 'handover', wasClean: false })
+    }
+    server.server.broadcast('after')
+    for (const t of running) t.conn.send(`from ${t.conn.member}`)
+    await settle(fake, () => running.every((t) => t.messages.includes('after') && server.received.includes(`from ${t.conn.member}`)), 'both ways')
+    heir.tab.thaw()
+    await settle(fake, () => heir.conn.share.role === 'follower' && heir.conn.state === 'open', 'the thawed heir follows')
+    await pass(fake, 500)
+    expect(server.live()).toBe(1)
+    expect(tabs.filter((t) => t.conn.share.role === 'leader')).toHaveLength(1)
+  })
+
+  it('takes over when the tab that stole the lock from a stalled leader stalls right after', async () => {
+    const { server, fake, tabs } = await fourTabs()
+    const first = leaderOf(tabs)!
+    first.tab.freeze()
+    const frozenAt = fake.clock.now()
+    let thief: Member | undefined
+    while (thief === undefined && fake.clock.now() - frozenAt < 5_000) {
+      await pass(fake, 5, 5) // the tabs that stole at once from the stalled leader took it from each other: the last one keeps it
+      const holder = leaderLock(fake).held.find(isLeaderLock)?.clientId
+      if (holder !== first.tab.id) thief = tabOf(tabs, holder)
+    }
+    thief!.tab.freeze()
+    const running = tabs.filter((t) => t !== first && t !== thief)
+    await settle(fake, () => leaderOf(running) !== undefined, 'a running tab leads')
+    expect(fake.clock.now() - frozenAt).toBeLessThanOrEqual(1_900)
+    await settle(fake, () => running.every((t) => t.conn.state === 'open'), 'open again')
+    server.server.broadcast('after')
+    for (const t of running) t.conn.send(`from ${t.conn.member}`)
+    await settle(fake, () => running.every((t) => t.messages.includes('after') && server.received.includes(`from ${t.conn.member}`)), 'both ways')
+    first.tab.thaw()
+    thief!.tab.thaw()
+    await settle(fake, () => tabs.filter((t) => t.conn.share.role === 'leader').length === 1 && tabs.every((t) => t.conn.state === 'open'), 'one leader, every tab open')
+    await pass(fake, 500)
+    expect(server.live()).toBe(1)
   })
 })
 

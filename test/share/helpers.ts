@@ -101,9 +101,15 @@ export function crash(m: Member): void {
   m.conn.dispose()
 }
 
+// What the tabs were handed runs before the clock moves on, so test time does not run ahead of them on a busy machine.
+async function drained(fake: FakeBrowser): Promise<void> {
+  for (let turns = 0; fake.pending > 0 && turns < 1_000; turns++) await new Promise((resolve) => setTimeout(resolve, 0))
+}
+
 /** Lets the fake tabs' turns run and the election's timers fire, `ms` of test time in beats. */
 export async function pass(fake: FakeBrowser, ms: number, step = 50): Promise<void> {
   for (let t = 0; t < ms; t += step) {
+    await drained(fake)
     fake.clock.advance(step)
     await new Promise((resolve) => setTimeout(resolve, 2))
   }
@@ -114,6 +120,8 @@ export async function settle(fake: FakeBrowser, predicate: () => boolean, what: 
   const start = Date.now()
   while (!predicate()) {
     if (Date.now() - start > ms) throw new Error(`Timed out after ${ms} ms waiting for ${what}`)
+    await drained(fake)
+    if (predicate()) return
     fake.clock.advance(10)
     await new Promise((resolve) => setTimeout(resolve, 2))
   }
