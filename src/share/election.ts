@@ -14,9 +14,13 @@
  * Terms order leaders: a new leader takes a term above every term it knows
  * (and at least the clock, so a tab that knew none still comes after the
  * last); ties go to the higher member id. A tab heeds only the leader of
- * the highest term it has heard.
+ * the highest term it has heard, and no term a leader could not have: more
+ * than `TERM_SLACK_MS` above the clock and more than `TERM_STEP` above the
+ * highest it knows. So a forged term cannot be one the real leader cannot
+ * go above, and a forger pushing terms up gains at most a step a message.
  */
 import type { LockManagerLike, SharePlatform } from './platform.js'
+import { MAX_TERM } from './protocol.js'
 
 /** The leader beats this often. */
 export const BEAT_MS = 250
@@ -26,6 +30,10 @@ export const LAPSE_MS = 750
 export const LAPSE_JITTER_MS = 250
 /** Silence after the probe before the follower steals the lock. */
 export const PROBE_MS = 250
+/** How far above the clock a term may be (a day: the clock set back by less keeps a group whole). */
+export const TERM_SLACK_MS = 24 * 60 * 60_000
+/** How far above the highest term a tab knows a newer one may be (elections it missed while frozen). */
+export const TERM_STEP = 1_024
 
 /** What the election tells the member around it. */
 export interface ElectionHost {
@@ -133,6 +141,7 @@ export class Election {
    * of the two holds the lock (the member keeps such messages till then).
    */
   heard(from: string, term: number, holder?: string): 'current' | 'stale' | 'contested' {
+    if (term > Math.max(this.now() + TERM_SLACK_MS, this.term + TERM_STEP)) return 'stale' // no leader's: not even answered
     if (from === this.leader && term === this.term) {
       this.lastSign = this.now()
       this.probedAt = undefined
@@ -198,7 +207,7 @@ export class Election {
 
   private announceAbove(term: number): void {
     if (this.role !== 'leader') return
-    this.term = Math.max(term + 1, this.now())
+    this.term = Math.min(Math.max(term + 1, this.now()), MAX_TERM)
     this.elect()
   }
 
@@ -243,7 +252,7 @@ export class Election {
     this.queued?.abort()
     this.queued = undefined
     this.role = 'leader'
-    this.term = Math.max(this.term + 1, this.now())
+    this.term = Math.min(Math.max(this.term + 1, this.now()), MAX_TERM)
     this.leader = this.member
     this.lastTick = this.now()
     void this.locks.query().then(

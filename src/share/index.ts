@@ -16,5 +16,5 @@ export function shareConnection(options: ResolvedOptions, platformWebSocket?: We
 
 export { SharedConnection } from './member.js'
 export type { SharePlatform, LockManagerLike, ChannelLike, LifecycleSignal } from './platform.js'
-export { BEAT_MS, LAPSE_MS, LAPSE_JITTER_MS, PROBE_MS } from './election.js'
+export { BEAT_MS, LAPSE_MS, LAPSE_JITTER_MS, PROBE_MS, TERM_SLACK_MS, TERM_STEP } from './election.js'
 export { SETTLE_MS, HIDDEN_HANDOVER_MS } from './group.js'
