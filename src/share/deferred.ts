@@ -25,7 +25,6 @@ export function canShare(page: Page = globalThis as Page): boolean {
 }
 
 class DeferredConnection implements Connection {
-  readonly shared = true
   private target: Connection | undefined
   private calls: Call[] = []
   private early: ConnectionStateName
@@ -45,6 +44,11 @@ class DeferredConnection implements Connection {
     if (method !== undefined && this.disposed) throw new LifelineError('LIFELINE_DISPOSED', `${method}() on a connection that was disposed`)
     if (this.target === undefined) this.calls.push(call)
     else call(this.target)
+  }
+
+  /** True until the share code says otherwise: false once the tab fell back to a connection of its own. */
+  get shared(): boolean {
+    return this.target?.shared ?? true
   }
 
   get state(): ConnectionStateName {

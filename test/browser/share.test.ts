@@ -291,6 +291,27 @@ describe.runIf(runBrowserTests)('sharing one connection across tabs in Chromium'
     for (const page of rest) await page.close()
   })
 
+  it('gives a page whose share code cannot load a connection of its own: shared === false', async () => {
+    const context = await browser.newContext()
+    contexts.push(context)
+    const page = await context.newPage()
+    let blocked = 0
+    await page.route(/\/share-[A-Z0-9]+\.js$/, (route) => {
+      blocked++
+      return route.abort() // as after a deploy that removed the old chunks
+    })
+    const url = plain.url.replace('name=share', 'name=no-chunk')
+    const before = plain.connections.length
+    await page.goto(`${origin}/?ws=${encodeURIComponent(url)}&key=no-chunk`)
+    await page.waitForFunction(() => 'shareTest' in window)
+    await waitFor('open', async () => (await state(page)) === 'open')
+    expect(blocked).toBe(1)
+    expect(await page.evaluate(() => (window as unknown as { shareTest: { shared(): boolean } }).shareTest.shared())).toBe(false)
+    expect(await role(page)).toBe('none')
+    expect(plain.connections.length).toBe(before + 1)
+    await page.close()
+  })
+
   it('gives a page without Web Locks and BroadcastChannel a connection of its own: shared === false', async () => {
     const context = await browser.newContext()
     contexts.push(context)
