@@ -7,11 +7,18 @@
 import { createActor, type AnyActorRef } from 'xstate'
 import { connectionMachine } from '../../machines/connection.machine.js'
 import { checkCloseArguments, checkListener, checkSendData } from '../connection.js'
-import { LifelineError } from '../errors.js'
+import { Emitter } from '../emitter.js'
+import { LifelineError, messageOf } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Connection, ConnectionEventMap, ConnectionStateName, SendData, ShareStatus, WebSocketConstructor } from '../types.js'
 
 type Call = (connection: Connection) => void
+
+/** What the share code gave: a connection, and why it is not a shared one, if it fell back. */
+interface Loaded {
+  connection: Connection
+  fallback?: unknown
+}
 
 interface Page {
   navigator?: { locks?: { request?: unknown; query?: unknown } }
@@ -31,13 +38,21 @@ class DeferredConnection implements Connection {
   private waiting = 0
   private disposed = false
   private placeholder: AnyActorRef | undefined
+  // The stand-in's own word (why it fell back): heard by the error listeners added through it, in their order.
+  private readonly errors = new Emitter<{ error: Error }>(
+    (thrown) => new LifelineError('LIFELINE_LISTENER_FAILED', `An 'error' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
+  )
 
-  constructor(private readonly options: ResolvedOptions, load: Promise<Connection>) {
+  constructor(private readonly options: ResolvedOptions, load: Promise<Loaded>) {
     this.early = options.autoConnect ? 'connecting' : 'idle'
-    void load.then((connection) => {
-      this.target = connection
-      for (const call of this.calls.splice(0)) call(connection)
-    })
+    void load.then(
+      ({ connection, fallback }) => {
+        this.target = connection
+        for (const call of this.calls.splice(0)) call(connection)
+        if (fallback !== undefined) this.errors.report(fallback instanceof Error ? fallback : new Error(String(fallback)))
+      },
+      (error: unknown) => this.errors.report(error instanceof Error ? error : new Error(String(error))),
+    )
   }
 
   private run(call: Call, method?: string): void {
@@ -99,12 +114,16 @@ class DeferredConnection implements Connection {
 
   on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void {
     checkListener(type, listener)
-    let off: (() => void) | undefined
+    const offs: (() => void)[] = []
     let gone = false
-    this.run((c) => void (gone || (off = c.on(type, listener))))
+    this.run((c) => {
+      if (gone) return
+      offs.push(c.on(type, listener))
+      if (type === 'error') offs.push(this.errors.on('error', listener as (error: Error) => void))
+    })
     return () => {
       gone = true
-      off?.()
+      for (const off of offs.splice(0)) off()
     }
   }
 
@@ -122,5 +141,10 @@ class DeferredConnection implements Connection {
  */
 export function deferredShare(options: ResolvedOptions, platformWebSocket: WebSocketConstructor | undefined, own: () => Connection): Connection | undefined {
   if (!canShare()) return undefined
-  return new DeferredConnection(options, import('./index.js').then((share) => share.shareConnection(options, platformWebSocket) ?? own(), own))
+  const fallBack = (fallback: unknown): Loaded => ({ connection: own(), fallback })
+  const load = import('./index.js').then(
+    (share) => share.shareConnection(options, platformWebSocket).then((shared): Loaded => (shared === undefined ? { connection: own() } : { connection: shared }), fallBack),
+    (error: unknown) => fallBack(new Error(`share: the share code could not be loaded (${messageOf(error).slice(0, 200)}): this tab has a connection of its own`, { cause: error })),
+  )
+  return new DeferredConnection(options, load)
 }

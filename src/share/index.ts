@@ -8,10 +8,27 @@ import type { Connection, WebSocketConstructor } from '../types.js'
 import { SharedConnection } from './member.js'
 import { pagePlatform, type SharePlatform } from './platform.js'
 
-/** A shared connection on `platform` (the page's own unless given). */
-export function shareConnection(options: ResolvedOptions, platformWebSocket?: WebSocketConstructor, platform?: SharePlatform): Connection | undefined {
+/**
+ * A shared connection on `platform` (the page's own unless given), or
+ * undefined where it has no Web Locks or BroadcastChannel. Rejects where the
+ * lock manager refuses the page (an opaque origin: a sandboxed document or
+ * frame), or where the connection cannot be made: the caller then makes one
+ * of its own and says why.
+ */
+export async function shareConnection(options: ResolvedOptions, platformWebSocket?: WebSocketConstructor, platform?: SharePlatform): Promise<Connection | undefined> {
   const resolved = platform ?? pagePlatform(options.clock)
-  return resolved === undefined ? undefined : new SharedConnection(options, resolved, platformWebSocket)
+  if (resolved === undefined) return undefined
+  try {
+    await resolved.locks.query()
+  } catch (error) {
+    throw new Error(`share: Web Locks refuse this page (${describeError(error)}), so it cannot share: it has a connection of its own`, { cause: error })
+  }
+  return new SharedConnection(options, resolved, platformWebSocket)
+}
+
+function describeError(error: unknown): string {
+  const { name, message } = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown }
+  return typeof name === 'string' && typeof message === 'string' ? `${name}: ${message}`.slice(0, 200) : String(error).slice(0, 200)
 }
 
 export { SharedConnection } from './member.js'

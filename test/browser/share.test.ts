@@ -105,8 +105,10 @@ describe.runIf(runBrowserTests)('sharing one connection across tabs in Chromium'
     http = createServer((request, response) => {
       const path = new URL(request.url ?? '/', 'http://x').pathname
       const script = files.get(path)
-      if (script !== undefined) return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(script)
-      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>share</title><script type="module" src="/share-page.js"></script>')
+      // Scripts open to any origin: a sandboxed page's origin is opaque, so its module scripts are cross-origin.
+      if (script !== undefined) return void response.writeHead(200, { 'content-type': 'text/javascript', 'access-control-allow-origin': '*' }).end(script)
+      const sandbox = path === '/sandboxed' ? { 'content-security-policy': 'sandbox allow-scripts' } : {}
+      response.writeHead(200, { 'content-type': 'text/html', ...sandbox }).end('<!doctype html><title>share</title><script type="module" src="/share-page.js"></script>')
     })
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
     origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
@@ -308,6 +310,31 @@ describe.runIf(runBrowserTests)('sharing one connection across tabs in Chromium'
     expect(blocked).toBe(1)
     expect(await page.evaluate(() => (window as unknown as { shareTest: { shared(): boolean } }).shareTest.shared())).toBe(false)
     expect(await role(page)).toBe('none')
+    expect(plain.connections.length).toBe(before + 1)
+    await page.close()
+  })
+
+  it('gives a sandboxed page, whose Web Locks refuse it, a connection of its own: shared === false, the reason said once', async () => {
+    const context = await browser.newContext()
+    contexts.push(context)
+    const page = await context.newPage()
+    const uncaught: string[] = []
+    page.on('pageerror', (error) => uncaught.push(error.message))
+    const url = plain.url.replace('name=share', 'name=sandboxed')
+    const before = plain.connections.length
+    await page.goto(`${origin}/sandboxed?ws=${encodeURIComponent(url)}&key=sandboxed`)
+    await page.waitForFunction(() => 'shareTest' in window)
+    expect(await page.evaluate(() => [origin, typeof navigator.locks, typeof BroadcastChannel])).toEqual(['null', 'object', 'function'])
+    await waitFor('open', async () => (await state(page)) === 'open')
+    await page.evaluate(() => (window as unknown as { shareTest: { send(c: number, p: string, e: number): Promise<void> } }).shareTest.send(1, 'sandboxed-', 0))
+    await waitFor('its message at the server', () => plain.received.includes('sandboxed-1'))
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(await page.evaluate(() => (window as unknown as { shareTest: { shared(): boolean } }).shareTest.shared())).toBe(false)
+    expect(await role(page)).toBe('none')
+    const { errors } = await logOf(page)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/share: Web Locks refuse this page \(SecurityError/)
+    expect(uncaught).toEqual([])
     expect(plain.connections.length).toBe(before + 1)
     await page.close()
   })

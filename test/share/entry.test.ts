@@ -73,6 +73,27 @@ describe('the share option where the platform can share', () => {
     expect(() => conn.send('late')).toThrow(expect.objectContaining({ code: 'LIFELINE_DISPOSED' }))
   })
 
+  it('gives a page whose Web Locks refuse it (an opaque origin) a connection of its own: shared === false, said once', async () => {
+    const denied = () => Promise.reject(new DOMException('Access to the Locks API is denied in this context.', 'SecurityError'))
+    Object.defineProperty(globalThis, 'navigator', { value: { locks: { request: denied, query: denied } }, configurable: true, writable: true })
+    expect(canShare()).toBe(true)
+    const server = await countingServer('plain')
+    const conn = createConnection({ url: server.url, share: 'sandboxed' })
+    const errors: Error[] = []
+    conn.on('error', (error) => errors.push(error))
+    conn.send('from the sandbox')
+    expect(conn.shared).toBe(true) // not known yet
+    await until(() => conn.state === 'open' && server.received.length === 1, 5_000, 'open on its own')
+    expect(conn.shared).toBe(false)
+    expect(conn.share).toBeUndefined()
+    expect(server.received).toEqual(['from the sandbox'])
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^share: Web Locks refuse this page \(SecurityError: Access to the Locks API is denied/)])
+    expect((errors[0]!.cause as DOMException).name).toBe('SecurityError')
+    expect(server.accepted).toBe(1)
+    conn.dispose()
+  })
+
   it('says at once that no WebSocket exists, as a connection of its own does', () => {
     pretendBrowser()
     const saved = (globalThis as { WebSocket?: unknown }).WebSocket
