@@ -8,7 +8,7 @@ import { createActor, type AnyActorRef } from 'xstate'
 import { connectionMachine } from '../../machines/connection.machine.js'
 import { checkCloseArguments, checkListener, checkSendData } from '../connection.js'
 import { Emitter } from '../emitter.js'
-import { LifelineError, messageOf } from '../errors.js'
+import { invalid, LifelineError, messageOf } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Connection, ConnectionEventMap, ConnectionStateName, SendData, ShareStatus, WebSocketConstructor } from '../types.js'
 
@@ -31,7 +31,8 @@ export function canShare(page: Page = globalThis as Page): boolean {
   return typeof locks?.request === 'function' && typeof locks.query === 'function' && typeof page.BroadcastChannel === 'function'
 }
 
-class DeferredConnection implements Connection {
+/** The stand-in: exported for its tests only. */
+export class DeferredConnection implements Connection {
   private target: Connection | undefined
   private calls: Call[] = []
   private early: ConnectionStateName
@@ -48,7 +49,14 @@ class DeferredConnection implements Connection {
     void load.then(
       ({ connection, fallback }) => {
         this.target = connection
-        for (const call of this.calls.splice(0)) call(connection)
+        // One call that throws (what only the connection could tell) is reported; the later ones are still made.
+        for (const call of this.calls.splice(0)) {
+          try {
+            call(connection)
+          } catch (error) {
+            this.errors.report(error instanceof Error ? error : new Error(String(error)))
+          }
+        }
         if (fallback !== undefined) this.errors.report(fallback instanceof Error ? fallback : new Error(String(fallback)))
       },
       (error: unknown) => this.errors.report(error instanceof Error ? error : new Error(String(error))),
@@ -103,6 +111,9 @@ class DeferredConnection implements Connection {
   send(data: SendData): void {
     checkSendData(data)
     if (this.target !== undefined || this.disposed) return this.run((c) => c.send(data), 'send')
+    if (this.options.delivery === 'reliable' && typeof Blob !== 'undefined' && data instanceof Blob) {
+      throw invalid('LIFELINE_INVALID_ARGUMENT', 'send() with delivery: reliable takes a string, ArrayBuffer or typed array, not a Blob (read it with blob.arrayBuffer() first)')
+    }
     if (this.waiting >= (this.options.buffer ? this.options.buffer.maxMessages : 0)) throw new LifelineError('LIFELINE_BUFFER_FULL', 'send() refused the message: the buffer is full', { messages: [data] })
     const copy = data instanceof ArrayBuffer ? data.slice(0) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data
     this.waiting++
