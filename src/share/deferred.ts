@@ -8,9 +8,10 @@ import { createActor, type AnyActorRef } from 'xstate'
 import { connectionMachine } from '../../machines/connection.machine.js'
 import { checkCloseArguments, checkListener, checkSendData } from '../connection.js'
 import { Emitter } from '../emitter.js'
-import { invalid, LifelineError, messageOf } from '../errors.js'
+import { LifelineError, messageOf } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Connection, ConnectionEventMap, ConnectionStateName, SendData, ShareStatus, WebSocketConstructor } from '../types.js'
+import { OwnMessages } from './own-messages.js'
 
 type Call = (connection: Connection) => void
 
@@ -36,7 +37,8 @@ export class DeferredConnection implements Connection {
   private target: Connection | undefined
   private calls: Call[] = []
   private early: ConnectionStateName
-  private waiting = 0
+  // What send() was given meanwhile, taken by the rules of the connection it stands for (buffer false, its bound, drop-oldest).
+  private readonly waiting: OwnMessages
   private disposed = false
   private placeholder: AnyActorRef | undefined
   // The stand-in's own word (why it fell back): heard by the error listeners added through it, in their order.
@@ -46,6 +48,7 @@ export class DeferredConnection implements Connection {
 
   constructor(private readonly options: ResolvedOptions, load: Promise<Loaded>) {
     this.early = options.autoConnect ? 'connecting' : 'idle'
+    this.waiting = new OwnMessages(options)
     void load.then(
       ({ connection, fallback }) => {
         this.target = connection
@@ -79,7 +82,7 @@ export class DeferredConnection implements Connection {
   }
 
   get buffered(): number {
-    return this.target?.buffered ?? this.waiting
+    return this.target?.buffered ?? this.waiting.size
   }
 
   get share(): ShareStatus | undefined {
@@ -111,15 +114,12 @@ export class DeferredConnection implements Connection {
   send(data: SendData): void {
     checkSendData(data)
     if (this.target !== undefined || this.disposed) return this.run((c) => c.send(data), 'send')
-    if (this.options.delivery === 'reliable' && typeof Blob !== 'undefined' && data instanceof Blob) {
-      throw invalid('LIFELINE_INVALID_ARGUMENT', 'send() with delivery: reliable takes a string, ArrayBuffer or typed array, not a Blob (read it with blob.arrayBuffer() first)')
-    }
-    if (this.waiting >= (this.options.buffer ? this.options.buffer.maxMessages : 0)) throw new LifelineError('LIFELINE_BUFFER_FULL', 'send() refused the message: the buffer is full', { messages: [data] })
-    const copy = data instanceof ArrayBuffer ? data.slice(0) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data
-    this.waiting++
+    const entry = this.waiting.add(data, this.state, 0, (dropped) => this.run(() => this.errors.report(dropped)))
     this.run((c) => {
-      this.waiting--
-      c.send(copy)
+      // In order: every earlier one went, or was dropped to make room (and said so).
+      if (this.waiting.all()[0] !== entry) return
+      this.waiting.takenUpTo(entry.id)
+      c.send(entry.data)
     })
   }
 

@@ -153,6 +153,37 @@ describe('the share option where the platform can share', () => {
     conn.dispose()
   })
 
+  it('buffers while the share code loads by the rules of a connection of its own: buffer false, drop-oldest, reject', async () => {
+    pretendBrowser()
+    const server = await countingServer('plain')
+    const codeOf = (run: () => void): string | undefined => {
+      try {
+        run()
+      } catch (error) {
+        return (error as { code?: string }).code
+      }
+      return undefined
+    }
+    const variants = [
+      { key: 'unbuffered', buffer: false as const },
+      { key: 'drop-oldest', buffer: { maxMessages: 2, overflow: 'drop-oldest' as const } },
+      { key: 'reject', buffer: { maxMessages: 2, overflow: 'reject' as const } },
+    ]
+    for (const { key, buffer } of variants) {
+      const seen = [] as { thrown: (string | undefined)[]; errors: unknown[]; buffered: number }[]
+      for (const share of [undefined, key]) {
+        const conn = createConnection({ url: `${server.url}-${key}-${share ?? 'own'}`, buffer, autoConnect: false, ...(share === undefined ? {} : { share }) })
+        const errors: unknown[] = []
+        conn.on('error', (error) => errors.push([(error as { code?: string }).code, (error as { messages?: unknown }).messages]))
+        const thrown = ['one', 'two', 'three'].map((data) => codeOf(() => conn.send(data)))
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        seen.push({ thrown, errors: [...errors], buffered: conn.buffered })
+        conn.dispose()
+      }
+      expect(seen[1], `${key}: shared as on its own`).toEqual(seen[0])
+    }
+  })
+
   it('says at once that no WebSocket exists, as a connection of its own does', () => {
     pretendBrowser()
     const saved = (globalThis as { WebSocket?: unknown }).WebSocket
