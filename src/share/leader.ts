@@ -19,7 +19,7 @@ import { contextJson } from '../inspector/json.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Outbound, ReliableSession, SessionJournal } from '../reliable/session.js'
 import type { Connection, ConnectionEventMap, SendData, WebSocketConstructor } from '../types.js'
-import { MAX_MEMBERS, type ForwardedEvent, type JsonObject, type ShareMessage, type StateValue, type Step, type StepAction } from './protocol.js'
+import { MAX_MEMBERS, MAX_URL, type ForwardedEvent, type JsonObject, type ShareMessage, type StateValue, type Step, type StepAction } from './protocol.js'
 import type { Replica, TakenMarks } from './replica.js'
 import { adoptSession, exportSession } from './session-state.js'
 
@@ -60,8 +60,11 @@ function forward<K extends (typeof FORWARDED)[number]>(name: K, event: Connectio
       const { state, reason } = event as ConnectionEventMap['state']
       return { name: 'state', state, reason }
     }
-    case 'open':
-      return { name: 'open', url: (event as ConnectionEventMap['open']).url }
+    case 'open': {
+      // A URL no browser takes (a connection of its own in Node takes any) goes unnamed rather than unheard.
+      const { url } = event as ConnectionEventMap['open']
+      return { name: 'open', url: url.length <= MAX_URL ? url : '' }
+    }
     case 'close':
       return { name: 'close', ...(event as ConnectionEventMap['close']) }
     case 'heartbeat':

@@ -21,6 +21,8 @@ export const SHARE_VERSION = 1
 export const MAX_MEMBERS = 64
 
 const MAX_TEXT = 240
+/** The longest URL an announcement or an `open` event carries: Chromium's limit for any URL (2 MiB). */
+export const MAX_URL = 2 * 1024 * 1024
 const MAX_TRANSITIONS = 16
 
 /** A state value as the statechart has it: `'backoff'`, `{ open: 'waiting' }`. */
@@ -207,7 +209,7 @@ function forwarded(value: unknown, maxMessages: number): ForwardedEvent | undefi
     case 'state':
       return isState(e.state) && typeof e.reason === 'string' && REASONS.has(e.reason) ? { name: 'state', state: e.state, reason: e.reason as StateChangeReason } : undefined
     case 'open':
-      return isText(e.url, 8192) ? { name: 'open', url: e.url } : undefined
+      return isText(e.url, MAX_URL) ? { name: 'open', url: e.url } : undefined
     case 'close':
       return Number.isInteger(e.code) && (e.code as number) >= 0 && (e.code as number) <= 4999 && isText(e.reason, 123) && typeof e.wasClean === 'boolean'
         ? { name: 'close', code: e.code as number, reason: e.reason, wasClean: e.wasClean }
@@ -237,7 +239,7 @@ function announcement(m: Bag, maxMessages: number): Announcement | undefined {
   const session = replica(m.session, maxMessages)
   const pairs = taken(m.taken)
   const at = m.step === undefined ? undefined : step(m.step)
-  if (!isTerm(m.term) || !isState(m.state) || !isText(m.url, 8192) || session === null || pairs === undefined) return undefined
+  if (!isTerm(m.term) || !isState(m.state) || !isText(m.url, MAX_URL) || session === null || pairs === undefined) return undefined
   if (m.step !== undefined && at === undefined) return undefined
   if (!(m.holder === undefined || isText(m.holder, 128))) return undefined
   return { term: m.term, holder: m.holder, state: m.state, step: at, url: m.url, session, taken: pairs }
