@@ -7,7 +7,7 @@
  */
 import type { ResolvedOptions } from '../options.js'
 import type { ShareStatus, WebSocketConstructor } from '../types.js'
-import { Election } from './election.js'
+import { BEAT_MS, Election } from './election.js'
 import { Leader, type LeaderKind } from './leader.js'
 import { Mirror } from './mirror.js'
 import type { OwnMessages, Outgoing } from './own-messages.js'
@@ -58,7 +58,8 @@ export class Group {
   // No leader is known (the last one went silent past its probe, resigned, or this tab was deposed) until one announces itself.
   private lost = false
   private beats = 0
-  private timers: { settle?: unknown; hidden?: unknown } = {}
+  private timers: { settle?: unknown; hidden?: unknown; announce?: unknown } = {}
+  private announcedAt = Number.NEGATIVE_INFINITY
   private closed = false
   // Between leave() and join(): the page went (it may come back from the cache); it hears nothing.
   private away = false
@@ -104,13 +105,19 @@ export class Group {
     this.election.stop()
     this.post('bye', {})
     this.away = true
-    this.host.platform.clock.clearTimeout(this.timers.hidden)
-    this.host.platform.clock.clearTimeout(this.timers.settle)
+    this.clearTimers()
+  }
+
+  private clearTimers(): void {
+    const { clock } = this.host.platform
+    for (const timer of Object.values(this.timers)) clock.clearTimeout(timer)
+    this.timers = {}
   }
 
   /** Disposed: nothing more is heard or said. */
   close(): void {
     this.closed = true
+    this.clearTimers()
     this.channel.close()
     this.mirror.stop()
   }
@@ -203,8 +210,7 @@ export class Group {
     this.leader?.end()
     this.leader = undefined
     this.settlingAfter = undefined
-    this.host.platform.clock.clearTimeout(this.timers.settle)
-    this.host.platform.clock.clearTimeout(this.timers.hidden)
+    this.clearTimers()
     this.updateStatus()
     // What the newer leader said while this tab still thought it led, now heard in order.
     for (const m of this.contested.splice(0)) this.receive(m)
@@ -240,9 +246,22 @@ export class Group {
     }
   }
 
+  // A hello is answered by the next announcement, at most one a beat: a flood of them (or many tabs at once) gets one.
+  private announceSoon(): void {
+    if (this.leader === undefined || this.timers.announce !== undefined) return
+    const { clock } = this.host.platform
+    const wait = this.announcedAt + BEAT_MS - clock.now()
+    if (wait <= 0) return this.announce()
+    this.timers.announce = clock.setTimeout(() => {
+      this.timers.announce = undefined
+      this.announce()
+    }, wait)
+  }
+
   private announce(): void {
     const leader = this.leader
     if (leader === undefined) return
+    this.announcedAt = this.host.platform.clock.now()
     const body: Announcement = {
       term: this.election.term,
       holder: this.election.ownHolder,
@@ -293,7 +312,7 @@ export class Group {
       case 'hello':
       case 'visible':
         this.seen(m.from, m.visible)
-        if (m.kind === 'hello' && this.leader !== undefined) this.announce()
+        if (m.kind === 'hello') this.announceSoon()
         return
       case 'bye':
         this.peers.delete(m.from)

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { TERM_SLACK_MS } from '../../src/share/election.js'
+import { BEAT_MS, TERM_SLACK_MS } from '../../src/share/election.js'
 import { MAX_TERM, message, parseMessage, SHARE_VERSION, type ShareMessage } from '../../src/share/protocol.js'
 import { FakeChannel } from '../helpers/fake-tabs.js'
 import { browser, countingServer, leaderOf, member, pass, settle } from './helpers.js'
@@ -130,6 +130,26 @@ describe('shared connection: what other code posts on the channel', () => {
     expect(follower.events.share.map((s) => s.leader)).toContain('ffffffffffffffff') // it did believe the forgery for a moment
     expect(follower.conn.share.leader).toBe(real.conn.member)
     expect(server.received.filter((m) => m === 'through the real one')).toHaveLength(1)
+    expect(server.accepted).toBe(1)
+  })
+
+  it('answers a flood of hellos with at most one announcement a beat, and a tab that joins meanwhile still joins', async () => {
+    const server = await countingServer('plain')
+    const fake = browser()
+    const tabs = [member(fake, { url: server.url }), member(fake, { url: server.url })]
+    await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'both open')
+    const name = 'lifeline-ws/share/1/plain/test'
+    const leads: number[] = []
+    new FakeChannel(fake.tab(), name).addEventListener('message', ({ data }) => (data as { kind?: string }).kind === 'lead' && leads.push(fake.clock.now()))
+    const intruder = fake.tab()
+    const start = fake.clock.now()
+    for (let i = 0; i < 1_000; i++) FakeChannel.foreign(intruder, name, message(i.toString(16).padStart(16, 'a'), 'hello', { visible: true }))
+    const late = member(fake, { url: server.url })
+    await settle(fake, () => late.conn.state === 'open', 'the late tab open')
+    expect(fake.clock.now() - start).toBeLessThanOrEqual(BEAT_MS + 50)
+    await pass(fake, 1_000)
+    expect(leads.length).toBeLessThanOrEqual(1 + Math.ceil((fake.clock.now() - start) / BEAT_MS))
+    expect(leads.length).toBeGreaterThanOrEqual(1)
     expect(server.accepted).toBe(1)
   })
 
