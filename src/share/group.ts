@@ -18,7 +18,7 @@ import type { TabView } from './view.js'
 
 /** A new leader waits this long for what the last one said just before it went, unless it resigned. */
 export const SETTLE_MS = 50
-/** A leader hidden this long hands over to a visible tab (Chrome throttles such a tab's timers to once a minute). */
+/** A leader hidden this long hands over to a visible tab that answers it (Chrome throttles such a tab's timers to once a minute). */
 export const HIDDEN_HANDOVER_MS = 5 * 60_000
 // The leader asks who still wants the connection every this many beats (a tab that crashed never says).
 const RECOUNT_BEATS = 4
@@ -44,7 +44,8 @@ export class Group {
   private readonly election: Election
   private readonly taken = new TakenMarks()
   private readonly channel
-  private readonly peers = new Map<string, boolean>()
+  // The other members heard of (for `alone`).
+  private readonly peers = new Set<string>()
   private readonly limit: number
   private leader: Leader | undefined
   private status: ShareStatus
@@ -60,6 +61,8 @@ export class Group {
   private beats = 0
   private timers: { settle?: unknown; hidden?: unknown; announce?: unknown } = {}
   private announcedAt = Number.NEGATIVE_INFINITY
+  // A leader hidden long enough asked which tabs are visible: the first to say so (alive, then) takes over.
+  private rolling = false
   private closed = false
   // Between leave() and join(): the page went (it may come back from the cache); it hears nothing.
   private away = false
@@ -153,10 +156,13 @@ export class Group {
     const { clock } = this.host.platform
     this.post('visible', { visible })
     clock.clearTimeout(this.timers.hidden)
+    this.rolling = false
     if (visible || this.leader === undefined) return
     this.timers.hidden = clock.setTimeout(() => {
-      const to = [...this.peers].find(([, seen]) => seen)?.[0]
-      if (to !== undefined && this.leader !== undefined) this.resign(to)
+      if (this.leader === undefined) return
+      // Only a tab that answers now is known to be alive (a crashed one never said goodbye).
+      this.rolling = true
+      this.publish('roll', {})
     }, HIDDEN_HANDOVER_MS)
   }
 
@@ -209,6 +215,7 @@ export class Group {
   private deposed(): void {
     this.leader?.end()
     this.leader = undefined
+    this.rolling = false
     this.settlingAfter = undefined
     this.clearTimers()
     this.updateStatus()
@@ -220,6 +227,7 @@ export class Group {
   private resign(to: string | undefined): void {
     const leader = this.leader
     if (leader === undefined) return
+    this.rolling = false
     const term = this.election.term
     this.leader = undefined
     leader.end()
@@ -311,8 +319,9 @@ export class Group {
     switch (m.kind) {
       case 'hello':
       case 'visible':
-        this.seen(m.from, m.visible)
+        this.seen(m.from)
         if (m.kind === 'hello') this.announceSoon()
+        if (m.visible && this.rolling && this.leader !== undefined) this.resign(m.from)
         return
       case 'bye':
         this.peers.delete(m.from)
@@ -322,7 +331,7 @@ export class Group {
         if (this.leader !== undefined) this.post('beat', { term: this.election.term })
         return
       case 'use':
-        this.seen(m.from, this.peers.get(m.from) ?? true)
+        this.seen(m.from)
         return this.leader?.recount(m.wants, m.wants ? undefined : { code: m.code, reason: m.reason })
       case 'send':
         if (m.to === this.member) this.leader?.accept(m.from, m.id, m.data)
@@ -337,11 +346,11 @@ export class Group {
     }
   }
 
-  // The other members and whether they are visible: bounded, whoever posts, the longest silent forgotten first.
-  private seen(member: string, visible: boolean): void {
+  // Bounded, whoever posts: the longest silent forgotten first.
+  private seen(member: string): void {
     this.peers.delete(member)
-    this.peers.set(member, visible)
-    if (this.peers.size > MAX_MEMBERS) this.peers.delete(this.peers.keys().next().value as string)
+    this.peers.add(member)
+    if (this.peers.size > MAX_MEMBERS) this.peers.delete(this.peers.values().next().value as string)
   }
 
   private fromLeader(m: Extract<ShareMessage, { term: number }>): void {
@@ -389,6 +398,9 @@ export class Group {
         return
       case 'ack':
         return this.replica?.acknowledge(m.ack)
+      case 'roll':
+        if (m.from !== this.member && this.visible()) this.post('visible', { visible: true })
+        return
       case 'session':
         return this.replica?.replace(m.session)
       case 'refused': {

@@ -41,7 +41,7 @@ export interface LeaderHost {
 }
 
 /** The kinds a leader publishes. */
-export type LeaderKind = Extract<ShareMessage['kind'], 'lead' | 'step' | 'event' | 'message' | 'taken' | 'out' | 'ack' | 'session' | 'refused'>
+export type LeaderKind = Extract<ShareMessage['kind'], 'lead' | 'step' | 'event' | 'message' | 'taken' | 'out' | 'ack' | 'session' | 'refused' | 'roll'>
 
 interface Queued {
   member: string

@@ -7,7 +7,8 @@
  * the leader of the highest term it knows (see election.ts).
  *
  * Follower → leader: hello, probe, bye, visible, use, send, command.
- * Leader → all: lead, beat, step, event, message, taken, out, ack, session, refused, resign.
+ * Leader → all: lead, beat, step, event, message, taken, out, ack, session, refused, resign,
+ * roll (a hidden leader asks which tabs are visible; they answer with visible).
  */
 import type { CloseInfo, ConnectionStateName, FailureReason, HeartbeatEvent, MessageData, SendData, StateChangeReason } from '../types.js'
 import type { Outbound } from '../reliable/session.js'
@@ -104,6 +105,7 @@ type Bodies = {
   session: { term: number; session: ReplicaState }
   refused: { term: number; member: string; id: number; code: string; text: string }
   resign: { term: number; to: string | undefined; session: ReplicaState | undefined; taken: [string, number][] }
+  roll: { term: number }
 }
 
 /** A message's kind. */
@@ -288,7 +290,8 @@ function leaderMessage(from: string, m: Bag, maxMessages: number): ShareMessage 
   const term = m.term
   switch (m.kind) {
     case 'beat':
-      return message(from, 'beat', { term })
+    case 'roll':
+      return message(from, m.kind, { term })
     case 'step': {
       const at = step(m.step)
       return at === undefined ? undefined : message(from, 'step', { term, step: at })

@@ -227,6 +227,25 @@ describe('shared connection: close() and reconnect()', () => {
 })
 
 describe('shared connection: visibility', () => {
+  it('keeps the lead when the only visible tab has crashed, and hands it to a tab that answers once it is visible', async () => {
+    const { server, fake, tabs } = await group('plain', 3)
+    const first = leaderOf(tabs)!
+    const [gone, hidden] = tabs.filter((t) => t !== first) as [Member, Member]
+    hidden.tab.setVisible(false)
+    first.tab.setVisible(false)
+    await pass(fake, 1_000)
+    crash(gone) // visible, and never says goodbye
+    await pass(fake, 5 * 60_000 + 2_000, 1_000)
+    await pass(fake, 1_000)
+    expect(leaderOf(tabs)).toBe(first)
+    expect(server.accepted).toBe(1)
+    expect(first.conn.state).toBe('open')
+    expect(hidden.conn.state).toBe('open')
+    hidden.tab.setVisible(true)
+    await settle(fake, () => leaderOf(tabs) === hidden && hidden.conn.state === 'open', 'the tab that became visible leads')
+    expect(server.most).toBe(1)
+  })
+
   it('hands the lead to a visible tab after the leader was hidden for five minutes', async () => {
     const { server, fake, tabs } = await group('plain', 2)
     const first = leaderOf(tabs)!
