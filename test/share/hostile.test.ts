@@ -25,6 +25,7 @@ const VALID: unknown[] = [
   message(MEMBER, 'command', { to: MEMBER, name: 'reconnect' }),
   { lifeline: 'share', v: SHARE_VERSION, from: MEMBER, kind: 'lead', term: 5, holder: 'c', state: 'open', step, url: 'ws://x/', session, taken: [[MEMBER, 2]] },
   message(MEMBER, 'beat', { term: 5 }),
+  message(MEMBER, 'roll', { term: 5 }),
   { lifeline: 'share', v: SHARE_VERSION, from: MEMBER, kind: 'step', term: 5, step },
   message(MEMBER, 'event', { term: 5, event: { name: 'close', code: 1006, reason: '', wasClean: false } }),
   message(MEMBER, 'event', { term: 5, event: { name: 'heartbeat', heartbeat: { type: 'proof', roundTrip: 3 } } }),
