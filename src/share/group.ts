@@ -403,17 +403,16 @@ export class Group {
         return
       case 'session':
         return this.replica?.replace(m.session)
-      case 'refused': {
-        this.took(m.member, m.id)
+      case 'refused':
+        // That message only: the sender's earlier ones may still wait at the leader.
         if (m.member === this.member) view.reportCode(m.code, `The shared connection refused a message of this tab: ${m.text}`, own.refused(m.id))
         return
-      }
       default:
         return
     }
   }
 
-  // The connection took `member`'s message `id`: numbered, written, or refused.
+  // The connection took `member`'s message `id`: numbered or written.
   private took(member: string, id: number): void {
     this.taken.note(member, id)
     if (member === this.member) this.host.own.takenUpTo(this.taken.of(this.member))

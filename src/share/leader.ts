@@ -153,7 +153,7 @@ export class Leader {
       const members = new Set(this.queue.map((q) => q.member))
       const maxMessages = this.host.options.buffer ? this.host.options.buffer.maxMessages : 1_000
       if ((!members.has(member) && members.size >= MAX_MEMBERS) || this.queued(member) >= maxMessages) {
-        return this.refuse(member, id, new LifelineError('LIFELINE_BUFFER_FULL', `The leading tab holds ${maxMessages} unsent message(s) from this tab already`))
+        return this.refuse(member, id, new LifelineError('LIFELINE_BUFFER_FULL', `The leading tab holds ${maxMessages} unsent message(s) from this tab already`), false)
       }
       // In the member's order: an earlier message that comes late goes before the member's later ones.
       const later = this.queue.findIndex((q) => q.member === member && q.id > id)
@@ -210,8 +210,9 @@ export class Leader {
     return this.queue.filter((q) => q.member === member).length
   }
 
-  private refuse(member: string, id: number, error: unknown): void {
-    this.host.taken.note(member, id)
+  // `passed`: the connection went past it (the member's earlier messages were all taken); else they still wait, and count as not taken.
+  private refuse(member: string, id: number, error: unknown, passed: boolean): void {
+    if (passed) this.host.taken.note(member, id)
     const code = (error as { code?: unknown }).code
     this.host.publish('refused', { member, id, code: typeof code === 'string' ? code : 'LIFELINE_INVALID_ARGUMENT', text: messageOf(error) })
   }
@@ -231,7 +232,7 @@ export class Leader {
           this.host.publish('taken', { member: next.member, id: next.id })
         }
       } catch (error) {
-        this.refuse(next.member, next.id, error)
+        this.refuse(next.member, next.id, error, true)
       } finally {
         this.sending = undefined
       }

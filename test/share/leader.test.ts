@@ -47,4 +47,15 @@ describe('the leading tab', () => {
     expect(reported).toEqual([])
     leader.end()
   })
+
+  it('refuses a message over its bound for a member without counting the member\'s waiting ones as taken', async () => {
+    const { leader, published } = await leading('plain')
+    const maxMessages = 1_000
+    for (let id = 1; id <= maxMessages + 1; id++) leader.accept(MEMBER, id, `m${id}`)
+    expect(published.map((p) => [p.kind, p.body.id, p.body.code])).toEqual([['refused', maxMessages + 1, 'LIFELINE_BUFFER_FULL']])
+    leader.accept(MEMBER, 1, 'm1, again') // still waiting: neither taken nor queued twice
+    expect(leader.queued(MEMBER)).toBe(maxMessages)
+    expect(published).toHaveLength(1)
+    leader.end()
+  })
 })
