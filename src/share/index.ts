@@ -7,6 +7,7 @@ import type { ResolvedOptions } from '../options.js'
 import type { Connection, WebSocketConstructor } from '../types.js'
 import { SharedConnection } from './member.js'
 import { pagePlatform, type SharePlatform } from './platform.js'
+import { SHARE_VERSION } from './protocol.js'
 
 /**
  * A shared connection on `platform` (the page's own unless given), or
@@ -19,7 +20,8 @@ export async function shareConnection(options: ResolvedOptions, platformWebSocke
   const resolved = platform ?? pagePlatform(options.clock)
   if (resolved === undefined) return undefined
   try {
-    await resolved.locks.query()
+    // One request, granted at once or not at all (ifAvailable), proves the lock manager takes this page's.
+    await resolved.locks.request(`lifeline-ws/share/${SHARE_VERSION}/probe`, { mode: 'exclusive', ifAvailable: true }, async () => {})
   } catch (error) {
     throw new Error(`share: Web Locks refuse this page (${describeError(error)}), so it cannot share: it has a connection of its own`, { cause: error })
   }

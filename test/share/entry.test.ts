@@ -184,6 +184,25 @@ describe('the share option where the platform can share', () => {
     }
   })
 
+  it('falls back to a connection of its own where the lock manager throws, and says why once', async () => {
+    const locks = {
+      query: async () => ({ held: [], pending: [] }),
+      request: () => {
+        throw new TypeError('locks.request is broken here')
+      },
+    }
+    Object.defineProperty(globalThis, 'navigator', { value: { locks }, configurable: true, writable: true })
+    const server = await countingServer('plain')
+    const conn = createConnection({ url: server.url, share: 'broken-locks' })
+    const errors: Error[] = []
+    conn.on('error', (error) => errors.push(error))
+    conn.send('still sent')
+    await until(() => server.received.length === 1, 5_000, 'sent on its own')
+    expect(conn.shared).toBe(false)
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^share: Web Locks refuse this page \(TypeError: locks.request is broken here\)/)])
+    conn.dispose()
+  })
+
   it('says at once that no WebSocket exists, as a connection of its own does', () => {
     pretendBrowser()
     const saved = (globalThis as { WebSocket?: unknown }).WebSocket
