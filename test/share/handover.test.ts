@@ -114,6 +114,40 @@ describe('shared connection: handover', () => {
   })
 })
 
+describe('shared connection: ten tabs', () => {
+  it('loses and repeats nothing through a frozen leader and then a crashed one, with one leader at the end', async () => {
+    const { server, fake, tabs } = await group('reliable', 10)
+    const first = leaderOf(tabs)!
+    const sender = tabs.at(-1)!
+    for (let i = 1; i <= 50; i++) {
+      sender.conn.send(`m${i}`)
+      server.server.broadcast(`s${i}`)
+    }
+    // A frozen page runs no code: the fake's frozen tab still runs its socket's, so it freezes once it told the tabs.
+    await settle(fake, () => tabs.every((t) => t.messages.length === 50), 'the first fifty in every tab')
+    first.tab.freeze()
+    for (let i = 51; i <= 100; i++) sender.conn.send(`m${i}`)
+    await settle(fake, () => leaderOf(tabs.filter((t) => t !== first)) !== undefined, 'a leader after the freeze')
+    const second = leaderOf(tabs.filter((t) => t !== first))!
+    for (let i = 51; i <= 100; i++) server.server.broadcast(`s${i}`)
+    await settle(fake, () => sender.conn.buffered === 0, 'the first hundred acknowledged')
+    crash(second)
+    const rest = tabs.filter((t) => t !== first && t !== second)
+    const late = rest.at(-1)!
+    for (let i = 101; i <= 150; i++) late.conn.send(`m${i}`)
+    await settle(fake, () => leaderOf(rest) !== undefined && rest.every((t) => t.conn.state === 'open'), 'a leader after the crash', 10_000)
+    for (let i = 101; i <= 150; i++) server.server.broadcast(`s${i}`)
+    await settle(fake, () => server.received.length >= 150 && rest.every((t) => t.messages.length >= 150) && late.conn.buffered === 0, 'everything through', 15_000)
+    first.tab.thaw()
+    await settle(fake, () => first.conn.share.role === 'follower' && first.conn.state === 'open', 'the thawed tab follows')
+    await pass(fake, 500)
+    expect(server.received).toEqual(numbers(150))
+    for (const t of rest) expect(t.messages).toEqual(Array.from({ length: 150 }, (_, i) => `s${i + 1}`))
+    expect(tabs.filter((t) => !t.tab.closed && t.conn.share.role === 'leader')).toHaveLength(1)
+    expect(server.live()).toBe(1)
+  }, 40_000)
+})
+
 describe('shared connection: a stalled tab in line for the lock', () => {
   // Every follower knows the leader's lock holder: the announcement a tab that joined later asked for names it.
   async function fourTabs() {
