@@ -41,7 +41,7 @@ export class DeferredConnection implements Connection {
   private readonly waiting: OwnMessages
   private disposed = false
   private placeholder: AnyActorRef | undefined
-  // The stand-in's own word (why it fell back): heard by the error listeners added through it, in their order.
+  // The stand-in's own word (a message dropped, a call that threw, why it fell back): heard by the error listeners added through it.
   private readonly errors = new Emitter<{ error: Error }>(
     (thrown) => new LifelineError('LIFELINE_LISTENER_FAILED', `An 'error' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
   )
@@ -114,7 +114,7 @@ export class DeferredConnection implements Connection {
   send(data: SendData): void {
     checkSendData(data)
     if (this.target !== undefined || this.disposed) return this.run((c) => c.send(data), 'send')
-    const entry = this.waiting.add(data, this.state, 0, (dropped) => this.run(() => this.errors.report(dropped)))
+    const entry = this.waiting.add(data, this.state, 0, (dropped) => this.errors.report(dropped))
     this.run((c) => {
       // In order: every earlier one went, or was dropped to make room (and said so).
       if (this.waiting.all()[0] !== entry) return
@@ -127,11 +127,9 @@ export class DeferredConnection implements Connection {
     checkListener(type, listener)
     const offs: (() => void)[] = []
     let gone = false
-    this.run((c) => {
-      if (gone) return
-      offs.push(c.on(type, listener))
-      if (type === 'error') offs.push(this.errors.on('error', listener as (error: Error) => void))
-    })
+    // The stand-in's own errors reach it at once (a message dropped to make room, as send() returns).
+    if (type === 'error') offs.push(this.errors.on('error', listener as (error: Error) => void))
+    this.run((c) => void (gone || offs.push(c.on(type, listener))))
     return () => {
       gone = true
       for (const off of offs.splice(0)) off()

@@ -170,12 +170,12 @@ describe('the share option where the platform can share', () => {
       { key: 'reject', buffer: { maxMessages: 2, overflow: 'reject' as const } },
     ]
     for (const { key, buffer } of variants) {
-      const seen = [] as { thrown: (string | undefined)[]; errors: unknown[]; buffered: number }[]
+      const seen = [] as { thrown: string[]; errors: unknown[]; buffered: number }[]
       for (const share of [undefined, key]) {
         const conn = createConnection({ url: `${server.url}-${key}-${share ?? 'own'}`, buffer, autoConnect: false, ...(share === undefined ? {} : { share }) })
         const errors: unknown[] = []
         conn.on('error', (error) => errors.push([(error as { code?: string }).code, (error as { messages?: unknown }).messages]))
-        const thrown = ['one', 'two', 'three'].map((data) => codeOf(() => conn.send(data)))
+        const thrown = ['one', 'two', 'three'].map((data) => codeOf(() => conn.send(data)) ?? `took ${data}, ${errors.length} error(s)`)
         await new Promise((resolve) => setTimeout(resolve, 50))
         seen.push({ thrown, errors: [...errors], buffered: conn.buffered })
         conn.dispose()
