@@ -7,11 +7,19 @@
 import { createActor, type AnyActorRef } from 'xstate'
 import { connectionMachine } from '../../machines/connection.machine.js'
 import { checkCloseArguments, checkListener, checkSendData } from '../connection.js'
-import { LifelineError } from '../errors.js'
+import { Emitter } from '../emitter.js'
+import { LifelineError, messageOf } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Connection, ConnectionEventMap, ConnectionStateName, SendData, ShareStatus, WebSocketConstructor } from '../types.js'
+import { OwnMessages } from './own-messages.js'
 
 type Call = (connection: Connection) => void
+
+/** What the share code gave: a connection, and why it is not a shared one, if it fell back. */
+interface Loaded {
+  connection: Connection
+  fallback?: unknown
+}
 
 interface Page {
   navigator?: { locks?: { request?: unknown; query?: unknown } }
@@ -24,21 +32,38 @@ export function canShare(page: Page = globalThis as Page): boolean {
   return typeof locks?.request === 'function' && typeof locks.query === 'function' && typeof page.BroadcastChannel === 'function'
 }
 
-class DeferredConnection implements Connection {
-  readonly shared = true
+/** The stand-in: exported for its tests only. */
+export class DeferredConnection implements Connection {
   private target: Connection | undefined
   private calls: Call[] = []
   private early: ConnectionStateName
-  private waiting = 0
+  // What send() was given meanwhile, taken by the rules of the connection it stands for (buffer false, its bound, drop-oldest).
+  private readonly waiting: OwnMessages
   private disposed = false
   private placeholder: AnyActorRef | undefined
+  // The stand-in's own word (a message dropped, a call that threw, why it fell back): heard by the error listeners added through it.
+  private readonly errors = new Emitter<{ error: Error }>(
+    (thrown) => new LifelineError('LIFELINE_LISTENER_FAILED', `An 'error' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
+  )
 
-  constructor(private readonly options: ResolvedOptions, load: Promise<Connection>) {
+  constructor(private readonly options: ResolvedOptions, load: Promise<Loaded>) {
     this.early = options.autoConnect ? 'connecting' : 'idle'
-    void load.then((connection) => {
-      this.target = connection
-      for (const call of this.calls.splice(0)) call(connection)
-    })
+    this.waiting = new OwnMessages(options)
+    void load.then(
+      ({ connection, fallback }) => {
+        this.target = connection
+        // One call that throws (what only the connection could tell) is reported; the later ones are still made.
+        for (const call of this.calls.splice(0)) {
+          try {
+            call(connection)
+          } catch (error) {
+            this.errors.report(error instanceof Error ? error : new Error(String(error)))
+          }
+        }
+        if (fallback !== undefined) this.errors.report(fallback instanceof Error ? fallback : new Error(String(fallback)))
+      },
+      (error: unknown) => this.errors.report(error instanceof Error ? error : new Error(String(error))),
+    )
   }
 
   private run(call: Call, method?: string): void {
@@ -47,12 +72,17 @@ class DeferredConnection implements Connection {
     else call(this.target)
   }
 
+  /** True until the share code says otherwise: false once the tab fell back to a connection of its own. */
+  get shared(): boolean {
+    return this.target?.shared ?? true
+  }
+
   get state(): ConnectionStateName {
     return this.target?.state ?? (this.disposed ? 'idle' : this.early)
   }
 
   get buffered(): number {
-    return this.target?.buffered ?? this.waiting
+    return this.target?.buffered ?? this.waiting.size
   }
 
   get share(): ShareStatus | undefined {
@@ -84,23 +114,25 @@ class DeferredConnection implements Connection {
   send(data: SendData): void {
     checkSendData(data)
     if (this.target !== undefined || this.disposed) return this.run((c) => c.send(data), 'send')
-    if (this.waiting >= (this.options.buffer ? this.options.buffer.maxMessages : 0)) throw new LifelineError('LIFELINE_BUFFER_FULL', 'send() refused the message: the buffer is full', { messages: [data] })
-    const copy = data instanceof ArrayBuffer ? data.slice(0) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data
-    this.waiting++
+    const entry = this.waiting.add(data, this.state, 0, (dropped) => this.errors.report(dropped))
     this.run((c) => {
-      this.waiting--
-      c.send(copy)
+      // In order: every earlier one went, or was dropped to make room (and said so).
+      if (this.waiting.all()[0] !== entry) return
+      this.waiting.takenUpTo(entry.id)
+      c.send(entry.data)
     })
   }
 
   on<K extends keyof ConnectionEventMap>(type: K, listener: (event: ConnectionEventMap[K]) => void): () => void {
     checkListener(type, listener)
-    let off: (() => void) | undefined
+    const offs: (() => void)[] = []
     let gone = false
-    this.run((c) => void (gone || (off = c.on(type, listener))))
+    // The stand-in's own errors reach it at once (a message dropped to make room, as send() returns).
+    if (type === 'error') offs.push(this.errors.on('error', listener as (error: Error) => void))
+    this.run((c) => void (gone || offs.push(c.on(type, listener))))
     return () => {
       gone = true
-      off?.()
+      for (const off of offs.splice(0)) off()
     }
   }
 
@@ -118,5 +150,10 @@ class DeferredConnection implements Connection {
  */
 export function deferredShare(options: ResolvedOptions, platformWebSocket: WebSocketConstructor | undefined, own: () => Connection): Connection | undefined {
   if (!canShare()) return undefined
-  return new DeferredConnection(options, import('./index.js').then((share) => share.shareConnection(options, platformWebSocket) ?? own(), own))
+  const fallBack = (fallback: unknown): Loaded => ({ connection: own(), fallback })
+  const load = import('./index.js').then(
+    (share) => share.shareConnection(options, platformWebSocket).then((shared): Loaded => (shared === undefined ? { connection: own() } : { connection: shared }), fallBack),
+    (error: unknown) => fallBack(new Error(`share: the share code could not be loaded (${messageOf(error).slice(0, 200)}): this tab has a connection of its own`, { cause: error })),
+  )
+  return new DeferredConnection(options, load)
 }

@@ -14,9 +14,13 @@
  * Terms order leaders: a new leader takes a term above every term it knows
  * (and at least the clock, so a tab that knew none still comes after the
  * last); ties go to the higher member id. A tab heeds only the leader of
- * the highest term it has heard.
+ * the highest term it has heard, and no term a leader could not have: more
+ * than `TERM_SLACK_MS` above the clock and more than `TERM_STEP` above the
+ * highest it knows. So a forged term cannot be one the real leader cannot
+ * go above, and a forger pushing terms up gains at most a step a message.
  */
 import type { LockManagerLike, SharePlatform } from './platform.js'
+import { MAX_TERM } from './protocol.js'
 
 /** The leader beats this often. */
 export const BEAT_MS = 250
@@ -26,6 +30,10 @@ export const LAPSE_MS = 750
 export const LAPSE_JITTER_MS = 250
 /** Silence after the probe before the follower steals the lock. */
 export const PROBE_MS = 250
+/** How far above the clock a term may be (a day: the clock set back by less keeps a group whole). */
+export const TERM_SLACK_MS = 24 * 60 * 60_000
+/** How far above the highest term a tab knows a newer one may be (elections it missed while frozen). */
+export const TERM_STEP = 1_024
 
 /** What the election tells the member around it. */
 export interface ElectionHost {
@@ -36,12 +44,16 @@ export interface ElectionHost {
   /** Posts a beat or a probe. */
   beat(term: number): void
   probe(): void
+  /** The leader said nothing for a lapse and a probe: no leader is known until one speaks. */
+  lapsed(): void
   /** A failure of the lock manager itself. */
   report(error: unknown): void
 }
 
 interface Grant {
   held: boolean
+  /** The request settled (stolen, released, aborted): a callback that comes after it holds nothing. */
+  settled: boolean
   release: (() => void) | undefined
 }
 
@@ -129,13 +141,15 @@ export class Election {
    * of the two holds the lock (the member keeps such messages till then).
    */
   heard(from: string, term: number, holder?: string): 'current' | 'stale' | 'contested' {
+    if (term > Math.max(this.now() + TERM_SLACK_MS, this.term + TERM_STEP)) return 'stale' // no leader's: not even answered
     if (from === this.leader && term === this.term) {
       this.lastSign = this.now()
       this.probedAt = undefined
       if (holder !== undefined) this.holder = holder
       return 'current'
     }
-    const newer = term > this.term || (term === this.term && this.leader !== undefined && from > this.leader)
+    // Two tabs elected in the same millisecond have the same term: the higher member id wins (a deposed tab knows no leader).
+    const newer = term > this.term || (term === this.term && (this.leader === undefined || from > this.leader))
     if (!newer || term <= this.retired) {
       if (this.role === 'leader') this.host.beat(this.term)
       return 'stale'
@@ -193,7 +207,7 @@ export class Election {
 
   private announceAbove(term: number): void {
     if (this.role !== 'leader') return
-    this.term = Math.max(term + 1, this.now())
+    this.term = Math.min(Math.max(term + 1, this.now()), MAX_TERM)
     this.elect()
   }
 
@@ -207,7 +221,7 @@ export class Election {
   }
 
   private request(options: { signal?: AbortSignal; steal?: boolean }, onSettled: () => void): void {
-    const grant: Grant = { held: false, release: undefined }
+    const grant: Grant = { held: false, settled: false, release: undefined }
     let request: Promise<unknown>
     try {
       request = this.locks.request(this.lockName, { mode: 'exclusive', ...options }, () => this.granted(grant))
@@ -217,10 +231,12 @@ export class Election {
     }
     request.then(
       () => {
+        grant.settled = true
         onSettled()
         this.ended(grant)
       },
       (error: unknown) => {
+        grant.settled = true
         onSettled()
         if (grant.held) return this.ended(grant) // stolen
         if (!isAbort(error)) this.host.report(error)
@@ -229,14 +245,14 @@ export class Election {
   }
 
   private granted(grant: Grant): Promise<void> {
-    if (this.role === 'stopped' || this.grant !== undefined) return Promise.resolve()
+    if (this.role === 'stopped' || this.grant !== undefined || grant.settled) return Promise.resolve()
     grant.held = true
     this.grant = grant
     const held = new Promise<void>((resolve) => (grant.release = resolve))
     this.queued?.abort()
     this.queued = undefined
     this.role = 'leader'
-    this.term = Math.max(this.term + 1, this.now())
+    this.term = Math.min(Math.max(this.term + 1, this.now()), MAX_TERM)
     this.leader = this.member
     this.lastTick = this.now()
     void this.locks.query().then(
@@ -269,9 +285,11 @@ export class Election {
   private lose(): void {
     if (this.role !== 'leader') return
     this.role = 'candidate'
+    if (this.leader === this.member) this.leader = undefined
+    // Whoever holds the lock now spoke at once when granted it: unheard by the next beat, it is probed (stalled right after its steal).
+    this.lastSign = this.now() - this.lapse
     this.releaseHeld()
     this.host.deposed()
-    this.lastSign = this.now()
     this.enqueue()
   }
 
@@ -294,29 +312,39 @@ export class Election {
       return this.host.beat(this.term)
     }
     this.enqueue()
-    if (this.stealing || now - this.lastSign <= this.lapse) return
-    if (this.probedAt !== undefined) return
-    const probedAt = (this.probedAt = now)
+    if (this.stealing || this.probedAt !== undefined || now - this.lastSign <= this.lapse) return
+    this.probe()
+  }
+
+  private probe(): void {
+    const probedAt = (this.probedAt = this.now())
     this.host.probe()
     this.probeTimer = this.platform.clock.setTimeout(() => {
-      // Still silent since the probe: take the lock.
-      if (this.role === 'candidate' && this.probedAt === probedAt && this.lastSign <= probedAt) void this.steal()
+      if (this.role !== 'candidate' || this.probedAt !== probedAt || this.lastSign > probedAt) return
+      // Still silent since the probe: no leader is known; take the lock.
+      this.host.lapsed()
+      void this.steal()
     }, PROBE_MS)
   }
 
-  // The leader went quiet: take the lock from it, unless it already changed hands.
+  // The leader went quiet: take the lock from it, unless it changed hands.
   private async steal(): Promise<void> {
     this.stealing = true
     const silentSince = this.lastSign
     const silent = this.holder
+    // When the silence is judged again: after a new lapse (stolen, or a leader spoke), at the next beat, or at once.
+    let again: 'lapse' | 'beat' | 'now' = 'lapse'
     try {
       const state = await this.locks.query()
       const holder = state.held?.find((lock) => lock.name === this.lockName)?.clientId
       if (this.role !== 'candidate' || this.lastSign !== silentSince) return // a leader spoke meanwhile
-      if (holder === undefined || (silent !== undefined && holder !== silent)) {
-        this.lastSign = this.now() // free (the queue will grant it) or taken by another: wait for its word
-        this.probedAt = undefined
-        return
+      // Free: the queue grants it at once, to this tab or another, which then speaks or is found silent in turn.
+      if (holder === undefined) return void (again = 'beat')
+      if (silent !== undefined && holder !== silent) {
+        // Another page took the lock and said nothing either (stalled as it was granted it, or right after its own steal):
+        // watched as the silent one was, the silence counted on, and probed at once.
+        this.holder = holder
+        return void (again = 'now')
       }
       this.queued?.abort()
       this.queued = undefined
@@ -326,8 +354,12 @@ export class Election {
     } finally {
       this.stealing = false
       this.probedAt = undefined
-      this.lapse = LAPSE_MS + Math.floor(Math.random() * LAPSE_JITTER_MS)
-      this.lastSign = this.now()
+      if (again === 'lapse') {
+        this.lapse = LAPSE_MS + Math.floor(Math.random() * LAPSE_JITTER_MS)
+        this.lastSign = this.now()
+      } else if (again === 'now' && this.role === 'candidate') {
+        this.probe()
+      }
     }
   }
 }

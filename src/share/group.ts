@@ -7,7 +7,7 @@
  */
 import type { ResolvedOptions } from '../options.js'
 import type { ShareStatus, WebSocketConstructor } from '../types.js'
-import { Election } from './election.js'
+import { BEAT_MS, Election } from './election.js'
 import { Leader, type LeaderKind } from './leader.js'
 import { Mirror } from './mirror.js'
 import type { OwnMessages, Outgoing } from './own-messages.js'
@@ -18,7 +18,7 @@ import type { TabView } from './view.js'
 
 /** A new leader waits this long for what the last one said just before it went, unless it resigned. */
 export const SETTLE_MS = 50
-/** A leader hidden this long hands over to a visible tab (Chrome throttles such a tab's timers to once a minute). */
+/** A leader hidden this long hands over to a visible tab that answers it (Chrome throttles such a tab's timers to once a minute). */
 export const HIDDEN_HANDOVER_MS = 5 * 60_000
 // The leader asks who still wants the connection every this many beats (a tab that crashed never says).
 const RECOUNT_BEATS = 4
@@ -44,7 +44,8 @@ export class Group {
   private readonly election: Election
   private readonly taken = new TakenMarks()
   private readonly channel
-  private readonly peers = new Map<string, boolean>()
+  // The other members heard of (for `alone`).
+  private readonly peers = new Set<string>()
   private readonly limit: number
   private leader: Leader | undefined
   private status: ShareStatus
@@ -55,8 +56,13 @@ export class Group {
   // A newer leader's words while this tab leads, kept until the lock manager says who holds the lock.
   private contested: ShareMessage[] = []
   private reconnecting = false
+  // No leader is known (the last one went silent past its probe, resigned, or this tab was deposed) until one announces itself.
+  private lost = false
   private beats = 0
-  private timers: { settle?: unknown; hidden?: unknown } = {}
+  private timers: { settle?: unknown; hidden?: unknown; announce?: unknown } = {}
+  private announcedAt = Number.NEGATIVE_INFINITY
+  // A leader hidden long enough asked which tabs are visible: the first to say so (alive, then) takes over.
+  private rolling = false
   private closed = false
   // Between leave() and join(): the page went (it may come back from the cache); it hears nothing.
   private away = false
@@ -75,6 +81,7 @@ export class Group {
       deposed: () => this.deposed(),
       beat: (term) => this.beat(term),
       probe: () => this.post('probe', {}),
+      lapsed: () => this.leaderLost(),
       report: (error) => host.view.report(error),
     })
   }
@@ -101,13 +108,19 @@ export class Group {
     this.election.stop()
     this.post('bye', {})
     this.away = true
-    this.host.platform.clock.clearTimeout(this.timers.hidden)
-    this.host.platform.clock.clearTimeout(this.timers.settle)
+    this.clearTimers()
+  }
+
+  private clearTimers(): void {
+    const { clock } = this.host.platform
+    for (const timer of Object.values(this.timers)) clock.clearTimeout(timer)
+    this.timers = {}
   }
 
   /** Disposed: nothing more is heard or said. */
   close(): void {
     this.closed = true
+    this.clearTimers()
     this.channel.close()
     this.mirror.stop()
   }
@@ -122,7 +135,7 @@ export class Group {
     if (this.leader !== undefined) return this.leader.reconnect()
     const to = this.election.leader
     // No leader known (a takeover under way): asked of the next one, which opens a new socket anyway.
-    if (to === undefined || this.synced?.leader !== to) this.reconnecting = true
+    if (to === undefined || this.lost || this.synced?.leader !== to) this.reconnecting = true
     else this.post('command', { to, name: 'reconnect' })
   }
 
@@ -133,7 +146,7 @@ export class Group {
       return this.leader.accept(this.member, entry.id, entry.data)
     }
     const to = this.election.leader
-    if (to === undefined || this.synced?.leader !== to || this.synced.term !== this.election.term) return
+    if (to === undefined || this.lost || this.synced?.leader !== to || this.synced.term !== this.election.term) return
     entry.forwarded = true
     this.post('send', { to, id: entry.id, data: entry.data })
   }
@@ -143,10 +156,13 @@ export class Group {
     const { clock } = this.host.platform
     this.post('visible', { visible })
     clock.clearTimeout(this.timers.hidden)
+    this.rolling = false
     if (visible || this.leader === undefined) return
     this.timers.hidden = clock.setTimeout(() => {
-      const to = [...this.peers].find(([, seen]) => seen)?.[0]
-      if (to !== undefined && this.leader !== undefined) this.resign(to)
+      if (this.leader === undefined) return
+      // Only a tab that answers now is known to be alive (a crashed one never said goodbye).
+      this.rolling = true
+      this.publish('roll', {})
     }, HIDDEN_HANDOVER_MS)
   }
 
@@ -193,30 +209,31 @@ export class Group {
     } else {
       this.announce()
     }
-    this.forwardAll()
     if (!this.visible()) this.visibilityChanged()
   }
 
   private deposed(): void {
     this.leader?.end()
     this.leader = undefined
+    this.rolling = false
     this.settlingAfter = undefined
-    this.host.platform.clock.clearTimeout(this.timers.settle)
-    this.host.platform.clock.clearTimeout(this.timers.hidden)
+    this.clearTimers()
     this.updateStatus()
     // What the newer leader said while this tab still thought it led, now heard in order.
     for (const m of this.contested.splice(0)) this.receive(m)
+    if (this.status.role === 'joining') this.leaderLost()
   }
 
   private resign(to: string | undefined): void {
     const leader = this.leader
     if (leader === undefined) return
+    this.rolling = false
     const term = this.election.term
     this.leader = undefined
     leader.end()
     this.post('resign', { term, to, session: this.replica?.state(), taken: this.taken.pairs() })
     if (to !== undefined) this.election.resign(to)
-    this.updateStatus()
+    this.leaderLost(to !== undefined) // leaving: the status says so, the view has nothing more to show
   }
 
   private beat(term: number): void {
@@ -237,9 +254,22 @@ export class Group {
     }
   }
 
+  // A hello is answered by the next announcement, at most one a beat: a flood of them (or many tabs at once) gets one.
+  private announceSoon(): void {
+    if (this.leader === undefined || this.timers.announce !== undefined) return
+    const { clock } = this.host.platform
+    const wait = this.announcedAt + BEAT_MS - clock.now()
+    if (wait <= 0) return this.announce()
+    this.timers.announce = clock.setTimeout(() => {
+      this.timers.announce = undefined
+      this.announce()
+    }, wait)
+  }
+
   private announce(): void {
     const leader = this.leader
     if (leader === undefined) return
+    this.announcedAt = this.host.platform.clock.now()
     const body: Announcement = {
       term: this.election.term,
       holder: this.election.ownHolder,
@@ -260,12 +290,21 @@ export class Group {
     this.apply(m)
   }
 
+  // A copy: what the leader takes while this runs leaves the list.
   private forwardAll(): void {
-    for (const entry of this.host.own.all()) this.forward(entry)
+    for (const entry of [...this.host.own.all()]) this.forward(entry)
+  }
+
+  // The tab shows connecting and joining until the next leader announces itself: the last one's socket is gone.
+  private leaderLost(show = true): void {
+    if (this.leader !== undefined || this.lost) return
+    this.lost = true
+    this.updateStatus()
+    if (show) this.host.view.leaderLost()
   }
 
   private updateStatus(): void {
-    const current = this.election.leader
+    const current = this.lost ? undefined : this.election.leader
     const leader = this.leader !== undefined ? this.member : current !== undefined && this.synced?.leader === current ? current : undefined
     const role = this.leader !== undefined ? 'leader' : leader !== undefined ? 'follower' : 'joining'
     if (role === this.status.role && leader === this.status.leader) return
@@ -280,8 +319,9 @@ export class Group {
     switch (m.kind) {
       case 'hello':
       case 'visible':
-        this.seen(m.from, m.visible)
-        if (m.kind === 'hello' && this.leader !== undefined) this.announce()
+        this.seen(m.from)
+        if (m.kind === 'hello') this.announceSoon()
+        if (m.visible && this.rolling && this.leader !== undefined) this.resign(m.from)
         return
       case 'bye':
         this.peers.delete(m.from)
@@ -291,7 +331,7 @@ export class Group {
         if (this.leader !== undefined) this.post('beat', { term: this.election.term })
         return
       case 'use':
-        this.seen(m.from, this.peers.get(m.from) ?? true)
+        this.seen(m.from)
         return this.leader?.recount(m.wants, m.wants ? undefined : { code: m.code, reason: m.reason })
       case 'send':
         if (m.to === this.member) this.leader?.accept(m.from, m.id, m.data)
@@ -306,11 +346,11 @@ export class Group {
     }
   }
 
-  // The other members and whether they are visible: bounded, whoever posts, the longest silent forgotten first.
-  private seen(member: string, visible: boolean): void {
+  // Bounded, whoever posts: the longest silent forgotten first.
+  private seen(member: string): void {
     this.peers.delete(member)
-    this.peers.set(member, visible)
-    if (this.peers.size > MAX_MEMBERS) this.peers.delete(this.peers.keys().next().value as string)
+    this.peers.add(member)
+    if (this.peers.size > MAX_MEMBERS) this.peers.delete(this.peers.values().next().value as string)
   }
 
   private fromLeader(m: Extract<ShareMessage, { term: number }>): void {
@@ -330,7 +370,7 @@ export class Group {
     this.taken.merge(m.taken)
     this.resignedBy = m.from
     this.election.leaderGone()
-    this.updateStatus()
+    this.leaderLost()
     if (m.to === this.member) this.election.takeOver()
   }
 
@@ -340,8 +380,8 @@ export class Group {
       case 'lead':
         return this.synchronise(m.from, m)
       case 'beat':
-        // A leader this tab has not heard announce itself: ask it to.
-        if (this.synced?.leader !== m.from || this.synced.term !== m.term) this.post('hello', { visible: this.visible() })
+        // A leader this tab has not heard announce itself (or thought lost): ask it to.
+        if (this.lost || this.synced?.leader !== m.from || this.synced.term !== m.term) this.post('hello', { visible: this.visible() })
         return
       case 'step':
         return this.mirror.apply(m.step)
@@ -358,19 +398,21 @@ export class Group {
         return
       case 'ack':
         return this.replica?.acknowledge(m.ack)
+      case 'roll':
+        if (m.from !== this.member && this.visible()) this.post('visible', { visible: true })
+        return
       case 'session':
         return this.replica?.replace(m.session)
-      case 'refused': {
-        this.took(m.member, m.id)
+      case 'refused':
+        // That message only: the sender's earlier ones may still wait at the leader.
         if (m.member === this.member) view.reportCode(m.code, `The shared connection refused a message of this tab: ${m.text}`, own.refused(m.id))
         return
-      }
       default:
         return
     }
   }
 
-  // The connection took `member`'s message `id`: numbered, written, or refused.
+  // The connection took `member`'s message `id`: numbered or written.
   private took(member: string, id: number): void {
     this.taken.note(member, id)
     if (member === this.member) this.host.own.takenUpTo(this.taken.of(this.member))
@@ -378,15 +420,17 @@ export class Group {
 
   private synchronise(from: string, a: Announcement): void {
     const before = this.synced
-    const fresh = before?.leader !== from || before.term !== a.term
+    const fresh = before?.leader !== from || before.term !== a.term || this.lost
     this.synced = { leader: from, term: a.term }
+    this.lost = false
     this.taken.merge(a.taken)
     this.host.own.takenUpTo(this.taken.of(this.member))
     if (this.replica !== undefined && a.session !== undefined) this.replica.replace(a.session)
+    // Before anything reaches the application's listeners: a message one of them sends comes after the tab's earlier ones.
+    if (fresh) this.forwardAll()
     if (a.step !== undefined) this.mirror.sync(a.step.value, a.step.context)
     this.updateStatus()
     this.host.view.announced(a.state, a.url, before !== undefined && fresh)
-    if (fresh) this.forwardAll()
     if (this.reconnecting && from !== this.member) this.post('command', { to: from, name: 'reconnect' })
     this.reconnecting = false
   }

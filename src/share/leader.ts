@@ -19,7 +19,7 @@ import { contextJson } from '../inspector/json.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Outbound, ReliableSession, SessionJournal } from '../reliable/session.js'
 import type { Connection, ConnectionEventMap, SendData, WebSocketConstructor } from '../types.js'
-import { MAX_MEMBERS, type ForwardedEvent, type JsonObject, type ShareMessage, type StateValue, type Step, type StepAction } from './protocol.js'
+import { MAX_MEMBERS, MAX_URL, type ForwardedEvent, type JsonObject, type ShareMessage, type StateValue, type Step, type StepAction } from './protocol.js'
 import type { Replica, TakenMarks } from './replica.js'
 import { adoptSession, exportSession } from './session-state.js'
 
@@ -41,7 +41,7 @@ export interface LeaderHost {
 }
 
 /** The kinds a leader publishes. */
-export type LeaderKind = Extract<ShareMessage['kind'], 'lead' | 'step' | 'event' | 'message' | 'taken' | 'out' | 'ack' | 'session' | 'refused'>
+export type LeaderKind = Extract<ShareMessage['kind'], 'lead' | 'step' | 'event' | 'message' | 'taken' | 'out' | 'ack' | 'session' | 'refused' | 'roll'>
 
 interface Queued {
   member: string
@@ -60,8 +60,11 @@ function forward<K extends (typeof FORWARDED)[number]>(name: K, event: Connectio
       const { state, reason } = event as ConnectionEventMap['state']
       return { name: 'state', state, reason }
     }
-    case 'open':
-      return { name: 'open', url: (event as ConnectionEventMap['open']).url }
+    case 'open': {
+      // A URL no browser takes (a connection of its own in Node takes any) goes unnamed rather than unheard.
+      const { url } = event as ConnectionEventMap['open']
+      return { name: 'open', url: url.length <= MAX_URL ? url : '' }
+    }
     case 'close':
       return { name: 'close', ...(event as ConnectionEventMap['close']) }
     case 'heartbeat':
@@ -143,18 +146,19 @@ export class Leader {
   /** Member `member` sends its message `id`: once, in its order. */
   accept(member: string, id: number, data: SendData): void {
     this.gate(() => {
-      if (id <= this.host.taken.of(member) || this.queue.some((q) => q.member === member && q.id >= id)) {
-        // Taken already: the member missed the word, say it again.
-        const last = this.host.taken.of(member)
-        if (last > 0 && id <= last) this.host.publish('taken', { member, id: last })
-        return
-      }
+      const last = this.host.taken.of(member)
+      // Taken already: the member missed the word, say it again.
+      if (id <= last) return this.host.publish('taken', { member, id: last })
+      if (this.queue.some((q) => q.member === member && q.id === id)) return
       const members = new Set(this.queue.map((q) => q.member))
       const maxMessages = this.host.options.buffer ? this.host.options.buffer.maxMessages : 1_000
-      if ((!members.has(member) && members.size >= MAX_MEMBERS) || this.queue.filter((q) => q.member === member).length >= maxMessages) {
-        return this.refuse(member, id, new LifelineError('LIFELINE_BUFFER_FULL', `The leading tab holds ${maxMessages} unsent message(s) from this tab already`))
+      if ((!members.has(member) && members.size >= MAX_MEMBERS) || this.queued(member) >= maxMessages) {
+        return this.refuse(member, id, new LifelineError('LIFELINE_BUFFER_FULL', `The leading tab holds ${maxMessages} unsent message(s) from this tab already`), false)
       }
-      this.queue.push({ member, id, data })
+      // In the member's order: an earlier message that comes late goes before the member's later ones.
+      const later = this.queue.findIndex((q) => q.member === member && q.id > id)
+      if (later === -1) this.queue.push({ member, id, data })
+      else this.queue.splice(later, 0, { member, id, data })
       this.flush()
     })
   }
@@ -206,8 +210,9 @@ export class Leader {
     return this.queue.filter((q) => q.member === member).length
   }
 
-  private refuse(member: string, id: number, error: unknown): void {
-    this.host.taken.note(member, id)
+  // `passed`: the connection went past it (the member's earlier messages were all taken); else they still wait, and count as not taken.
+  private refuse(member: string, id: number, error: unknown, passed: boolean): void {
+    if (passed) this.host.taken.note(member, id)
     const code = (error as { code?: unknown }).code
     this.host.publish('refused', { member, id, code: typeof code === 'string' ? code : 'LIFELINE_INVALID_ARGUMENT', text: messageOf(error) })
   }
@@ -227,7 +232,7 @@ export class Leader {
           this.host.publish('taken', { member: next.member, id: next.id })
         }
       } catch (error) {
-        this.refuse(next.member, next.id, error)
+        this.refuse(next.member, next.id, error, true)
       } finally {
         this.sending = undefined
       }

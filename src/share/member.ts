@@ -33,10 +33,18 @@ export class SharedConnection implements Connection {
     this.member = platform.randomId()
     this.own = new OwnMessages(options)
     this.group = new Group({ member: this.member, options, platform, platformWebSocket, view: this.view, own: this.own })
-    if (platform.lifecycle) this.unsubscribes.push(platform.lifecycle((signal) => (signal === 'leave' ? this.leave() : this.return())))
-    if (platform.visibility) this.unsubscribes.push(platform.visibility.subscribe(() => this.group.visibilityChanged()))
-    this.group.join()
-    if (options.autoConnect) this.open()
+    try {
+      if (platform.lifecycle) this.unsubscribes.push(platform.lifecycle((signal) => (signal === 'leave' ? this.leave() : this.return())))
+      if (platform.visibility) this.unsubscribes.push(platform.visibility.subscribe(() => this.group.visibilityChanged()))
+      this.group.join()
+      if (options.autoConnect) this.open()
+    } catch (error) {
+      // A platform that throws leaves nothing behind: no timer, no lock, no channel.
+      this.leave()
+      for (const unsubscribe of this.unsubscribes) unsubscribe()
+      this.group.close()
+      throw error
+    }
   }
 
   get state(): ConnectionStateName {

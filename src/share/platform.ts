@@ -16,6 +16,7 @@ export interface LockRequestOptions {
   mode?: 'exclusive'
   signal?: AbortSignal
   steal?: boolean
+  ifAvailable?: boolean
 }
 
 /** What `navigator.locks.query()` says of a lock. */

@@ -7,7 +7,8 @@
  * the leader of the highest term it knows (see election.ts).
  *
  * Follower → leader: hello, probe, bye, visible, use, send, command.
- * Leader → all: lead, beat, step, event, message, taken, out, ack, session, refused, resign.
+ * Leader → all: lead, beat, step, event, message, taken, out, ack, session, refused, resign,
+ * roll (a hidden leader asks which tabs are visible; they answer with visible).
  */
 import type { CloseInfo, ConnectionStateName, FailureReason, HeartbeatEvent, MessageData, SendData, StateChangeReason } from '../types.js'
 import type { Outbound } from '../reliable/session.js'
@@ -21,6 +22,8 @@ export const SHARE_VERSION = 1
 export const MAX_MEMBERS = 64
 
 const MAX_TEXT = 240
+/** The longest URL an announcement or an `open` event carries: Chromium's limit for any URL (2 MiB). */
+export const MAX_URL = 2 * 1024 * 1024
 const MAX_TRANSITIONS = 16
 
 /** A state value as the statechart has it: `'backoff'`, `{ open: 'waiting' }`. */
@@ -102,6 +105,7 @@ type Bodies = {
   session: { term: number; session: ReplicaState }
   refused: { term: number; member: string; id: number; code: string; text: string }
   resign: { term: number; to: string | undefined; session: ReplicaState | undefined; taken: [string, number][] }
+  roll: { term: number }
 }
 
 /** A message's kind. */
@@ -207,7 +211,7 @@ function forwarded(value: unknown, maxMessages: number): ForwardedEvent | undefi
     case 'state':
       return isState(e.state) && typeof e.reason === 'string' && REASONS.has(e.reason) ? { name: 'state', state: e.state, reason: e.reason as StateChangeReason } : undefined
     case 'open':
-      return isText(e.url, 8192) ? { name: 'open', url: e.url } : undefined
+      return isText(e.url, MAX_URL) ? { name: 'open', url: e.url } : undefined
     case 'close':
       return Number.isInteger(e.code) && (e.code as number) >= 0 && (e.code as number) <= 4999 && isText(e.reason, 123) && typeof e.wasClean === 'boolean'
         ? { name: 'close', code: e.code as number, reason: e.reason, wasClean: e.wasClean }
@@ -237,7 +241,7 @@ function announcement(m: Bag, maxMessages: number): Announcement | undefined {
   const session = replica(m.session, maxMessages)
   const pairs = taken(m.taken)
   const at = m.step === undefined ? undefined : step(m.step)
-  if (!isTerm(m.term) || !isState(m.state) || !isText(m.url, 8192) || session === null || pairs === undefined) return undefined
+  if (!isTerm(m.term) || !isState(m.state) || !isText(m.url, MAX_URL) || session === null || pairs === undefined) return undefined
   if (m.step !== undefined && at === undefined) return undefined
   if (!(m.holder === undefined || isText(m.holder, 128))) return undefined
   return { term: m.term, holder: m.holder, state: m.state, step: at, url: m.url, session, taken: pairs }
@@ -286,7 +290,8 @@ function leaderMessage(from: string, m: Bag, maxMessages: number): ShareMessage 
   const term = m.term
   switch (m.kind) {
     case 'beat':
-      return message(from, 'beat', { term })
+    case 'roll':
+      return message(from, m.kind, { term })
     case 'step': {
       const at = step(m.step)
       return at === undefined ? undefined : message(from, 'step', { term, step: at })

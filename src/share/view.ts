@@ -84,6 +84,15 @@ export class TabView {
     this.present('open', true)
   }
 
+  /** No leader is known: its socket is gone, as a handover closes it; connecting until the next one announces itself. */
+  leaderLost(): void {
+    if (this.shared === undefined) return
+    if (this.wants && SOCKET_STATES.has(this.shared)) this.emitter.emit('close', { code: 1006, reason: 'handover', wasClean: false })
+    this.shared = undefined
+    this.handover = true
+    this.present('handover', false)
+  }
+
   /** A message the leader passed on. */
   message(data: ConnectionEventMap['message']): void {
     if (this.wants) this.emitter.emit('message', data)

@@ -37,6 +37,7 @@ Object.assign(window, {
   shareTest: {
     log,
     state: () => conn.state,
+    shared: () => conn.shared,
     role: () => conn.share?.role ?? 'none',
     member: () => conn.share?.member ?? '',
     buffered: () => conn.buffered,

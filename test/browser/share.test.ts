@@ -105,8 +105,10 @@ describe.runIf(runBrowserTests)('sharing one connection across tabs in Chromium'
     http = createServer((request, response) => {
       const path = new URL(request.url ?? '/', 'http://x').pathname
       const script = files.get(path)
-      if (script !== undefined) return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(script)
-      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>share</title><script type="module" src="/share-page.js"></script>')
+      // Scripts open to any origin: a sandboxed page's origin is opaque, so its module scripts are cross-origin.
+      if (script !== undefined) return void response.writeHead(200, { 'content-type': 'text/javascript', 'access-control-allow-origin': '*' }).end(script)
+      const sandbox = path === '/sandboxed' ? { 'content-security-policy': 'sandbox allow-scripts' } : {}
+      response.writeHead(200, { 'content-type': 'text/html', ...sandbox }).end('<!doctype html><title>share</title><script type="module" src="/share-page.js"></script>')
     })
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
     origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
@@ -239,6 +241,102 @@ describe.runIf(runBrowserTests)('sharing one connection across tabs in Chromium'
     for (const log of await Promise.all(rest.map(logOf))) expect(log.messages).toEqual(['after the freeze', 'after the resume'])
     expect(reliable.most).toBe(1)
     for (const page of all) await page.close()
+  })
+
+  it('takes over within the bound when the leader page crashes while the next page in line is halted by the debugger', async () => {
+    const { context, pages: list } = await pages(3, plain, 'plain', 'stalled-heir')
+    const leader = await leaderAmong(list)
+    const rest = list.filter((p) => p !== leader)
+    // The followers know the leader's lock holder: a page that joined later asked for the announcement that names it.
+    const late = await context.newPage()
+    await late.goto(`${origin}/?ws=${encodeURIComponent(plain.url)}&delivery=plain&key=stalled-heir`)
+    await waitFor('the late page open', async () => (await state(late)) === 'open')
+    rest.push(late)
+    // The heir: the page whose request for the leader lock comes first (each page knows its id by its own want lock).
+    const heirId = await late.evaluate(async () => (await navigator.locks.query()).pending?.find((l) => l.name?.endsWith('/leader'))?.clientId)
+    const ids = await Promise.all(rest.map((page) => page.evaluate(async () => {
+      const member = (window as unknown as { shareTest: { member(): string } }).shareTest.member()
+      return (await navigator.locks.query()).held?.find((l) => l.name?.endsWith(`/want/${member}`))?.clientId
+    })))
+    const heir = rest[ids.indexOf(heirId)]!
+    expect(heir).toBeDefined()
+    const running = rest.filter((p) => p !== heir)
+    const debug = await context.newCDPSession(heir)
+    await debug.send('Debugger.enable')
+    const paused = new Promise<void>((resolve) => debug.once('Debugger.paused', () => resolve()))
+    await debug.send('Debugger.pause')
+    await paused
+    const before = plain.connections.length
+    const crash = await context.newCDPSession(leader)
+    const crashedAt = Date.now()
+    void crash.send('Page.crash').catch(() => {}) // no pagehide, no word: the lock goes to the halted heir
+    await waitFor('a new socket', () => plain.connections.length > before, TAKEOVER_BOUND_MS * 2)
+    const takeover = plain.connections[before]! - crashedAt
+    console.log(`takeover after the leader page crashed, the next in line halted: ${takeover} ms (bound ${TAKEOVER_BOUND_MS} ms)`)
+    expect(takeover).toBeLessThanOrEqual(TAKEOVER_BOUND_MS)
+    await waitFor('the running pages open', async () => (await Promise.all(running.map(state))).every((s) => s === 'open'))
+    for (const log of await Promise.all(running.map(logOf))) {
+      // Connecting, and no leader known, from the lapse until the new leader announced itself.
+      expect(log.states.slice(-2).map((s) => `${s.state}:${s.reason}`)).toEqual(['connecting:handover', 'open:handover'])
+      expect(log.roles.map((r) => r.role)).toContain('joining')
+    }
+    plain.server.broadcast('after the crash')
+    await send(running[0]!, 1, 'after-crash-', 0)
+    await waitFor('both ways', async () => plain.received.includes('after-crash-1') && (await Promise.all(running.map(logOf))).every((l) => l.messages.includes('after the crash')))
+    const sockets = plain.connections.length
+    await debug.send('Debugger.resume')
+    await waitFor('the resumed heir follows, open', async () => (await role(heir)) === 'follower' && (await state(heir)) === 'open')
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(plain.connections.length).toBe(sockets)
+    expect(plain.live()).toBe(1)
+    expect((await Promise.all(rest.map(role))).filter((r) => r === 'leader')).toHaveLength(1)
+    for (const page of rest) await page.close()
+  })
+
+  it('gives a page whose share code cannot load a connection of its own: shared === false', async () => {
+    const context = await browser.newContext()
+    contexts.push(context)
+    const page = await context.newPage()
+    let blocked = 0
+    await page.route(/\/share-[A-Z0-9]+\.js$/, (route) => {
+      blocked++
+      return route.abort() // as after a deploy that removed the old chunks
+    })
+    const url = plain.url.replace('name=share', 'name=no-chunk')
+    const before = plain.connections.length
+    await page.goto(`${origin}/?ws=${encodeURIComponent(url)}&key=no-chunk`)
+    await page.waitForFunction(() => 'shareTest' in window)
+    await waitFor('open', async () => (await state(page)) === 'open')
+    expect(blocked).toBe(1)
+    expect(await page.evaluate(() => (window as unknown as { shareTest: { shared(): boolean } }).shareTest.shared())).toBe(false)
+    expect(await role(page)).toBe('none')
+    expect(plain.connections.length).toBe(before + 1)
+    await page.close()
+  })
+
+  it('gives a sandboxed page, whose Web Locks refuse it, a connection of its own: shared === false, the reason said once', async () => {
+    const context = await browser.newContext()
+    contexts.push(context)
+    const page = await context.newPage()
+    const uncaught: string[] = []
+    page.on('pageerror', (error) => uncaught.push(error.message))
+    const url = plain.url.replace('name=share', 'name=sandboxed')
+    const before = plain.connections.length
+    await page.goto(`${origin}/sandboxed?ws=${encodeURIComponent(url)}&key=sandboxed`)
+    await page.waitForFunction(() => 'shareTest' in window)
+    expect(await page.evaluate(() => [origin, typeof navigator.locks, typeof BroadcastChannel])).toEqual(['null', 'object', 'function'])
+    await waitFor('open', async () => (await state(page)) === 'open')
+    await page.evaluate(() => (window as unknown as { shareTest: { send(c: number, p: string, e: number): Promise<void> } }).shareTest.send(1, 'sandboxed-', 0))
+    await waitFor('its message at the server', () => plain.received.includes('sandboxed-1'))
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(await page.evaluate(() => (window as unknown as { shareTest: { shared(): boolean } }).shareTest.shared())).toBe(false)
+    expect(await role(page)).toBe('none')
+    const { errors } = await logOf(page)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/share: Web Locks refuse this page \(SecurityError/)
+    expect(uncaught).toEqual([])
+    expect(plain.connections.length).toBe(before + 1)
+    await page.close()
   })
 
   it('gives a page without Web Locks and BroadcastChannel a connection of its own: shared === false', async () => {

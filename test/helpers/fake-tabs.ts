@@ -45,7 +45,8 @@ export class FakeLockManager {
         if (holder !== undefined) {
           this.held.delete(name)
           holder.held = false
-          tab.deliver(holder.tab, () => holder.reject(abortError("Lock broken by another request with the 'steal' option.")))
+          // A task of the holder's page (after its grant, if that still waits in a stalled page), as the standard rejects its released promise.
+          holder.tab.deliver(holder.tab, () => holder.reject(abortError("Lock broken by another request with the 'steal' option.")))
         }
         this.queue.unshift(request)
       } else {
@@ -105,6 +106,8 @@ export class FakeBrowser {
   readonly clock = new TestClock()
   readonly locks = new FakeLockManager()
   readonly tabs: Tab[] = []
+  /** Tasks handed to running tabs and not yet run (messages, lock grants, query answers): a test lets them run before it moves the clock. */
+  pending = 0
   private channels = new Map<string, Set<FakeChannel>>()
   private nextTab = 1
 
@@ -190,7 +193,9 @@ export class Tab {
   deliver(_target: Tab, task: () => void): void {
     if (this.closed) return
     if (this.frozen) return void this.waiting.push(task)
+    this.browser.pending++
     setTimeout(() => {
+      this.browser.pending--
       if (this.closed) return
       if (this.frozen) return void this.waiting.push(task)
       task()

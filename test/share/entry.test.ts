@@ -8,7 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createConnection, ReconnectingWebSocket, type WebSocketConstructor } from '../../src/index.node.js'
 import { createConnection as createConnectionWithoutWs } from '../../src/connection.js'
-import { canShare } from '../../src/share/deferred.js'
+import { canShare, DeferredConnection } from '../../src/share/deferred.js'
+import { LifelineError } from '../../src/errors.js'
+import { resolveOptions } from '../../src/options.js'
+import type { Connection } from '../../src/types.js'
 import { connectionKey } from '../../src/react/key.js'
 import { hold, release } from '../../src/react/pool.js'
 import { FakeBrowser } from '../helpers/fake-tabs.js'
@@ -35,6 +38,46 @@ describe('the share option', () => {
     const dropIn = new ReconnectingWebSocket(server.url, undefined, { share: true })
     expect(dropIn.connection.shared).toBe(false)
     dropIn.close()
+  })
+})
+
+describe('the stand-in while the share code loads', () => {
+  it('makes every call made meanwhile once it has loaded, in order: one that throws is reported, the later ones still made', async () => {
+    const made: string[] = []
+    const target = {
+      shared: true,
+      state: 'connecting',
+      buffered: 0,
+      share: undefined,
+      actor: undefined,
+      open: () => made.push('open'),
+      close: () => made.push('close'),
+      reconnect: () => made.push('reconnect'),
+      dispose: () => made.push('dispose'),
+      send(data: unknown) {
+        if (data === 'too large') throw new LifelineError('LIFELINE_MESSAGE_TOO_LARGE', 'the server takes no frame this large')
+        made.push(`send ${String(data)}`)
+      },
+      on(type: string) {
+        made.push(`on ${type}`)
+        return () => {}
+      },
+    } as unknown as Connection
+    let load = (_: { connection: Connection }): void => {}
+    const conn = new DeferredConnection(resolveOptions({ url: 'ws://127.0.0.1:1/', share: 'replay', autoConnect: false }), new Promise((resolve) => (load = resolve)))
+    const errors: Error[] = []
+    conn.on('error', (error) => errors.push(error))
+    conn.send('first')
+    conn.send('too large')
+    conn.on('message', () => {})
+    conn.send('last')
+    conn.open()
+    expect(made).toEqual([])
+    load({ connection: target })
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(made).toEqual(['on error', 'send first', 'on message', 'send last', 'open'])
+    expect(errors.map((e) => (e as LifelineError).code)).toEqual(['LIFELINE_MESSAGE_TOO_LARGE'])
+    expect(conn.buffered).toBe(0)
   })
 })
 
@@ -71,6 +114,93 @@ describe('the share option where the platform can share', () => {
     expect(states).toEqual(['connecting', 'open'])
     conn.dispose()
     expect(() => conn.send('late')).toThrow(expect.objectContaining({ code: 'LIFELINE_DISPOSED' }))
+  })
+
+  it('gives a page whose Web Locks refuse it (an opaque origin) a connection of its own: shared === false, said once', async () => {
+    const denied = () => Promise.reject(new DOMException('Access to the Locks API is denied in this context.', 'SecurityError'))
+    Object.defineProperty(globalThis, 'navigator', { value: { locks: { request: denied, query: denied } }, configurable: true, writable: true })
+    expect(canShare()).toBe(true)
+    const server = await countingServer('plain')
+    const conn = createConnection({ url: server.url, share: 'sandboxed' })
+    const errors: Error[] = []
+    conn.on('error', (error) => errors.push(error))
+    conn.send('from the sandbox')
+    expect(conn.shared).toBe(true) // not known yet
+    await until(() => conn.state === 'open' && server.received.length === 1, 5_000, 'open on its own')
+    expect(conn.shared).toBe(false)
+    expect(conn.share).toBeUndefined()
+    expect(server.received).toEqual(['from the sandbox'])
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^share: Web Locks refuse this page \(SecurityError: Access to the Locks API is denied/)])
+    expect((errors[0]!.cause as DOMException).name).toBe('SecurityError')
+    expect(server.accepted).toBe(1)
+    conn.dispose()
+  })
+
+  it('refuses a Blob with reliable delivery at send(), as a connection of its own does, and keeps every later call', async () => {
+    pretendBrowser()
+    const server = await countingServer('reliable')
+    const conn = createConnection({ url: server.url, share: 'blob', delivery: 'reliable' })
+    expect(() => conn.send(new Blob(['blob']))).toThrow(expect.objectContaining({ code: 'LIFELINE_INVALID_ARGUMENT', message: expect.stringMatching(/not a Blob/) }))
+    const heard: unknown[] = []
+    conn.on('message', (data) => heard.push(data))
+    conn.send('after the blob')
+    await until(() => server.received.length === 1 && conn.state === 'open', 5_000, 'the message after the blob')
+    server.server.broadcast('to the tab')
+    await until(() => heard.length === 1, 5_000, 'the broadcast')
+    expect(server.received).toEqual(['after the blob'])
+    expect(heard).toEqual(['to the tab'])
+    conn.dispose()
+  })
+
+  it('buffers while the share code loads by the rules of a connection of its own: buffer false, drop-oldest, reject', async () => {
+    pretendBrowser()
+    const server = await countingServer('plain')
+    const codeOf = (run: () => void): string | undefined => {
+      try {
+        run()
+      } catch (error) {
+        return (error as { code?: string }).code
+      }
+      return undefined
+    }
+    const variants = [
+      { key: 'unbuffered', buffer: false as const },
+      { key: 'drop-oldest', buffer: { maxMessages: 2, overflow: 'drop-oldest' as const } },
+      { key: 'reject', buffer: { maxMessages: 2, overflow: 'reject' as const } },
+    ]
+    for (const { key, buffer } of variants) {
+      const seen = [] as { thrown: string[]; errors: unknown[]; buffered: number }[]
+      for (const share of [undefined, key]) {
+        const conn = createConnection({ url: `${server.url}-${key}-${share ?? 'own'}`, buffer, autoConnect: false, ...(share === undefined ? {} : { share }) })
+        const errors: unknown[] = []
+        conn.on('error', (error) => errors.push([(error as { code?: string }).code, (error as { messages?: unknown }).messages]))
+        const thrown = ['one', 'two', 'three'].map((data) => codeOf(() => conn.send(data)) ?? `took ${data}, ${errors.length} error(s)`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        seen.push({ thrown, errors: [...errors], buffered: conn.buffered })
+        conn.dispose()
+      }
+      expect(seen[1], `${key}: shared as on its own`).toEqual(seen[0])
+    }
+  })
+
+  it('falls back to a connection of its own where the lock manager throws, and says why once', async () => {
+    const locks = {
+      query: async () => ({ held: [], pending: [] }),
+      request: () => {
+        throw new TypeError('locks.request is broken here')
+      },
+    }
+    Object.defineProperty(globalThis, 'navigator', { value: { locks }, configurable: true, writable: true })
+    const server = await countingServer('plain')
+    const conn = createConnection({ url: server.url, share: 'broken-locks' })
+    const errors: Error[] = []
+    conn.on('error', (error) => errors.push(error))
+    conn.send('still sent')
+    await until(() => server.received.length === 1, 5_000, 'sent on its own')
+    expect(conn.shared).toBe(false)
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^share: Web Locks refuse this page \(TypeError: locks.request is broken here\)/)])
+    conn.dispose()
   })
 
   it('says at once that no WebSocket exists, as a connection of its own does', () => {

@@ -36,6 +36,22 @@ describe('shared connection: one socket for the tabs', () => {
   })
 })
 
+describe('shared connection: a long URL', () => {
+  it('lets a tab join later when the URL carries a 9,000-character token', async () => {
+    const server = await countingServer('plain')
+    const fake = browser()
+    const url = `${server.url}&token=${'t'.repeat(9_000)}`
+    const tabs = [member(fake, { url }), member(fake, { url }), member(fake, { url })]
+    await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'every tab open')
+    const late = member(fake, { url })
+    await settle(fake, () => late.conn.state === 'open' && late.conn.share.role === 'follower', 'the late tab open')
+    expect(late.events.open).toEqual([{ url }])
+    late.conn.send('from the late tab')
+    await settle(fake, () => server.received.includes('from the late tab') && late.conn.buffered === 0, 'its message at the server')
+    expect(server.accepted).toBe(1)
+  })
+})
+
 describe('shared connection: calls from inside listeners, bad arguments', () => {
   it('sends from a message listener, and disposes from one, in the leader and in a follower', async () => {
     const server = await countingServer('reliable')

@@ -58,6 +58,8 @@ export async function countingServer(delivery: 'plain' | 'reliable' = 'reliable'
 export interface Member {
   conn: SharedConnection
   tab: Tab
+  /** The sockets this tab's connections opened (real ones, to the server). */
+  sockets: Set<WebSocket>
   events: { [K in keyof ConnectionEventMap]: ConnectionEventMap[K][] }
   messages: string[]
 }
@@ -68,7 +70,16 @@ export function browser(): FakeBrowser {
 
 /** A shared connection in `tab` (a new tab of `fake` unless given). */
 export function member(fake: FakeBrowser, options: Partial<ConnectionOptions> & { url: string }, tab: Tab = fake.tab()): Member {
-  const conn = new SharedConnection(resolveOptions({ share: 'test', reconnect: { initialDelay: 20, maxDelay: 50 }, heartbeat: { interval: 500, timeout: 1_000 }, ...options }), tab.platform(), WebSocket as unknown as WebSocketConstructor)
+  const sockets = new Set<WebSocket>()
+  // The tab's own WebSocket: its sockets are known, so that a crash can end them as a renderer's death does.
+  class TabSocket extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols)
+      sockets.add(this)
+      this.on('close', () => sockets.delete(this))
+    }
+  }
+  const conn = new SharedConnection(resolveOptions({ share: 'test', reconnect: { initialDelay: 20, maxDelay: 50 }, heartbeat: { interval: 500, timeout: 1_000 }, ...options }), tab.platform(), TabSocket as unknown as WebSocketConstructor)
   cleanup.push(() => {
     if (!tab.closed) conn.dispose()
   })
@@ -76,12 +87,29 @@ export function member(fake: FakeBrowser, options: Partial<ConnectionOptions> & 
   for (const type of Object.keys(events) as (keyof ConnectionEventMap)[]) conn.on(type, (event) => (events[type] as unknown[]).push(event))
   const messages: string[] = []
   conn.on('message', (data) => messages.push(typeof data === 'string' ? data : `[${data.byteLength} bytes]`))
-  return { conn, tab, events, messages }
+  return { conn, tab, sockets, events, messages }
+}
+
+/**
+ * The tab crashes: no word from it, its locks go, its sockets end without a
+ * close handshake, and its code stops (here: its connection is disposed,
+ * which a closed tab can no longer tell anyone).
+ */
+export function crash(m: Member): void {
+  m.tab.close()
+  for (const socket of m.sockets) socket.terminate()
+  m.conn.dispose()
+}
+
+// What the tabs were handed runs before the clock moves on, so test time does not run ahead of them on a busy machine.
+async function drained(fake: FakeBrowser): Promise<void> {
+  for (let turns = 0; fake.pending > 0 && turns < 1_000; turns++) await new Promise((resolve) => setTimeout(resolve, 0))
 }
 
 /** Lets the fake tabs' turns run and the election's timers fire, `ms` of test time in beats. */
 export async function pass(fake: FakeBrowser, ms: number, step = 50): Promise<void> {
   for (let t = 0; t < ms; t += step) {
+    await drained(fake)
     fake.clock.advance(step)
     await new Promise((resolve) => setTimeout(resolve, 2))
   }
@@ -92,6 +120,8 @@ export async function settle(fake: FakeBrowser, predicate: () => boolean, what: 
   const start = Date.now()
   while (!predicate()) {
     if (Date.now() - start > ms) throw new Error(`Timed out after ${ms} ms waiting for ${what}`)
+    await drained(fake)
+    if (predicate()) return
     fake.clock.advance(10)
     await new Promise((resolve) => setTimeout(resolve, 2))
   }

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { message, parseMessage, SHARE_VERSION, type ShareMessage } from '../../src/share/protocol.js'
+import { BEAT_MS, TERM_SLACK_MS } from '../../src/share/election.js'
+import { MAX_TERM, message, parseMessage, SHARE_VERSION, type ShareMessage } from '../../src/share/protocol.js'
 import { FakeChannel } from '../helpers/fake-tabs.js'
 import { browser, countingServer, leaderOf, member, pass, settle } from './helpers.js'
 
@@ -24,6 +25,7 @@ const VALID: unknown[] = [
   message(MEMBER, 'command', { to: MEMBER, name: 'reconnect' }),
   { lifeline: 'share', v: SHARE_VERSION, from: MEMBER, kind: 'lead', term: 5, holder: 'c', state: 'open', step, url: 'ws://x/', session, taken: [[MEMBER, 2]] },
   message(MEMBER, 'beat', { term: 5 }),
+  message(MEMBER, 'roll', { term: 5 }),
   { lifeline: 'share', v: SHARE_VERSION, from: MEMBER, kind: 'step', term: 5, step },
   message(MEMBER, 'event', { term: 5, event: { name: 'close', code: 1006, reason: '', wasClean: false } }),
   message(MEMBER, 'event', { term: 5, event: { name: 'heartbeat', heartbeat: { type: 'proof', roundTrip: 3 } } }),
@@ -114,20 +116,60 @@ describe('shared connection: what other code posts on the channel', () => {
     )
   }, 90_000)
 
-  it('follows the real leader again after a forged announcement with a newer term', async () => {
+  it('follows the real leader again after a forged announcement with the newest term it accepts', async () => {
     const server = await countingServer('plain')
     const fake = browser()
     const tabs = [member(fake, { url: server.url }), member(fake, { url: server.url })]
     await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'both open')
     const real = leaderOf(tabs)!
-    const forged = { ...(VALID[7] as Record<string, unknown>), term: Date.now() + 1_000_000, session: undefined, holder: undefined }
+    const forged = { ...(VALID[7] as Record<string, unknown>), from: 'ffffffffffffffff', term: fake.clock.now() + TERM_SLACK_MS, session: undefined, holder: undefined }
     FakeChannel.foreign(fake.tab(), 'lifeline-ws/share/1/plain/test', forged)
     const follower = tabs.find((t) => t !== real)!
     follower.conn.send('through the real one')
     await pass(fake, 500)
     await settle(fake, () => server.received.includes('through the real one'), 'sent', 5_000)
-    expect(follower.events.share.map((s) => s.leader)).toContain(MEMBER) // it did believe the forgery for a moment
+    expect(follower.events.share.map((s) => s.leader)).toContain('ffffffffffffffff') // it did believe the forgery for a moment
     expect(follower.conn.share.leader).toBe(real.conn.member)
     expect(server.received.filter((m) => m === 'through the real one')).toHaveLength(1)
+    expect(server.accepted).toBe(1)
+  })
+
+  it('answers a flood of hellos with at most one announcement a beat, and a tab that joins meanwhile still joins', async () => {
+    const server = await countingServer('plain')
+    const fake = browser()
+    const tabs = [member(fake, { url: server.url }), member(fake, { url: server.url })]
+    await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'both open')
+    const name = 'lifeline-ws/share/1/plain/test'
+    const leads: number[] = []
+    new FakeChannel(fake.tab(), name).addEventListener('message', ({ data }) => (data as { kind?: string }).kind === 'lead' && leads.push(fake.clock.now()))
+    const intruder = fake.tab()
+    const start = fake.clock.now()
+    for (let i = 0; i < 1_000; i++) FakeChannel.foreign(intruder, name, message(i.toString(16).padStart(16, 'a'), 'hello', { visible: true }))
+    const late = member(fake, { url: server.url })
+    await settle(fake, () => late.conn.state === 'open', 'the late tab open')
+    expect(fake.clock.now() - start).toBeLessThanOrEqual(BEAT_MS + 50)
+    await pass(fake, 1_000)
+    expect(leads.length).toBeLessThanOrEqual(1 + Math.ceil((fake.clock.now() - start) / BEAT_MS))
+    expect(leads.length).toBeGreaterThanOrEqual(1)
+    expect(server.accepted).toBe(1)
+  })
+
+  it('ignores an announcement with a term no leader could have, in every tab, for good', async () => {
+    const server = await countingServer('plain')
+    const fake = browser()
+    const tabs = [member(fake, { url: server.url }), member(fake, { url: server.url }), member(fake, { url: server.url })]
+    await settle(fake, () => tabs.every((t) => t.conn.state === 'open'), 'every tab open')
+    const real = leaderOf(tabs)!
+    for (const term of [MAX_TERM, MAX_TERM - 1, fake.clock.now() + TERM_SLACK_MS * 2]) {
+      FakeChannel.foreign(fake.tab(), 'lifeline-ws/share/1/plain/test', { ...(VALID[7] as Record<string, unknown>), from: 'ffffffffffffffff', term, session: undefined, holder: undefined })
+    }
+    await pass(fake, 3_000)
+    for (const t of tabs) expect(t.events.share.map((s) => s.leader)).not.toContain('ffffffffffffffff')
+    server.server.broadcast('to all')
+    for (const t of tabs) t.conn.send(`from ${t.conn.member}`)
+    await settle(fake, () => tabs.every((t) => t.messages.includes('to all') && server.received.includes(`from ${t.conn.member}`)), 'both ways')
+    expect(leaderOf(tabs)).toBe(real)
+    for (const t of tabs.filter((t) => t !== real)) expect(t.conn.share).toMatchObject({ role: 'follower', leader: real.conn.member })
+    expect(server.accepted).toBe(1)
   })
 })
