@@ -41,6 +41,10 @@ const REFUSAL_CODES: Readonly<Record<number, number>> = { 401: 4401, 403: 4403 }
  * public events. It holds no state of its own beyond the current socket and
  * heartbeat time stamps; what the connection is doing is the machine's state.
  */
+// What plain delivery keeps of the messages sent on a socket the server has
+// not answered yet, to send them again if it turns the socket away unread.
+const UNANSWERED_KEPT = 1_000
+
 export class SocketAdapter implements SocketOwner, RetryMemory {
   readonly emitter = new Emitter<ConnectionEventMap>(
     (thrown, type) => new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
@@ -71,11 +75,14 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
   streakSince = 0
   planned: RetryMemory['planned']
   heldUntil = 0
-  // Plain delivery: the messages flushed at this socket's open, until the
-  // server says anything. A close before that whose hint says the server read
-  // nothing (`unread`) means they were never seen: they go back to the buffer
-  // for the next socket.
+  // Plain delivery: the messages flushed at this socket's open and sent on it
+  // since, until the server says anything. A close before that whose hint
+  // says the server read nothing (`unread`) means they were never seen: they
+  // go back to the buffer for the next socket. At most UNANSWERED_KEPT of
+  // them are kept (a silent server must not grow memory); the rest are counted
+  // and reported, never dropped silently.
   private unanswered: SendData[] | undefined
+  private unansweredUnkept = 0
 
   /**
    * @param maxPayload the largest frame the socket accepts, when known (announced to a reliable server)
@@ -197,14 +204,23 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
 
   socketClosed(socket: WebSocketLike, info: CloseInfo): void {
     if (this.socket !== socket) return
-    if (this.unanswered !== undefined && parseCloseHint(info.reason)?.unread === true) this.requeue(this.unanswered)
+    if (this.unanswered !== undefined && parseCloseHint(info.reason)?.unread === true) this.requeue(this.unanswered, this.unansweredUnkept)
     this.actor.send({ type: 'socket.close', ...info })
   }
 
-  private requeue(messages: SendData[]): void {
+  private requeue(messages: SendData[], unkept: number): void {
     this.unanswered = undefined
     const buffer = this.buffer
-    if (buffer === undefined) return
+    if (buffer === undefined || unkept > 0) {
+      const lost = buffer === undefined ? messages : []
+      const count = lost.length + unkept
+      this.emitter.report(new LifelineError(
+        'LIFELINE_BUFFER_DISCARDED',
+        `The server turned the socket away unread; ${count} message${count === 1 ? '' : 's'} sent on it ${buffer === undefined ? 'cannot be sent again (buffer is false)' : `were beyond the ${UNANSWERED_KEPT} kept for sending again`}`,
+        { messages: lost },
+      ))
+      if (buffer === undefined) return
+    }
     for (const data of [...messages, ...buffer.clear()]) {
       try {
         const dropped = buffer.push(data)
@@ -378,14 +394,25 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
         { cause: error, messages: [data] },
       )),
     )
-    if (sent.length > 0 && this.socket === socket) this.unanswered = sent
+    if (this.socket === socket) {
+      this.unanswered = sent
+      this.unansweredUnkept = 0
+    }
   }
 
   /** Sends `data` now if open, else buffers a copy of it. */
   send(data: SendData): void {
     if (this.session !== undefined) return this.session.send(data)
     const socket = this.socket
-    if (this.state === 'open' && socket?.readyState === 1) return socket.send(data)
+    if (this.state === 'open' && socket?.readyState === 1) {
+      socket.send(data)
+      const unanswered = this.unanswered
+      if (unanswered !== undefined) {
+        if (unanswered.length < UNANSWERED_KEPT) unanswered.push(data)
+        else this.unansweredUnkept++
+      }
+      return
+    }
     if (this.buffer === undefined) {
       throw new LifelineError('LIFELINE_NOT_OPEN', `send() while the connection is ${this.state}: it sends only when open, and buffer is false`)
     }

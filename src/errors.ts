@@ -9,7 +9,8 @@
  * - `LIFELINE_NOT_OPEN`: `send()` while not open with `buffer: false`.
  * - `LIFELINE_BUFFER_FULL`: `send()` while the buffer is full with `overflow: 'reject'`.
  * - `LIFELINE_BUFFER_OVERFLOW`: the oldest buffered message was dropped (`overflow: 'drop-oldest'`).
- * - `LIFELINE_BUFFER_DISCARDED`: `dispose()` discarded messages that were never sent (safe to send again).
+ * - `LIFELINE_BUFFER_DISCARDED`: `dispose()` discarded messages that were never sent (safe to send again), or
+ *   the server turned a socket away unread (`unread: true`) and what was sent on it cannot be sent again (`buffer: false`).
  * - `LIFELINE_UNACKNOWLEDGED_DISCARDED`: `dispose()` discarded messages sent without an acknowledgement (reliable delivery): they may or may not have arrived.
  * - `LIFELINE_SEND_FAILED`: a buffered message could not be sent when the connection opened; the messages after it still went out.
  * - `LIFELINE_MESSAGE_TOO_LARGE`: a message's reliable-delivery frame would exceed the server's `maxPayload`: refused by `send()`, or removed from the queue at the welcome that announced the limit.

@@ -125,6 +125,36 @@ describe('maxClients', () => {
     expect(second.conn.buffered).toBe(0)
   })
 
+  it('sends what the client sent on the turned-away socket from its open listener once it is let in, after what it flushed', async () => {
+    const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 100, heartbeat: false })
+    const received: string[] = []
+    server.on('message', ({ name, data }) => received.push(`${name}:${String(data)}`))
+    const first = connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat: false })
+    await until(() => server.clients.size === 1, 2_000, 'the first client')
+    const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
+    second.conn.send('buffered')
+    let opened = false
+    second.conn.on('open', () => void (!opened && (opened = true) && second.conn.send('from the open listener'))) // straight into the socket the server turns away unread
+    await until(() => second.of('reconnect').length === 1, 2_000, 'turned away')
+    first.conn.dispose()
+    await until(() => received.length === 2, 3_000, 'both messages, once let in')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(received).toEqual(['second:buffered', 'second:from the open listener'])
+    expect(second.of('error')).toEqual([])
+  })
+
+  it('reports what it sent on a turned-away socket with buffer: false, since it cannot send it again', async () => {
+    const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 100, heartbeat: false })
+    const first = connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat: false })
+    await until(() => server.clients.size === 1, 2_000, 'the first client')
+    const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat: false, buffer: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
+    let opened = false
+    second.conn.on('open', () => void (!opened && (opened = true) && second.conn.send('unread')))
+    await until(() => second.of('reconnect').length === 1, 2_000, 'turned away')
+    expect(second.of('error')).toEqual([expect.objectContaining({ code: 'LIFELINE_BUFFER_DISCARDED', messages: ['unread'] })])
+    first.conn.dispose()
+  })
+
   it('lets a connection that replaces its own name in', async () => {
     const { server, port } = await serve({ maxClients: 1 })
     const first = new WebSocket(`ws://127.0.0.1:${port}/?name=same`)
