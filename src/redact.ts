@@ -9,10 +9,19 @@ const HIDDEN = '…'
 
 /** The path of `url`, its query's parameter names (`/live?token=…`), and `#…` when it has a fragment. */
 export function redactedUrl(url: URL): string {
-  const names = [...new Set(url.searchParams.keys())]
-  const query = names.length === 0 ? '' : `?${names.map((n) => `${encodeURIComponent(n)}=${HIDDEN}`).join('&')}`
+  const query = url.search === '' ? '' : `?${[...new Set(url.search.slice(1).split('&').filter((p) => p !== '').map(parameterShown))].join('&')}`
   return `${url.pathname}${query}${url.hash === '' ? '' : `#${HIDDEN}`}`
 }
+
+// `token=…` for a parameter; a bare `?s3cret` is a value without a name, so nothing of it shows.
+function parameterShown(parameter: string): string {
+  const equals = parameter.indexOf('=')
+  return equals === -1 ? HIDDEN : `${parameter.slice(0, equals)}=${HIDDEN}`
+}
+
+// `scheme://user:password@` in text no URL parser takes (a bad port, a broken
+// IPv6 literal): everything up to its last `@`, since a password may hold a `/`.
+const CREDENTIALS = /^([a-z][a-z0-9+.-]*:)?([/\\]{2})?.*@/is
 
 // Longer than any URL worth quoting; what is cut is said to be.
 const MAX_QUOTED = 200
@@ -33,7 +42,8 @@ export function quotedUrl(value: string | URL): string {
   } catch {
     const raw = String(value)
     const cut = raw.search(/[?#]/)
-    text = cut === -1 ? raw : `${raw.slice(0, cut)}${raw[cut]}${HIDDEN}`
+    const head = (cut === -1 ? raw : raw.slice(0, cut)).replace(CREDENTIALS, `$1$2${HIDDEN}@`)
+    text = cut === -1 ? head : `${head}${raw[cut]}${HIDDEN}`
   }
   return JSON.stringify(text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}${HIDDEN}` : text)
 }

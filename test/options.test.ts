@@ -130,15 +130,21 @@ describe('method arguments', () => {
     expect(refused('javascript:alert("SECRET")')).toBe('url() must be a ws:, wss:, http: or https: URL, got "javascript:…"')
     expect(refused('not a url?token=SECRET')).toBe('url() must be an absolute ws:, wss:, http: or https: URL, got "not a url?…"')
     expect(refused('relative/path#SECRET')).toBe('url() must be an absolute ws:, wss:, http: or https: URL, got "relative/path#…"')
+    expect(refused('wss://user:SECRET@host:99999/live')).toBe('url() must be an absolute ws:, wss:, http: or https: URL, got "wss://…@host:99999/live"')
+    expect(refused('//user:SECRET@host/p')).toBe('url() must be an absolute ws:, wss:, http: or https: URL, got "//…@host/p"')
+    expect(refused('ftp://example.com/files?SECRET&key=SECRET')).toBe('url() must be a ws:, wss:, http: or https: URL, got "ftp://example.com/files?…&key=…"')
   })
 
   it('never quotes a query value, fragment or password of a refused URL, whatever they hold', () => {
     const secret = fc.string({ minLength: 8, maxLength: 40, unit: 'binary' }).map((s) => `S3CRET${s}`)
     const scheme = fc.constantFrom('ws://', 'wss://', 'http://', 'ftp://', 'mailto:', 'javascript:', '', 'ws:')
-    fc.assert(fc.property(scheme, fc.string({ maxLength: 30 }), secret, fc.constantFrom('query', 'fragment', 'password'), (prefix, path, token, where) => {
-      const url = where === 'query' ? `${prefix}host/${path}?token=${token}#x`
-        : where === 'fragment' ? `${prefix}host/${path}#${token}`
-        : `${prefix}user:${token}@host/${path}#x`
+    // Hosts no URL parser takes (a bad port, a broken IPv6 literal, a space) leave the quoting to the fallback for text.
+    const host = fc.constantFrom('host', 'host:99999', '[::1', 'ho st', 'host:1')
+    fc.assert(fc.property(scheme, host, fc.string({ maxLength: 30 }), secret, fc.constantFrom('query', 'bare query', 'fragment', 'password'), (prefix, hostname, path, token, where) => {
+      const url = where === 'query' ? `${prefix}${hostname}/${path}?token=${token}#x`
+        : where === 'bare query' ? `${prefix}${hostname}/${path}?${token}`
+        : where === 'fragment' ? `${prefix}${hostname}/${path}#${token}`
+        : `${prefix}user:${token}@${hostname}/${path}#x`
       let message: string
       try {
         checkUrl(url, 'url()')
