@@ -157,7 +157,8 @@ export function checkUrl(value: unknown, name = 'url'): string {
   if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
   else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
   if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') failUrl(name, 'a ws:, wss:, http: or https: URL', value)
-  if (parsed.hash !== '') failUrl(name, 'a URL without a #fragment', value)
+  // An empty fragment leaves hash '' but the '#' in the URL, which browsers refuse (SyntaxError) on every attempt.
+  if (parsed.href.includes('#')) failUrl(name, 'a URL without a #fragment', value)
   return parsed.href
 }
 

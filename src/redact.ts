@@ -10,7 +10,7 @@ const HIDDEN = '…'
 /** The path of `url`, its query's parameter names (`/live?token=…`), and `#…` when it has a fragment. */
 export function redactedUrl(url: URL): string {
   const query = url.search === '' ? '' : `?${[...new Set(url.search.slice(1).split('&').filter((p) => p !== '').map(parameterShown))].join('&')}`
-  return `${url.pathname}${query}${url.hash === '' ? '' : `#${HIDDEN}`}`
+  return `${url.pathname}${query}${url.href.includes('#') ? `#${HIDDEN}` : ''}`
 }
 
 // `token=…` for a parameter; a bare `?s3cret` is a value without a name, so nothing of it shows.

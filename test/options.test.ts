@@ -17,6 +17,7 @@ describe('options', () => {
     [{ url: 'not a url' }, /url must be an absolute ws:, wss:, http: or https: URL, got "not a url"/],
     [{ url: 'ftp://example.com/' }, /url must be a ws:, wss:, http: or https: URL, got "ftp:\/\/example.com\/"/],
     [{ url: 'ws://example.com/#x' }, /url must be a URL without a #fragment/],
+    [{ url: 'ws://example.com/live#' }, /url must be a URL without a #fragment, got "ws:\/\/example\.com\/live#…"/],
     [{ heartbeat: { interval: -1 } }, /^heartbeat.interval must be a positive number of milliseconds, got -1$/],
     [{ heartbeat: { interval: 0 } }, /heartbeat.interval must be a positive number of milliseconds, got 0/],
     [{ heartbeat: { interval: NaN } }, /heartbeat.interval must be a positive number of milliseconds, got NaN/],
