@@ -25,7 +25,8 @@ export type RetryPlan = { delay: number; hold?: number; stop?: undefined } | { d
  * again. A hint may take longer than `maxDelay`: the server knows when it
  * will have room, and a client back sooner would only be turned away again;
  * but what a hint adds, `retryAfter` and `within` together, is at most
- * `MAX_HINT_DELAY` (an hour).
+ * `MAX_HINT_DELAY` (an hour): `retryAfter` is cut so that the spread after
+ * it still fits, and clients told to wait long still come back spread out.
  */
 export function defaultRetryDelay(
   retry: number,
@@ -35,9 +36,13 @@ export function defaultRetryDelay(
 ): number | false {
   if (hint?.reconnect === false) return false
   const within = hint?.within
-  const spread = within !== undefined && within >= backoffCeiling(retry, settings) ? within * random() : backoffDelay(retry, settings, random)
-  const held = Math.min(MAX_HINT_DELAY, (hint?.retryAfter ?? 0) + spread)
-  return Math.min(MAX_DELAY, Math.max(spread, held))
+  const ceiling = backoffCeiling(retry, settings)
+  const spreadsOver = within !== undefined && within >= ceiling ? within : undefined
+  const spread = spreadsOver !== undefined ? spreadsOver * random() : backoffDelay(retry, settings, random)
+  // retryAfter gives way to the spread under the hour: capping the sum instead would put a herd
+  // told `retryAfter: 1 h, within: 10 min` all at the same moment, the hour.
+  const room = MAX_HINT_DELAY - (spreadsOver ?? ceiling)
+  return Math.min(MAX_DELAY, Math.max(0, Math.min(hint?.retryAfter ?? 0, room)) + spread)
 }
 
 /**

@@ -440,8 +440,15 @@ describe('the default delay', () => {
   it('holds a client at most an hour for a hint, retryAfter and within together', () => {
     const last = () => 0.999_999
     for (const hint of [{ retryAfter: MAX_HINT_DELAY, within: MAX_HINT_DELAY }, { retryAfter: MAX_HINT_DELAY }, { retryAfter: MAX_HINT_DELAY - 1, within: 10_000 }]) {
-      expect(defaultRetryDelay(0, { ...BACKOFF, jitter: 0 }, hint, last), JSON.stringify(hint)).toBe(MAX_HINT_DELAY)
+      const delay = defaultRetryDelay(0, { ...BACKOFF, jitter: 0 }, hint, last) as number
+      expect(delay, JSON.stringify(hint)).toBeLessThanOrEqual(MAX_HINT_DELAY)
+      expect(delay, JSON.stringify(hint)).toBeGreaterThan(MAX_HINT_DELAY - 10)
     }
+    // Near the hour, the spread is kept: retryAfter gives way to it, so the herd is not all back at the hour.
+    const hour = { retryAfter: MAX_HINT_DELAY, within: 600_000 }
+    expect([0, 0.5, last()].map((r) => defaultRetryDelay(0, BACKOFF, hour, () => r))).toEqual([3_000_000, 3_300_000, 3_000_000 + 600_000 * last()])
+    const backoffOnly = { retryAfter: MAX_HINT_DELAY }
+    expect(new Set([0, 0.5, last()].map((r) => defaultRetryDelay(3, { ...BACKOFF, jitter: 1 }, backoffOnly, () => r))).size).toBe(3)
     // A backoff the application set longer than an hour is its own: a hint never shortens it.
     const slow = { ...BACKOFF, initialDelay: 2 * MAX_HINT_DELAY, maxDelay: 2 * MAX_HINT_DELAY, jitter: 0 }
     expect(defaultRetryDelay(0, slow, { retryAfter: 5_000 }, last)).toBe(2 * MAX_HINT_DELAY)
