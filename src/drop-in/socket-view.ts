@@ -74,6 +74,8 @@ export class SocketView {
   private flushing = false
   private ending: Ending | undefined
   private pendingEndings = 0
+  // The socket itself fired error (a protocol error: a reserved opcode, text that is not UTF-8), as a browser's does before its close.
+  private socketErrored = false
 
   constructor(private readonly host: ViewHost, url: string) {
     this.url = url
@@ -150,6 +152,8 @@ export class SocketView {
   private adopt(url: string, socket: RawSocket): void {
     this.socket = socket
     this.url = url
+    this.socketErrored = false
+    socket.addEventListener('error', () => void (this.socket === socket && (this.socketErrored = true)))
     // A close the connection reported with no state change after it (reconnect() while connecting) was asked for.
     if (this.ending !== undefined) {
       this.ending.failure ??= false
@@ -177,7 +181,7 @@ export class SocketView {
       const asked = reason === 'close' || reason === 'reconnect' || reason === 'open' || previous === 'closing'
       // An open link that ended without a close frame, by no decision of lifeline's (no timeout,
       // no offline, no protocol error): browsers fire close alone, and so does the drop-in.
-      const dropped = previous === 'open' && ending.info.code === 1006 && ending.info.reason === ''
+      const dropped = previous === 'open' && ending.info.code === 1006 && ending.info.reason === '' && !this.socketErrored
       ending.failure = !ending.info.wasClean && !asked && !dropped
     }
   }

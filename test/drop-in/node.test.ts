@@ -102,6 +102,20 @@ describe('ReconnectingWebSocket in Node', () => {
     expect(seen).toEqual(['open', 'error', 'close 1006 offline false', 'open'])
   })
 
+  it('fails an open link whose server breaks the protocol (a reserved opcode) with error, then close, as browsers do', async () => {
+    const ws = new ReconnectingWebSocket(`${server.ws}/bad-frame?after=20`, undefined, { reconnect: { maxAttempts: 1 } })
+    const seen: string[] = []
+    ws.onopen = () => seen.push('open')
+    ws.onerror = () => seen.push('error')
+    ws.onclose = (e) => seen.push(`close ${e.wasClean}`)
+    try {
+      await until(() => seen.length === 3, 5_000, 'the close')
+      expect(seen).toEqual(['open', 'error', 'close false'])
+    } finally {
+      ws.close()
+    }
+  })
+
   it('ends an open link the peer resets (TCP RST) with close 1006 alone, as browsers do', async () => {
     // A proxy in front of the echo path that resets the client's TCP connection once it is open.
     const target = new URL(server.ws)

@@ -58,6 +58,11 @@ function behave(socket: WebSocket, record: SocketRecord, seen: Set<string>): voi
     const timer = setTimeout(() => socket.terminate(), Number(query.get('after') ?? 0))
     socket.once('close', () => clearTimeout(timer))
   }
+  if (path === '/bad-frame') {
+    // A frame with the reserved opcode 3: the client must fail the connection (RFC 6455 §5.2).
+    const timer = setTimeout(() => (socket as unknown as { _socket: { write(data: Buffer): void } })._socket.write(Buffer.from([0x83, 0x00])), Number(query.get('after') ?? 0))
+    socket.once('close', () => clearTimeout(timer))
+  }
   if (path === '/burst') for (let i = 0; i < Number(query.get('count') ?? 0); i++) socket.send(String(i))
 }
 

@@ -46,6 +46,21 @@ export const browserCases: Case[] = [
     expected: SAME_AS_REFERENCE,
   },
   {
+    name: 'fails a link whose server breaks the protocol (a reserved opcode) as the browser\'s own WebSocket does: error, then close 1006',
+    async run(ctx) {
+      const events = async (socket: EventTarget): Promise<string[]> => {
+        const seen: string[] = []
+        for (const type of ['open', 'error']) socket.addEventListener(type, () => seen.push(type))
+        await new Promise<void>((resolve) => socket.addEventListener('close', (e) => void (seen.push(`close ${(e as CloseEvent).code} ${(e as CloseEvent).wasClean}`), resolve())))
+        return seen
+      }
+      const dropIn = await events(new ctx.RWS(`${ctx.server}/bad-frame?after=50`, undefined, { reconnect: { maxAttempts: 1 } }))
+      const reference = await events(new nativeWebSocket!(`${ctx.server}/bad-frame?after=50`))
+      return { dropIn, reference }
+    },
+    expected: SAME_AS_REFERENCE,
+  },
+  {
     name: 'refuses a blocked port as the browser\'s own WebSocket does: a throw from the constructor, or an error and a close (WPT Create-blocked-port)',
     async run(ctx) {
       // What happens to a socket: what the constructor threw, else the events it fired.
