@@ -281,7 +281,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
   }
 
   private proveLife(): void {
-    this.lastProofAt = this.now()
+    this.lastProofAt = this.clock.sinceTurn()
     const value = this.actor.getSnapshot().value
     if (typeof value === 'object' && (value.open === 'ackPending' || value.open === 'probing')) this.actor.send(PROOF)
   }
