@@ -10,6 +10,7 @@ import { herd } from './herd.js'
 import { hotpath } from './hotpath.js'
 import { memory } from './memory.js'
 import { restart } from './restart.js'
+import { serverScale } from './server-scale.js'
 import { slowConsumer } from './slow-consumer.js'
 
 /** In the order of the issue, then the server's slow consumer. */
@@ -21,4 +22,4 @@ export const SCENARIOS: readonly Scenario[] = [detection, restart, hotpath, memo
  * connections three times over (minutes while creation grows with the number
  * live), and cluster needs Debian's redis-server and four more processes.
  */
-export const ON_DEMAND: readonly Scenario[] = [chaos, cycle, herdModel, createCost, cluster]
+export const ON_DEMAND: readonly Scenario[] = [chaos, cycle, herdModel, createCost, cluster, serverScale]
