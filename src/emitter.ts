@@ -24,7 +24,9 @@ export class Emitter<Events extends { error: Error }> {
 
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
     // Copy on write: a listener may unsubscribe while its event is being emitted.
-    this.listeners[type] = [...(this.listeners[type] ?? []), listener]
+    // concat() sizes the copy exactly; a spread reserves room for 16 more.
+    const list = this.listeners[type]
+    this.listeners[type] = list === undefined ? [listener] : list.concat(listener)
     return () => {
       const list = this.listeners[type]
       if (list) this.listeners[type] = list.filter((l) => l !== listener)
