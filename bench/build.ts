@@ -10,7 +10,11 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ROOT } from './child.js'
 
-export const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'lifeline-bench')
+// LIFELINE_BENCH_BUILD names another compiled copy instead (an earlier commit's,
+// inside this repository's node_modules so that ws and xstate resolve): two
+// builds measured one after the other, on the same machine in the same hour.
+const GIVEN = process.env.LIFELINE_BENCH_BUILD
+export const BUILD_DIR = GIVEN ?? join(ROOT, 'node_modules', '.cache', 'lifeline-bench')
 
 /** The compiled client entry (Node), server helper entry and Redis cluster entry, as file paths. */
 export const BUILT = {
@@ -24,6 +28,7 @@ export const BUILT = {
  * do not stop it (tsc still emits); they are returned as a warning.
  */
 export async function buildLifeline(): Promise<string | null> {
+  if (GIVEN !== undefined) return `measured the build in ${GIVEN} (LIFELINE_BENCH_BUILD), not the working tree`
   mkdirSync(BUILD_DIR, { recursive: true })
   // Outside the package's scope (node_modules ends it), .js would be CommonJS.
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "module", "private": true }\n')
