@@ -6,7 +6,8 @@
 // The copy goes to node_modules/.cache (ignored by git), never to dist/.
 import { execFile } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { ROOT } from './child.js'
 
@@ -21,6 +22,37 @@ export const BUILT = {
   client: join(BUILD_DIR, 'src', 'index.node.js'),
   server: join(BUILD_DIR, 'src', 'server', 'index.js'),
   redis: join(BUILD_DIR, 'src', 'redis', 'index.js'),
+}
+
+/**
+ * The measured client processes (bench/worker.ts and what it imports: the
+ * scenarios' worker halves, the peers' adapters), bundled by esbuild without
+ * keepNames. Through tsx, every arrow function the harness made per
+ * connection (a peer's send and close, the open handler, a deferred's
+ * resolve) had its name redefined, which turned its properties into a
+ * dictionary: 0.25 KB each, 1 KB per connection of every peer that was the
+ * harness's, not the library's. Packages stay external, and each peer's
+ * adapter its own chunk, loaded only by the worker that measures it.
+ */
+export const WORKER = join(ROOT, 'node_modules', '.cache', 'lifeline-bench-worker', 'worker.mjs')
+
+export async function buildWorker(): Promise<void> {
+  const { build } = await import('esbuild')
+  await build({
+    entryPoints: [join(ROOT, 'bench', 'worker.ts')],
+    outdir: dirname(WORKER),
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    keepNames: false,
+    logLevel: 'silent',
+    // Only bench/child.ts reads it: the scripts it forks are named relative to bench/.
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(join(ROOT, 'bench', 'child.ts')).href) },
+  })
 }
 
 /**

@@ -27,7 +27,7 @@ export function machine(): Record<string, string | number> {
 
 export function settingsText(): string {
   const lines = [
-    `Comparable settings: heartbeat interval ${COMMON.heartbeatInterval} ms, timeout ${COMMON.heartbeatTimeout} ms, reconnect delay ~${COMMON.reconnectDelay} ms; herd: each library's defaults. Loopback only (127.0.0.1).`,
+    `Comparable settings: heartbeat interval ${COMMON.heartbeatInterval} ms, timeout ${COMMON.heartbeatTimeout} ms, reconnect delay ~${COMMON.reconnectDelay} ms; herd: each library's defaults. Loopback only (127.0.0.1). Every measured client runs in a worker process bundled by esbuild without keepNames (through tsx, each closure the harness made per connection cost 0.25 KB of heap, which every peer was charged).`,
     '',
   ]
   for (const peer of PEERS) {

@@ -6,7 +6,7 @@
 // Progress goes to stderr, the report to stdout.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { buildLifeline } from './build.js'
+import { buildLifeline, buildWorker } from './build.js'
 import { ROOT } from './child.js'
 import { CATALOG, PEERS } from './peers/catalog.js'
 import { machine, notesText, settingsText, table, versionOf, type TitledResult } from './report.js'
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const started = now()
   log('bench: compiling lifeline (tsc) into node_modules/.cache/lifeline-bench...')
   const buildWarning = await buildLifeline()
+  await buildWorker()
   if (buildWarning !== null) log(`bench: ${buildWarning}`)
   const results: Array<TitledResult & { seconds: number }> = []
   for (const scenario of args.scenarios) {
