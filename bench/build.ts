@@ -22,6 +22,10 @@ export const BUILT = {
   client: join(BUILD_DIR, 'src', 'index.node.js'),
   server: join(BUILD_DIR, 'src', 'server', 'index.js'),
   redis: join(BUILD_DIR, 'src', 'redis', 'index.js'),
+  /** lifeline-ws/machine: the bare statechart. */
+  machine: join(BUILD_DIR, 'machines', 'index.js'),
+  /** The clock behind every connection's timers. */
+  clock: join(BUILD_DIR, 'src', 'clock.js'),
 }
 
 /**
