@@ -5,6 +5,7 @@ import { detectionWorker, type DetectionParams } from './detection.js'
 import { herdWorker, type HerdParams } from './herd.js'
 import { hotpathWorker, type HotpathParams } from './hotpath.js'
 import { chartMemoryWorker, memoryWorker, type MemoryParams } from './memory.js'
+import { openCostWorker, type OpenCostParams } from './open-cost.js'
 import { restartWorker, type RestartParams } from './restart.js'
 import { slowConsumerWorker, type SlowConsumerParams } from './slow-consumer.js'
 
@@ -18,6 +19,7 @@ export type Job =
   | { scenario: 'herd'; params: HerdParams }
   | { scenario: 'slow-consumer'; params: SlowConsumerParams }
   | { scenario: 'create-cost'; params: CreateCostParams }
+  | { scenario: 'open-cost'; params: OpenCostParams }
 
 export function runJob(job: Job): Promise<unknown> {
   switch (job.scenario) {
@@ -30,5 +32,6 @@ export function runJob(job: Job): Promise<unknown> {
     case 'herd': return herdWorker(job.params)
     case 'slow-consumer': return slowConsumerWorker(job.params)
     case 'create-cost': return createCostWorker(job.params)
+    case 'open-cost': return openCostWorker(job.params)
   }
 }
