@@ -1,5 +1,5 @@
 import { LifelineError } from './errors.js'
-import type { CloseInfo, MessageData, WebSocketLike } from './types.js'
+import type { CloseInfo, MessageData, SocketEventType, WebSocketLike } from './types.js'
 import { fitCloseReason } from './utf8.js'
 
 /** What the adapter hears from a socket; `socket` says which one, so a replaced socket can be told apart. */
@@ -94,43 +94,43 @@ function onErrorEvent(this: Owned, event: unknown): void {
   this[OWNER]?.socketFailed(this, socketError(event))
 }
 
+// What listen() attaches, by kind of socket.
+const NODE_LISTENERS: ReadonlyArray<readonly [string, (this: Owned, ...args: never[]) => void]> = [
+  ['open', onOpen],
+  ['message', onMessageNode],
+  ['close', onCloseNode],
+  ['error', onErrorNode],
+  ['ping', onPing],
+  ['unexpected-response', onRefused],
+]
+const EVENT_LISTENERS: ReadonlyArray<readonly [SocketEventType, (this: Owned, event: unknown) => void]> = [
+  ['open', onOpen],
+  ['message', onMessageEvent],
+  ['close', onCloseEvent],
+  ['error', onErrorEvent],
+]
+
 /** Attaches `owner` to `socket`, until {@link unlisten}. */
 export function listen(socket: WebSocketLike, owner: SocketOwner): void {
   ;(socket as Owned)[OWNER] = owner
   if (isNodeEmitter(socket)) {
-    socket.on('open', onOpen)
-    socket.on('message', onMessageNode)
-    socket.on('close', onCloseNode)
-    socket.on('error', onErrorNode)
-    socket.on('ping', onPing)
-    socket.on('unexpected-response', onRefused)
+    for (const [type, listener] of NODE_LISTENERS) socket.on(type, listener)
     return
   }
-  socket.addEventListener('open', onOpen)
-  socket.addEventListener('message', onMessageEvent)
-  socket.addEventListener('close', onCloseEvent)
-  socket.addEventListener('error', onErrorEvent)
+  for (const [type, listener] of EVENT_LISTENERS) socket.addEventListener(type, listener)
 }
 
 /** Detaches every listener {@link listen} attached: nothing the socket does later reaches its owner. */
 export function unlisten(socket: WebSocketLike): void {
   ;(socket as Owned)[OWNER] = undefined
   if (isNodeEmitter(socket)) {
-    socket.off('open', onOpen)
-    socket.off('message', onMessageNode)
-    socket.off('close', onCloseNode)
-    socket.off('error', onErrorNode)
-    socket.off('ping', onPing)
-    socket.off('unexpected-response', onRefused)
+    for (const [type, listener] of NODE_LISTENERS) socket.off(type, listener)
     // An EventEmitter throws on an 'error' nobody listens to; a dropped
     // socket may still emit one while it is torn down.
     socket.on('error', ignore)
     return
   }
-  socket.removeEventListener('open', onOpen)
-  socket.removeEventListener('message', onMessageEvent)
-  socket.removeEventListener('close', onCloseEvent)
-  socket.removeEventListener('error', onErrorEvent)
+  for (const [type, listener] of EVENT_LISTENERS) socket.removeEventListener(type, listener)
 }
 
 /** Ends a socket now: `terminate()` where it exists (no close handshake on a dead link), else `close()`. */
