@@ -5,8 +5,6 @@
 // (the floor of any adapter that runs this chart). `herd-model`: the busiest 250 ms bin that the
 // backoff formula itself predicts for the herd scenario, by simulation.
 import { pathToFileURL } from 'node:url'
-import { createActor, setup, spawnChild, type AnyActorRef } from 'xstate'
-import type { ConnectionInput } from '../../machines/index.js'
 import { backoffDelay } from '../../src/backoff.js'
 import { FakeWebSocket } from '../../test/helpers/fake-websocket.js'
 import { seededRandom } from '../../test/helpers/random.js'
@@ -14,6 +12,7 @@ import { BUILT } from '../build.js'
 import { PEERS, type PeerName } from '../peers/catalog.js'
 import { cell, type Cell, type Scenario } from '../results.js'
 import { median } from '../stats.js'
+import { chartActors } from './chart.js'
 
 const only = (lifeline: Cell): Partial<Record<PeerName, Cell>> =>
   Object.fromEntries(PEERS.map((p) => [p, p === 'lifeline' ? lifeline : cell(null, 'n/a')]))
@@ -40,7 +39,6 @@ class BatchClock {
 }
 
 type Lifeline = typeof import('../../src/index.node.js')
-type Machines = typeof import('../../machines/index.js')
 
 /** Connections (scripted sockets) whose every heartbeat cycle `run` drives; lifeline as users run it (compiled). */
 async function lifelineCycles(clock: BatchClock, connections: number): Promise<{ run(): void; end(): void }> {
@@ -71,33 +69,17 @@ async function lifelineCycles(clock: BatchClock, connections: number): Promise<{
   }
 }
 
-/** The same cycle on the bare statechart: XState with the placeholder effects, spawned 64 to a hub, the proof sent as an event. */
+/** The same cycle on the bare statechart (see chart.ts), the proof sent as an event. */
 async function chartCycles(clock: BatchClock, connections: number): Promise<{ run(): void; end(): void }> {
-  const { connectionMachine } = (await import(pathToFileURL(BUILT.machine).href)) as Machines
-  const hubMachine = setup({ types: { events: {} as { type: 'spawn'; id: string; input: ConnectionInput } }, actors: { connection: connectionMachine } }).createMachine({
-    on: { spawn: { actions: spawnChild('connection', { id: ({ event }) => event.id, input: ({ event }) => event.input }) } },
-  })
-  const input: ConnectionInput = { connectTimeout: 10_000, closeTimeout: 1_000, heartbeat: { mode: 'client', interval: 1_000, timeout: 1_000, probeTimeout: 1_000 }, reconnect: true, maxAttempts: Infinity, initialDelay: 500, adapter: undefined }
-  const hubs: AnyActorRef[] = []
-  const actors: AnyActorRef[] = []
-  for (let i = 0; i < connections; i++) {
-    if (i % 64 === 0) hubs.push(createActor(hubMachine, { clock }).start())
-    const id = `connection-${i % 64}`
-    hubs.at(-1)!.send({ type: 'spawn', id, input })
-    const actor = (hubs.at(-1)!.getSnapshot().children as Record<string, AnyActorRef>)[id]!
-    actor.send({ type: 'open' })
-    actor.send({ type: 'socket.open' })
-    actors.push(actor)
-  }
+  const chart = await chartActors(clock)
+  const actors = Array.from({ length: connections }, () => chart.add())
   const proof = { type: 'heartbeat.proof' } as const
   return {
     run: () => {
       clock.advance(1_000)
       for (const actor of actors) actor.send(proof)
     },
-    end: () => {
-      for (const hub of hubs) hub.stop()
-    },
+    end: () => chart.stop(),
   }
 }
 

@@ -5,16 +5,15 @@
 // to every connection (against a baseline before any, they were: 2.5 KB of
 // compiled code "per connection" at 500 connections, 0.2 KB at 2,000).
 import { pathToFileURL } from 'node:url'
-import type { AnyActorRef } from 'xstate'
-import type { ConnectionInput } from '../../machines/index.js'
 import { BUILT } from '../build.js'
 import { PEERS, type PeerName } from '../peers/catalog.js'
 import { cell, ratioBar, type Cell, type Scenario } from '../results.js'
 import { runWorker } from '../run-worker.js'
 import { ServerProcess } from '../servers/client.js'
-import { COMMON, FULL, QUICK } from '../settings.js'
+import { FULL, QUICK } from '../settings.js'
 import { fmt, fmtRatio, median } from '../stats.js'
 import { each, inBatches, sleep } from '../util.js'
+import { chartActors } from './chart.js'
 import { connectOpen, loadPeer, neutralServer } from './connect.js'
 import type { PeerClient } from '../peers/types.js'
 
@@ -39,37 +38,18 @@ export interface MemoryTrial {
  * actor as the slope from N/2 to N, like the peers'.
  */
 export async function chartMemoryWorker(params: { connections: number }): Promise<{ heapBytesPerActor: number }> {
-  const { connectionMachine } = (await import(pathToFileURL(BUILT.machine).href)) as typeof import('../../machines/index.js')
   const { LatenessClock } = (await import(pathToFileURL(BUILT.clock).href)) as typeof import('../../src/clock.js')
-  // Loaded here: the other jobs' processes hold only the library they measure.
-  const { createActor, setup, spawnChild } = await import('xstate')
-  const clock = new LatenessClock(undefined)
-  const hubMachine = setup({ types: { events: {} as { type: 'spawn'; id: string; input: ConnectionInput } }, actors: { connection: connectionMachine } }).createMachine({
-    on: { spawn: { actions: spawnChild('connection', { id: ({ event }) => event.id, input: ({ event }) => event.input }) } },
-  })
-  const ids = Array.from({ length: 64 }, (_, i) => `connection-${i}`)
+  const chart = await chartActors(new LatenessClock(undefined))
   const actors: unknown[] = []
-  let hub = createActor(hubMachine, { clock }).start()
-  let inHub = 0
   const grow = async (count: number): Promise<NodeJS.MemoryUsage> => {
-    for (let i = 0; i < count; i++) {
-      if (inHub === 64) {
-        hub = createActor(hubMachine, { clock }).start()
-        inHub = 0
-      }
-      const id = ids[inHub++]!
-      hub.send({ type: 'spawn', id, input: { connectTimeout: 10_000, closeTimeout: 1_000, heartbeat: { mode: 'client', interval: COMMON.heartbeatInterval, timeout: COMMON.heartbeatTimeout, probeTimeout: COMMON.heartbeatTimeout }, reconnect: true, maxAttempts: Infinity, initialDelay: COMMON.reconnectDelay, adapter: undefined } })
-      const actor = (hub.getSnapshot().children as Record<string, AnyActorRef>)[id]!
-      actor.send({ type: 'open' })
-      actor.send({ type: 'socket.open' })
-      actors.push(actor)
-    }
+    for (let i = 0; i < count; i++) actors.push(chart.add())
     return collect()
   }
   await grow(64) // compiled and warmed
   const half = Math.floor(params.connections / 2)
   const middle = await grow(half)
   const end = await grow(params.connections - half)
+  chart.stop()
   return { heapBytesPerActor: (end.heapUsed - middle.heapUsed) / (params.connections - half) }
 }
 
