@@ -59,7 +59,7 @@ interface Slot {
 interface Timer {
   callback: () => void
   slot: Slot
-  /** How long before the slot's end it was due, in whole ms: lateness is the timer's own, not the slot's. */
+  /** How long before the slot's end it was due, in ms: lateness is the timer's own, not the slot's. */
   early: number
 }
 
@@ -136,7 +136,8 @@ export class LatenessClock implements Clock {
       slot.host = this.base ? this.base.setTimeout(run, end - now) : setTimeout(run, end - now)
       this.slots.set(key, slot)
     }
-    const early = Math.round(slot.due - due)
+    // Exact, fractions of a millisecond too: the verdict at LATE_AFTER_MS must not move with rounding.
+    const early = slot.due - due
     if (early > slot.early) slot.early = early
     const timer: Timer = { callback, slot, early }
     slot.timers.add(timer)

@@ -92,6 +92,20 @@ describe('on real time', () => {
     expect(seen!.lateness).toBeGreaterThan(LATE_AFTER_MS)
   })
 
+  it('judges a timer late by its exact lateness, fractions of a millisecond included', () => {
+    const clock = new LatenessClock(undefined)
+    const due = Date.now() + 0.6
+    let seen: number | undefined
+    clock.setTimeout(() => (seen = clock.lateness), 0.6) // its slot ends 9.4 ms after it is due
+    // The host timer 41 ms late: the timer itself 50.4 ms, more than LATE_AFTER_MS.
+    vi.setSystemTime(Date.now() + 41)
+    vi.advanceTimersToNextTimer()
+    expect(seen).toBeUndefined() // late: it waits the I/O turn
+    vi.runOnlyPendingTimers()
+    expect(seen).toBeCloseTo(Date.now() - due, 9)
+    expect(seen).toBeGreaterThan(LATE_AFTER_MS)
+  })
+
   it('runs the rest of a slot when one of its callbacks throws, then lets the error out', () => {
     const clock = new LatenessClock(undefined)
     const fired: string[] = []
