@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process'
+import { isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // Every child this process started, killed when it exits for any reason, so a
@@ -25,7 +26,10 @@ export interface Message {
   [key: string]: unknown
 }
 
-/** A TypeScript child process (run with `--import tsx`) spoken to over IPC. */
+/**
+ * A child process spoken to over IPC: a TypeScript file of bench/ (run with
+ * `--import tsx`), or an absolute path to compiled JavaScript (run as it is).
+ */
 export class Child {
   readonly process: ChildProcess
   readonly exited: Promise<number | null>
@@ -34,9 +38,10 @@ export class Child {
 
   constructor(script: string, args: readonly string[] = [], execArgv: readonly string[] = []) {
     hookExit()
-    this.process = fork(fileURLToPath(new URL(script, import.meta.url)), [...args], {
+    const compiled = isAbsolute(script)
+    this.process = fork(compiled ? script : fileURLToPath(new URL(script, import.meta.url)), [...args], {
       cwd: ROOT,
-      execArgv: ['--import', 'tsx', ...execArgv],
+      execArgv: compiled ? [...execArgv] : ['--import', 'tsx', ...execArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     })

@@ -27,7 +27,7 @@ export function machine(): Record<string, string | number> {
 
 export function settingsText(): string {
   const lines = [
-    `Comparable settings: heartbeat interval ${COMMON.heartbeatInterval} ms, timeout ${COMMON.heartbeatTimeout} ms, reconnect delay ~${COMMON.reconnectDelay} ms; herd: each library's defaults. Loopback only (127.0.0.1).`,
+    `Comparable settings: heartbeat interval ${COMMON.heartbeatInterval} ms, timeout ${COMMON.heartbeatTimeout} ms, reconnect delay ~${COMMON.reconnectDelay} ms; herd: each library's defaults. Loopback only (127.0.0.1). Every measured client runs in a worker process bundled by esbuild without keepNames (through tsx, each closure the harness made per connection cost 0.25 KB of heap, which every peer was charged).`,
     '',
   ]
   for (const peer of PEERS) {
@@ -62,6 +62,23 @@ export function table(results: readonly TitledResult[]): string {
     }
   }
   return lines.join('\n')
+}
+
+/**
+ * The cost targets alone, one line each: lifeline's figure beside bare ws's
+ * (the floor of every ratio) and the verdict; the peers are in the table above.
+ */
+export function targetsTable(results: readonly TitledResult[]): string {
+  const lines = ['| Target | lifeline | bare ws | Bar | Result |', '| --- | --- | --- | --- | --- |']
+  for (const { result } of results) {
+    if ('error' in result) continue
+    for (const row of result.rows) {
+      if (row.target === undefined) continue
+      const verdict = row.bar === undefined || row.bar.pass === null ? 'no figure' : row.bar.pass ? 'pass' : '**FAIL**'
+      lines.push(`| ${escape(row.target)} | ${escape(row.cells.lifeline?.text ?? '—')} | ${escape(row.cells.ws?.text ?? '—')} | ${escape(row.bar?.text ?? '')} | ${verdict} |`)
+    }
+  }
+  return lines.length > 2 ? lines.join('\n') : ''
 }
 
 export function notesText(results: readonly TitledResult[]): string {

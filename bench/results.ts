@@ -12,11 +12,19 @@ export interface Cell {
   ratio?: number | null
 }
 
+export interface Bar {
+  text: string
+  /** Whether lifeline met it (null: no figure to judge). */
+  pass: boolean | null
+}
+
 export interface Row {
   metric: string
   cells: Partial<Record<PeerName, Cell>>
-  /** The bar lifeline must meet, and whether it did (null: no figure to judge). */
-  bar?: { text: string; pass: boolean | null }
+  /** The bar lifeline must meet, and whether it did. */
+  bar?: Bar
+  /** A row of the cost targets (issue 15): its short name in the report's summary of targets. */
+  target?: string
 }
 
 export interface ScenarioResult {
@@ -40,3 +48,15 @@ export interface RunContext {
 }
 
 export const cell = (value: number | null, text: string, extra: Omit<Cell, 'value' | 'text'> = {}): Cell => ({ value, text, ...extra })
+
+/**
+ * A bar on lifeline's ratio to bare ws measured in the same run: a cost at
+ * most `atMost` times the floor (with a `stretch` goal beyond it), or a rate
+ * at least `atLeast` times it.
+ */
+export function ratioBar(ratio: number | null | undefined, limit: { atMost: number; stretch?: number } | { atLeast: number }): Bar {
+  const known = ratio !== null && ratio !== undefined
+  if ('atLeast' in limit) return { text: `≥ ${limit.atLeast}x bare ws`, pass: known ? ratio >= limit.atLeast : null }
+  const stretch = limit.stretch === undefined ? '' : ` (stretch ${limit.stretch}x)`
+  return { text: `≤ ${limit.atMost}x bare ws${stretch}`, pass: known ? ratio <= limit.atMost : null }
+}

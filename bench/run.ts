@@ -6,10 +6,10 @@
 // Progress goes to stderr, the report to stdout.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { buildLifeline } from './build.js'
+import { buildLifeline, buildWorker } from './build.js'
 import { ROOT } from './child.js'
 import { CATALOG, PEERS } from './peers/catalog.js'
-import { machine, notesText, settingsText, table, versionOf, type TitledResult } from './report.js'
+import { machine, notesText, settingsText, table, targetsTable, versionOf, type TitledResult } from './report.js'
 import type { Scenario } from './results.js'
 import { ON_DEMAND, SCENARIOS } from './scenarios/index.js'
 import { COMMON, FULL, QUICK } from './settings.js'
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const started = now()
   log('bench: compiling lifeline (tsc) into node_modules/.cache/lifeline-bench...')
   const buildWarning = await buildLifeline()
+  await buildWorker()
   if (buildWarning !== null) log(`bench: ${buildWarning}`)
   const results: Array<TitledResult & { seconds: number }> = []
   for (const scenario of args.scenarios) {
@@ -79,7 +80,8 @@ async function main(): Promise<void> {
     'Medians over trials; ratios are to the bare ws client measured in the same run.',
   ].join(' ')
   const warnings = buildWarning === null ? '' : `\n- Build: ${buildWarning}`
-  const report = [heading, '', settingsText(), '', table(results), '', notesText(results) + warnings, ''].join('\n')
+  const targets = targetsTable(results)
+  const report = [heading, '', settingsText(), '', table(results), '', ...(targets === '' ? [] : ['Cost targets (every ratio is to bare ws in this run):', '', targets, '']), notesText(results) + warnings, ''].join('\n')
   process.stdout.write(`\n${report}\n`)
 
   const json = {

@@ -23,6 +23,8 @@ export interface Sizes {
   slowConsumer: { chunkBytes: number; floodMs: number; capBytes: number }
   createCost: { trials: number; connections: number; block: number; warmup: number; dropped: number }
   cluster: { sends: number; blocks: number; warmup: number; gapMs: number; clients: number; messages: number; window: number; capMs: number }
+  serverScale: { clients: number; seconds: number; settleMs: number; pairTrials: number }
+  openCost: { connections: number; block: number }
 }
 
 export const FULL: Sizes = {
@@ -41,6 +43,10 @@ export const FULL: Sizes = {
   // 2,000 probes, one every 2 ms, in 4 blocks of 500 interleaved across the systems, each after 100 unmeasured ones;
   // broadcasts at most 50 messages ahead of the slowest client.
   cluster: { sends: 2_000, blocks: 4, warmup: 100, gapMs: 2, clients: 200, messages: 2_000, window: 50, capMs: 120_000 },
+  // 10,000 idle clients on one server; ws and lifeline (the bars' pair) twice, interleaved.
+  serverScale: { clients: 10_000, seconds: 10, settleMs: 3_000, pairTrials: 2 },
+  // 10,000 real connections per peer, timed per thousand.
+  openCost: { connections: 10_000, block: 1_000 },
 }
 
 /** `--quick`: every scenario tiny, only to prove it completes and yields figures (CI). */
@@ -54,6 +60,8 @@ export const QUICK: Sizes = {
   slowConsumer: { chunkBytes: 64 * 1024, floodMs: 500, capBytes: 64 * 1024 * 1024 },
   createCost: { trials: 1, connections: 2_000, block: 1_000, warmup: 100, dropped: 200 },
   cluster: { sends: 100, blocks: 1, warmup: 10, gapMs: 2, clients: 20, messages: 50, window: 50, capMs: 15_000 },
+  serverScale: { clients: 100, seconds: 1, settleMs: 300, pairTrials: 1 },
+  openCost: { connections: 400, block: 200 },
 }
 
 /**

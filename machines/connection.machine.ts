@@ -55,8 +55,12 @@ const backOnline = [
   { target: '#connection.connecting', actions: 'resetStreaks' },
 ] as const
 
-// Proof of life on an open connection: healthy again, both streaks end.
-const proved = { target: 'waiting', actions: ['notifyProof', 'resetStreaks'] } as const
+// Proof of life on an open connection: healthy again, both streaks end (when one runs:
+// a healthy connection's every proof would otherwise copy the context for nothing).
+const proved = [
+  { guard: 'hasStreak', target: 'waiting', actions: ['notifyProof', 'resetStreaks'] },
+  { target: 'waiting', actions: 'notifyProof' },
+] as const
 
 // An attempt: `connecting`, or `reauthorizing` after the server refused the credentials.
 // `openSocket`'s reason tells the url function why it is asked.
@@ -128,6 +132,8 @@ export const connectionMachine = setup({
     hasRecentProof: () => false,
     isPingPostponed: () => false,
     wasSuspended: () => false,
+    // A streak of failed attempts or refusals runs: the connection is not yet proved healthy.
+    hasStreak: ({ context }) => context.attempt > 0 || context.refusals > 0,
     isServerDriven: ({ context }) => context.heartbeat !== false && context.heartbeat.mode === 'server',
     isOffline: () => false,
     isHeldBack: () => false,

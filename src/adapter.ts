@@ -10,7 +10,7 @@ import { reasonOf, type MachineEvent } from './reasons.js'
 import type { ProtocolError } from './reliable/protocol.js'
 import { ReliableSession, type Discarded } from './reliable/session.js'
 import { attemptStarted, planFor, type RetryMemory, type RetryPlan } from './retry.js'
-import { closeSocket, listen, terminate, type SocketOwner } from './socket.js'
+import { closeSocket, listen, terminate, unlisten, type SocketOwner } from './socket.js'
 import { fitCloseReason } from './utf8.js'
 import type {
   CloseInfo,
@@ -35,6 +35,10 @@ const PROBE = { type: 'probe' } as const
 // them: ws in Node) reads as the close a browser-visible server would send.
 const REFUSAL_CODES: Readonly<Record<number, number>> = { 401: 4401, 403: 4403 }
 
+// One function for every connection's emitter: a closure each would cost every connection its own.
+const listenerFailed = (thrown: unknown, type: keyof ConnectionEventMap): LifelineError =>
+  new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown })
+
 /**
  * Carries out the machine's effects for one connection: it owns the socket,
  * turns socket and heartbeat signals into machine events, and emits the
@@ -46,9 +50,7 @@ const REFUSAL_CODES: Readonly<Record<number, number>> = { 401: 4401, 403: 4403 }
 const UNANSWERED_KEPT = 1_000
 
 export class SocketAdapter implements SocketOwner, RetryMemory {
-  readonly emitter = new Emitter<ConnectionEventMap>(
-    (thrown, type) => new LifelineError('LIFELINE_LISTENER_FAILED', `A '${String(type)}' listener threw: ${messageOf(thrown)}`, { cause: thrown }),
-  )
+  readonly emitter = new Emitter<ConnectionEventMap>(listenerFailed)
   readonly buffer: OutboundBuffer | undefined
   readonly session: ReliableSession | undefined
   actor!: LiveActor
@@ -58,7 +60,6 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
   /** Set first thing by `dispose()`: every effect still queued in the machine's step does nothing. */
   disposed = false
   private socket: WebSocketLike | undefined
-  private detach: (() => void) | undefined
   // Each attempt gets a number; a late result (an async url, a socket event)
   // from an older attempt is dropped.
   private generation = 0
@@ -184,7 +185,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
       return this.failAttempt(error, generation, 'LIFELINE_SOCKET_ERROR')
     }
     this.socket = socket
-    this.detach = listen(socket, this)
+    listen(socket, this)
   }
 
   // In reliable mode the connection is usable only once the server welcomed
@@ -308,7 +309,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
   }
 
   private proveLife(): void {
-    this.lastProofAt = this.now()
+    this.lastProofAt = this.clock.sinceTurn()
     this.proofs++
     const value = this.actor.getSnapshot().value
     if (typeof value === 'object' && 'open' in value && (value.open === 'ackPending' || value.open === 'probing')) this.actor.send(PROOF)
@@ -333,8 +334,7 @@ export class SocketAdapter implements SocketOwner, RetryMemory {
     const unanswered = this.session?.awaitingWelcome === true && reasonOf(event) === 'connect-timeout'
     this.socket = undefined
     this.session?.stop()
-    this.detach?.()
-    this.detach = undefined
+    unlisten(socket)
     terminate(socket)
     // A reconnect() from this close's own listeners asks for what is already happening.
     this.closingForReconnect = event.type === 'reconnect'

@@ -24,7 +24,10 @@ export class Emitter<Events extends { error: Error }> {
 
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
     // Copy on write: a listener may unsubscribe while its event is being emitted.
-    this.listeners[type] = [...(this.listeners[type] ?? []), listener]
+    // concat() sizes the copy exactly (a spread reserves room for 16 more); the
+    // listener goes in wrapped, so that one marked concat-spreadable is not spread.
+    const list = this.listeners[type]
+    this.listeners[type] = list === undefined ? [listener] : list.concat([listener])
     return () => {
       const list = this.listeners[type]
       if (list) this.listeners[type] = list.filter((l) => l !== listener)

@@ -31,6 +31,21 @@ describe('connection hubs', () => {
     for (const conn of conns) conn.dispose()
   })
 
+  it('names the connections of a hub uniquely, with the same names in every hub', () => {
+    const conns = Array.from({ length: 200 }, () => createConnection(idle))
+    const byHub = new Map<unknown, string[]>()
+    for (const conn of conns) {
+      const hub = (conn.actor as unknown as { _parent: unknown })._parent
+      byHub.set(hub, [...(byHub.get(hub) ?? []), conn.actor.id])
+    }
+    const names = [...byHub.values()]
+    for (const ids of names) expect(new Set(ids).size).toBe(ids.length)
+    const full = names.filter((ids) => ids.length === 64)
+    expect(full.length).toBeGreaterThanOrEqual(2)
+    for (const ids of full) expect(ids).toEqual(full[0])
+    for (const conn of conns) conn.dispose()
+  })
+
   it('lets a connection that was closed and dropped without dispose() be collected', async () => {
     setFlagsFromString('--expose-gc')
     const gc = runInNewContext('gc') as () => void

@@ -128,7 +128,7 @@ export async function createCostWorker(params: CreateCostParams): Promise<Create
 
 const ONLY = 'n/a (lifeline only)'
 const only = (lifeline: Cell): Partial<Record<PeerName, Cell>> => Object.fromEntries(PEERS.map((p) => [p, p === 'lifeline' ? lifeline : cell(null, ONLY)]))
-const ordinal = (n: number): string => `${n}${n === 1 ? 'st' : n === 2 ? 'nd' : n === 3 ? 'rd' : 'th'}`
+export const ordinal = (n: number): string => `${n}${n === 1 ? 'st' : n === 2 ? 'nd' : n === 3 ? 'rd' : 'th'}`
 
 export const createCost: Scenario = {
   name: 'create-cost',
@@ -156,7 +156,7 @@ export const createCost: Scenario = {
     // order, so its first thousand goes with all N live and its last with few: a cost that grows with
     // the live count shows as 1st ÷ last, one that grows with the disposals done as last ÷ 1st; the
     // larger of the two is judged.
-    const timing = (label: string, pick: (t: CreateCostTrial) => number[], eitherWay: boolean): void => {
+    const timing = (label: string, pick: (t: CreateCostTrial) => number[], eitherWay: boolean, target?: string): void => {
       const series = trials.map(pick)
       const first = median(series.map((s) => s[0] ?? null))
       const final = median(series.map((s) => s[s.length - 1] ?? null))
@@ -173,10 +173,11 @@ export const createCost: Scenario = {
         metric: `${label}: µs per connection, 1st thousand vs ${last} (median of ${trials.length})`,
         cells: only(cell(ratio, text, { trials: ratios })),
         bar: { text: `${last} ≤ ${BAR_RATIO}x the 1st${eitherWay ? ', either way' : ''}`, pass: ratio === null ? null : ratio <= BAR_RATIO },
+        ...(target === undefined ? {} : { target }),
       })
       notes.push(`${label}, ${perBlock}.`)
     }
-    timing(`createConnection() of ${size.connections.toLocaleString('en-US')}`, (t) => t.createMicros, false)
+    timing(`createConnection() of ${size.connections.toLocaleString('en-US')}`, (t) => t.createMicros, false, `time to create the ${last} thousand connections vs the 1st`)
     timing('dispose() of them, in creation order', (t) => t.disposeMicros, true)
     const heap = median(trials.map((t) => t.heapBytesPerConnection / 1024))
     rows.push({ metric: `heap KB per live connection (autoConnect: false, after GC)`, cells: only(heap === null ? cell(null, 'failed') : cell(heap, fmt(heap))) })

@@ -9,16 +9,21 @@ import { detection } from './detection.js'
 import { herd } from './herd.js'
 import { hotpath } from './hotpath.js'
 import { memory } from './memory.js'
+import { openCost } from './open-cost.js'
 import { restart } from './restart.js'
+import { serverScale } from './server-scale.js'
 import { slowConsumer } from './slow-consumer.js'
 
-/** In the order of the issue, then the server's slow consumer. */
-export const SCENARIOS: readonly Scenario[] = [detection, restart, hotpath, memory, cpu, herd, bundle, slowConsumer]
+/**
+ * In the order of the design's bars, then the server's slow consumer, then
+ * the rest of the cost targets (creating and opening at scale, the heartbeat
+ * cycle's machinery, the server at 10,000 clients).
+ */
+export const SCENARIOS: readonly Scenario[] = [detection, restart, hotpath, memory, cpu, herd, bundle, slowConsumer, createCost, openCost, cycle, serverScale]
 
 /**
- * Run only when named: reliable delivery is lifeline's alone, cycle and
- * herd-model explain figures of the main run, create-cost creates 10,000
- * connections three times over (minutes while creation grows with the number
- * live), and cluster needs Debian's redis-server and four more processes.
+ * Run only when named: reliable delivery is lifeline's alone, herd-model
+ * explains a figure of the main run, and cluster needs Debian's
+ * redis-server and four more processes.
  */
-export const ON_DEMAND: readonly Scenario[] = [chaos, cycle, herdModel, createCost, cluster]
+export const ON_DEMAND: readonly Scenario[] = [chaos, herdModel, cluster]

@@ -4,13 +4,16 @@
 // per process land in the first half and cancel out, so they are not charged
 // to every connection (against a baseline before any, they were: 2.5 KB of
 // compiled code "per connection" at 500 connections, 0.2 KB at 2,000).
+import { pathToFileURL } from 'node:url'
+import { BUILT } from '../build.js'
 import { PEERS, type PeerName } from '../peers/catalog.js'
-import { cell, type Cell, type Scenario } from '../results.js'
+import { cell, ratioBar, type Cell, type Scenario } from '../results.js'
 import { runWorker } from '../run-worker.js'
 import { ServerProcess } from '../servers/client.js'
 import { FULL, QUICK } from '../settings.js'
 import { fmt, fmtRatio, median } from '../stats.js'
 import { each, inBatches, sleep } from '../util.js'
+import { chartActors } from './chart.js'
 import { connectOpen, loadPeer, neutralServer } from './connect.js'
 import type { PeerClient } from '../peers/types.js'
 
@@ -25,6 +28,29 @@ export interface MemoryTrial {
   externalBytesPerConnection: number
   /** The same from a baseline before any connection (includes one-time costs). */
   fromBaseline: { heapBytesPerConnection: number; rssBytesPerConnection: number }
+}
+
+/**
+ * The floor under lifeline's figure: the connection statechart alone, run
+ * by XState with the placeholder effects, spawned 64 to a hub actor on
+ * lifeline's clock as connections are, each driven to open.waiting (its
+ * heartbeat timer pending), with no adapter, socket or options. Heap per
+ * actor as the slope from N/2 to N, like the peers'.
+ */
+export async function chartMemoryWorker(params: { connections: number }): Promise<{ heapBytesPerActor: number }> {
+  const { LatenessClock } = (await import(pathToFileURL(BUILT.clock).href)) as typeof import('../../src/clock.js')
+  const chart = await chartActors(new LatenessClock(undefined))
+  const actors: unknown[] = []
+  const grow = async (count: number): Promise<NodeJS.MemoryUsage> => {
+    for (let i = 0; i < count; i++) actors.push(chart.add())
+    return collect()
+  }
+  await grow(64) // compiled and warmed
+  const half = Math.floor(params.connections / 2)
+  const middle = await grow(half)
+  const end = await grow(params.connections - half)
+  chart.stop()
+  return { heapBytesPerActor: (end.heapUsed - middle.heapUsed) / (params.connections - half) }
 }
 
 export async function collect(): Promise<NodeJS.MemoryUsage> {
@@ -110,18 +136,31 @@ export const memory: Scenario = {
       }))
     }
     const heap = row('heapBytesPerConnection')
-    const heapKb = heap.lifeline?.value ?? null
+    let chart: number | null = null
+    try {
+      chart = (await runWorker<{ heapBytesPerActor: number }>({ scenario: 'chart-memory', params: { connections: size.connections } }, 120_000)).heapBytesPerActor / 1024
+      log(`  memory: the statechart alone ${fmt(chart)} KB per actor`)
+    } catch (error) {
+      errors.push(`the statechart alone: ${String(error)}`)
+    }
+    const wsKb = heap.ws?.value ?? null
+    const floorText = chart === null
+      ? 'failed'
+      : `${fmt(chart)} KB per actor${wsKb === null ? '' : `; bare ws + the chart alone: ${fmt(wsKb + chart)} KB (${fmtRatio((wsKb + chart) / wsKb)} bare ws), the least a connection run by this chart can cost`}`
+    const chartCells = Object.fromEntries(PEERS.map((p) => [p, p === 'lifeline' ? cell(chart, floorText) : cell(null, 'n/a')])) as Partial<Record<PeerName, Cell>>
     return {
       rows: [
         {
           metric: `heap KB per idle connection after GC (slope from ${(size.connections / 2).toLocaleString('en-US')} to ${size.connections.toLocaleString('en-US')} connections; ratio to ws)`,
           cells: heap,
-          bar: { text: '≤ 10 KB', pass: heapKb === null ? null : heapKb <= 10 },
+          bar: ratioBar(heap.lifeline?.ratio, { atMost: 1.6 }),
+          target: 'heap per idle connection',
         },
         { metric: 'RSS KB per idle connection (ratio to ws)', cells: row('rssBytesPerConnection') },
+        { metric: 'reference: the connection statechart alone in XState (no adapter, socket or options; spawned 64 to a hub on lifeline\'s clock, in open.waiting with its heartbeat timer), heap KB per actor', cells: chartCells },
       ],
       notes: [
-        'Clients in a fresh process with --expose-gc; per connection = (memory at N − memory at N/2) / (N/2), after 2.5 s idle and GC each time (from a baseline before any connection: in results.json); plain ws server for every ws-based peer (lifeline included), socket.io server for socket.io-client; heartbeat settings as in the comparable scenarios.',
+        'Clients in a fresh process with --expose-gc; per connection = (memory at N − memory at N/2) / (N/2), after 2.5 s idle and GC each time (from a baseline before any connection: in results.json); plain ws server for every ws-based peer (lifeline included), socket.io server for socket.io-client; heartbeat settings as in the comparable scenarios. The design\'s absolute bar, at most 10 KB per connection, is read off the figure itself.',
         ...errors,
       ],
       raw: { size, trials: all },

@@ -3,13 +3,13 @@ import type { Server as HttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import WebSocket, { WebSocketServer } from 'ws'
 import { describe, invalid } from '../errors.js'
-import { Client } from './client.js'
+import { Client, clientOf } from './client.js'
 import { envelopeBytes, type ProtocolError } from '../reliable/protocol.js'
 import { fitCloseReason } from '../utf8.js'
 import { CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, CLOSE_SLOW_CONSUMER, closeCodeOfSocketError } from './codes.js'
 import { HeartbeatServerError, messageOf } from './errors.js'
 import { createServerEmitter } from './events.js'
-import { answerPings, HeartbeatMonitor, PLAIN_PINGS, sendApplicationPing, sendPingFrame, type Write } from './heartbeat.js'
+import { answerPings, HeartbeatMonitor, PLAIN_PINGS, pingFrames, sendApplicationPing, type Write } from './heartbeat.js'
 import type { ConnectionHook } from './hooks.js'
 import { closeFrameOf, disconnectFrameOf, resolveServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClusterMember, ReliableHook } from './cluster.js'
@@ -71,6 +71,8 @@ class NodeHeartbeatServer implements HeartbeatServer {
   private readonly upgrades: UpgradeContext
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
     handleUpgrade(this.upgrades, request, socket, head)
+  // Shared by every client's socket, which leads to its client: three closures per client were 0.3 KB each at 10,000 clients.
+  private readonly socketListeners = this.createSocketListeners()
   private closed: Promise<void> | undefined
   private allSocketsClosed: (() => void) | undefined
   private connections = 0
@@ -257,6 +259,23 @@ class NodeHeartbeatServer implements HeartbeatServer {
     return this.closed
   }
 
+  private createSocketListeners(): { message: (this: WebSocket, data: WebSocket.RawData, isBinary: boolean) => void; error: (this: WebSocket, error: Error) => void; close: (this: WebSocket, code: number) => void } {
+    const receive = (client: Client, data: WebSocket.RawData, isBinary: boolean): void => this.receive(client, data, isBinary)
+    const fail = (client: Client, error: Error): void => this.fail(client, error)
+    const closedBy = (client: Client, code: number): void => this.closedBy(client, code)
+    return {
+      message(data, isBinary) {
+        receive(clientOf(this)!, data, isBinary)
+      },
+      error(error) {
+        fail(clientOf(this)!, error)
+      },
+      close(code) {
+        closedBy(clientOf(this)!, code)
+      },
+    }
+  }
+
   private createHooks(): ConnectionHook[] {
     const { heartbeat } = this.options
     const reliable = this.reliable ? [this.reliable] : []
@@ -265,7 +284,7 @@ class NodeHeartbeatServer implements HeartbeatServer {
     const write: Write = (client, data) => this.sendPlain(client, data)
     if (heartbeat === false) return this.reliable ? [answerPings(PLAIN_PINGS, report, write), this.reliable] : []
     const checkBuffer = (client: Client): boolean => this.checkBuffer(client)
-    const probe = heartbeat.mode === 'server' ? sendApplicationPing(heartbeat.ping, report, write) : (client: Client) => sendPingFrame(client, checkBuffer)
+    const probe = heartbeat.mode === 'server' ? sendApplicationPing(heartbeat.ping, report, write) : pingFrames(checkBuffer)
     const monitor = new HeartbeatMonitor(heartbeat, (client) => {
       this.release(client, 'heartbeat-timeout', CLOSE_ABNORMAL)
       client.socket.terminate()
@@ -296,11 +315,12 @@ class NodeHeartbeatServer implements HeartbeatServer {
   }
 
   private admit(name: string, socket: WebSocket, request: IncomingMessage, connection: string): void {
-    const client = new Client(name, socket, request, connection)
+    const client = new Client(name, socket, connection)
     this.sockets.add(socket)
-    socket.on('message', (data, isBinary) => this.receive(client, data, isBinary))
-    socket.on('error', (error) => this.fail(client, error))
-    socket.on('close', (code) => this.closedBy(client, code))
+    const { message, error, close } = this.socketListeners
+    socket.on('message', message)
+    socket.on('error', error)
+    socket.on('close', close)
     const previous = this.registry.put(client)
     for (const hook of this.hooks) hook.attach?.(client)
     if (previous !== undefined) {

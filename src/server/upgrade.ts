@@ -141,11 +141,12 @@ export function handleUpgrade(context: UpgradeContext, request: IncomingMessage,
       const hint = formatCloseHint({ retryAfter: options.maxClientsRetryAfter, unread: true, message: 'over capacity' })
       return turnAway(context, request, socket, head, CLOSE_TRY_AGAIN_LATER, hint)
     }
-    let admitted = false
-    socket.once('close', () => admitted || claim.giveBack())
+    // Only until ws admits it: kept for the socket's life, it would keep this whole scope (the request, its URL, timers) for every client.
+    const notAdmitted = (): void => claim.giveBack()
+    socket.once('close', notAdmitted)
     // ws answers a malformed handshake with 400 itself, and destroys a socket the client already closed.
     context.wss.handleUpgrade(request, socket, head, (ws) => {
-      admitted = true
+      socket.off('close', notAdmitted)
       context.admit(verdict.name, ws, request, connection)
     })
     socket.off('error', ignore)

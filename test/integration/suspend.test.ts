@@ -30,7 +30,10 @@ const WATCH_MS = HEARTBEAT.timeout + HEARTBEAT.probeTimeout + 500
 
 const PHASES: Record<string, SuspendCommand['stop']> = {
   'waiting for the next ping': { after: 'proof', delay: 20 },
-  'a ping just sent': { after: 'ping', delay: 50 },
+  // 100 ms, not 50: stopped 50 ms after the ping for as long as the timeout (1.5 s),
+  // the deadline fell due just LATE_AFTER_MS before the resumption, and whether
+  // the timer counted as late turned on the IPC hop. The pong still comes during the stop.
+  'a ping just sent': { after: 'ping', delay: 100 },
   'a ping whose pong is about to arrive': { after: 'ping', delay: PONG_AFTER_MS - 200 },
 }
 const BLACK_HOLED = ['waiting for the next ping', 'a ping just sent']

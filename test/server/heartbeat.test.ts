@@ -1,6 +1,8 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { dialects, type ServerHeartbeatOptions } from '../../src/server/index.js'
-import { cleanup, closeOf, connect, inbox, nextEvent, record, startServer, waitFor } from './helpers.js'
+import { cleanup, closeOf, connect, delay, inbox, nextEvent, record, startServer, waitFor } from './helpers.js'
 
 afterEach(async () => {
   vi.restoreAllMocks()
@@ -48,6 +50,43 @@ describe('heartbeat server: dead clients', () => {
     } finally {
       clearInterval(ticking)
     }
+  })
+
+  it('gives every client\'s ping a payload of its own, and takes no other client\'s as an answer', async () => {
+    const { server, url } = await startServer({ heartbeat: { interval: 30, timeout: 60 } })
+    const honest = await connect(url('/', 'honest'))
+    const mimic = await connect(url('/', 'mimic'), { autoPong: false })
+    const payloads: { honest: string[]; mimic: string[] } = { honest: [], mimic: [] }
+    honest.on('ping', (data: Buffer) => payloads.honest.push(data.toString('hex')))
+    // It answers with what the other client was asked, never with its own.
+    mimic.on('ping', (data: Buffer) => {
+      payloads.mimic.push(data.toString('hex'))
+      const stolen = payloads.honest.at(-1)
+      if (stolen !== undefined) mimic.pong(Buffer.from(stolen, 'hex'))
+    })
+    const gone = await nextEvent(server, 'disconnect', () => true, 1_000)
+    expect(gone).toMatchObject({ name: 'mimic', reason: 'heartbeat-timeout' })
+    expect(server.clients.has('honest')).toBe(true)
+    const all = [...payloads.honest, ...payloads.mimic]
+    expect(all.length).toBeGreaterThan(2)
+    expect(new Set(all).size).toBe(all.length)
+    for (const payload of all) expect(payload).toHaveLength(16)
+  })
+
+  it('keeps no upgrade request once a client is admitted', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const { server, url } = await startServer({ heartbeat: { interval: 1_000 } })
+    let collected = 0
+    const registry = new FinalizationRegistry(() => collected++)
+    server.on('connection', ({ request }) => registry.register(request, 0))
+    for (let i = 0; i < 5; i++) await connect(url('/', `kept-${i}`))
+    for (let i = 0; i < 20 && collected < 5; i++) {
+      await delay(10)
+      gc()
+    }
+    expect(collected).toBe(5)
+    expect(server.clients.size).toBe(5)
   })
 
   it('runs one shared timer for all clients, not one per client', async () => {
