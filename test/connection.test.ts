@@ -652,20 +652,20 @@ describe('server-driven heartbeat', () => {
   })
 })
 
-describe('dispose() from inside a listener (review 14)', () => {
-  // Each case drives the connection to the moment the listener fires.
-  const cases: { type: keyof ConnectionEventMap; drive: (h: ReturnType<typeof harness>) => void }[] = [
-    { type: 'state', drive: (h) => h.conn.reconnect() },
-    { type: 'close', drive: (h) => h.conn.reconnect() },
-    { type: 'open', drive: (h) => { h.conn.reconnect(); FakeWebSocket.last.serverOpen() } },
-    { type: 'heartbeat', drive: (h) => h.clock.advance(1_000) },
-    { type: 'reconnect', drive: () => FakeWebSocket.last.serverClose(1006) },
-    { type: 'failed', drive: () => FakeWebSocket.last.serverClose(1008) },
-    { type: 'message', drive: () => FakeWebSocket.last.serverMessage('hello') },
-    { type: 'error', drive: () => FakeWebSocket.last.serverError() },
-  ]
+// Moments a listener fires at, each with what drives the connection there.
+const LISTENER_MOMENTS: { type: keyof ConnectionEventMap; drive: (h: ReturnType<typeof harness>) => void }[] = [
+  { type: 'state', drive: (h) => h.conn.reconnect() },
+  { type: 'close', drive: (h) => h.conn.reconnect() },
+  { type: 'open', drive: (h) => { h.conn.reconnect(); FakeWebSocket.last.serverOpen() } },
+  { type: 'heartbeat', drive: (h) => h.clock.advance(1_000) },
+  { type: 'reconnect', drive: () => FakeWebSocket.last.serverClose(1006) },
+  { type: 'failed', drive: () => FakeWebSocket.last.serverClose(1008) },
+  { type: 'message', drive: () => FakeWebSocket.last.serverMessage('hello') },
+  { type: 'error', drive: () => FakeWebSocket.last.serverError() },
+]
 
-  for (const { type, drive } of cases) {
+describe('dispose() from inside a listener (review 14)', () => {
+  for (const { type, drive } of LISTENER_MOMENTS) {
     it(`leaves no socket open and no timer pending when called from a '${type}' listener`, () => {
       const h = opened()
       const before = h.events.length
@@ -692,20 +692,10 @@ describe('dispose() from inside a listener (review 14)', () => {
 })
 
 describe('every method from inside every listener', () => {
-  // The same moments as above; each listener calls one method, once, from inside.
-  const moments: { type: keyof ConnectionEventMap; drive: (h: ReturnType<typeof harness>) => void }[] = [
-    { type: 'state', drive: (h) => h.conn.reconnect() },
-    { type: 'close', drive: (h) => h.conn.reconnect() },
-    { type: 'open', drive: (h) => { h.conn.reconnect(); FakeWebSocket.last.serverOpen() } },
-    { type: 'heartbeat', drive: (h) => h.clock.advance(1_000) },
-    { type: 'reconnect', drive: () => FakeWebSocket.last.serverClose(1006) },
-    { type: 'failed', drive: () => FakeWebSocket.last.serverClose(1008) },
-    { type: 'message', drive: () => FakeWebSocket.last.serverMessage('hello') },
-    { type: 'error', drive: () => FakeWebSocket.last.serverError() },
-  ]
+  // Each listener calls one method, once, from inside.
   const methods = ['close', 'reconnect', 'open', 'send'] as const
 
-  for (const { type, drive } of moments) {
+  for (const { type, drive } of LISTENER_MOMENTS) {
     for (const method of methods) {
       it(`${method}() from a '${type}' listener: one socket at most, nothing sent lost, and the connection opens again after`, () => {
       const h = opened()

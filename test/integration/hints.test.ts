@@ -108,17 +108,31 @@ describe('maxClients', () => {
     }
   })
 
-  it('sends what the client flushed into the turned-away socket once it is let in, once', async () => {
+  // A server with room for one, taken by `first`; `second` is turned away unread (1013 over capacity)
+  // until `first` goes. `prepare` runs before its first socket exists.
+  async function turnedAway(options: Partial<ConnectionOptions>, prepare: (second: ReturnType<typeof connect>) => void) {
     const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 100, heartbeat: false })
     const received: string[] = []
     server.on('message', ({ name, data }) => received.push(`${name}:${String(data)}`))
     const first = connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat: false })
     await until(() => server.clients.size === 1, 2_000, 'the first client')
-    const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
-    second.conn.send('hello') // buffered, flushed into the socket the server turns away unread
+    const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 20 }, ...options })
+    prepare(second)
     await until(() => second.of('reconnect').length === 1, 2_000, 'turned away')
     expect(second.of('close')[0]).toMatchObject({ code: 1013 })
-    first.conn.dispose()
+    return { received, second, letIn: () => first.conn.dispose() }
+  }
+
+  // Sends `data` from the first open listener call only: straight into the socket the server turns away.
+  const sendAtFirstOpen = (second: ReturnType<typeof connect>, data: string) => {
+    let opened = false
+    second.conn.on('open', () => void (!opened && (opened = true) && second.conn.send(data)))
+  }
+
+  it('sends what the client flushed into the turned-away socket once it is let in, once', async () => {
+    // Buffered, then flushed into the socket the server turns away unread.
+    const { received, second, letIn } = await turnedAway({}, (c) => c.conn.send('hello'))
+    letIn()
     await until(() => received.length === 1, 3_000, 'the message, once let in')
     await new Promise((r) => setTimeout(r, 100))
     expect(received).toEqual(['second:hello'])
@@ -126,17 +140,11 @@ describe('maxClients', () => {
   })
 
   it('sends what the client sent on the turned-away socket from its open listener once it is let in, after what it flushed', async () => {
-    const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 100, heartbeat: false })
-    const received: string[] = []
-    server.on('message', ({ name, data }) => received.push(`${name}:${String(data)}`))
-    const first = connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat: false })
-    await until(() => server.clients.size === 1, 2_000, 'the first client')
-    const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
-    second.conn.send('buffered')
-    let opened = false
-    second.conn.on('open', () => void (!opened && (opened = true) && second.conn.send('from the open listener'))) // straight into the socket the server turns away unread
-    await until(() => second.of('reconnect').length === 1, 2_000, 'turned away')
-    first.conn.dispose()
+    const { received, second, letIn } = await turnedAway({}, (c) => {
+      c.conn.send('buffered')
+      sendAtFirstOpen(c, 'from the open listener')
+    })
+    letIn()
     await until(() => received.length === 2, 3_000, 'both messages, once let in')
     await new Promise((r) => setTimeout(r, 100))
     expect(received).toEqual(['second:buffered', 'second:from the open listener'])
@@ -144,15 +152,9 @@ describe('maxClients', () => {
   })
 
   it('reports what it sent on a turned-away socket with buffer: false, since it cannot send it again', async () => {
-    const { server, port } = await serve({ maxClients: 1, maxClientsRetryAfter: 100, heartbeat: false })
-    const first = connect({ url: `ws://127.0.0.1:${port}/?name=first`, heartbeat: false })
-    await until(() => server.clients.size === 1, 2_000, 'the first client')
-    const second = connect({ url: `ws://127.0.0.1:${port}/?name=second`, heartbeat: false, buffer: false, reconnect: { initialDelay: 20, maxDelay: 20 } })
-    let opened = false
-    second.conn.on('open', () => void (!opened && (opened = true) && second.conn.send('unread')))
-    await until(() => second.of('reconnect').length === 1, 2_000, 'turned away')
+    const { second, letIn } = await turnedAway({ buffer: false }, (c) => sendAtFirstOpen(c, 'unread'))
     expect(second.of('error')).toEqual([expect.objectContaining({ code: 'LIFELINE_BUFFER_DISCARDED', messages: ['unread'] })])
-    first.conn.dispose()
+    letIn()
   })
 
   it('lets a connection that replaces its own name in', async () => {

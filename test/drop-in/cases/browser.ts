@@ -1,6 +1,14 @@
 /** Checks only a browser can make: its own event classes, relative URLs, blocked ports (Chromium only). */
 import { count, nativeWebSocket, record, SAME_AS_REFERENCE, thrown, type Case, type CaseContext } from './record.js'
 
+/** The open, error and close events `socket` fires, up to its close. */
+async function eventsUntilClose(socket: EventTarget): Promise<string[]> {
+  const seen: string[] = []
+  for (const type of ['open', 'error']) socket.addEventListener(type, () => seen.push(type))
+  await new Promise<void>((resolve) => socket.addEventListener('close', (e) => void (seen.push(`close ${(e as CloseEvent).code} ${(e as CloseEvent).wasClean}`), resolve())))
+  return seen
+}
+
 export const browserCases: Case[] = [
   {
     name: 'delivers binary messages as Blobs by default, in MessageEvents, and closes with CloseEvents',
@@ -33,14 +41,8 @@ export const browserCases: Case[] = [
   {
     name: 'ends a link the server drops after the open (no close frame) as the browser\'s own WebSocket does: close 1006 not clean, no error',
     async run(ctx) {
-      const events = async (socket: EventTarget): Promise<string[]> => {
-        const seen: string[] = []
-        for (const type of ['open', 'error']) socket.addEventListener(type, () => seen.push(type))
-        await new Promise<void>((resolve) => socket.addEventListener('close', (e) => void (seen.push(`close ${(e as CloseEvent).code} ${(e as CloseEvent).wasClean}`), resolve())))
-        return seen
-      }
-      const dropIn = await events(new ctx.RWS(`${ctx.server}/drop?after=50`, undefined, { reconnect: { maxAttempts: 1 } }))
-      const reference = await events(new nativeWebSocket!(`${ctx.server}/drop?after=50`))
+      const dropIn = await eventsUntilClose(new ctx.RWS(`${ctx.server}/drop?after=50`, undefined, { reconnect: { maxAttempts: 1 } }))
+      const reference = await eventsUntilClose(new nativeWebSocket!(`${ctx.server}/drop?after=50`))
       return { dropIn, reference }
     },
     expected: SAME_AS_REFERENCE,
@@ -48,14 +50,8 @@ export const browserCases: Case[] = [
   {
     name: 'fails a link whose server breaks the protocol (a reserved opcode) as the browser\'s own WebSocket does: error, then close 1006',
     async run(ctx) {
-      const events = async (socket: EventTarget): Promise<string[]> => {
-        const seen: string[] = []
-        for (const type of ['open', 'error']) socket.addEventListener(type, () => seen.push(type))
-        await new Promise<void>((resolve) => socket.addEventListener('close', (e) => void (seen.push(`close ${(e as CloseEvent).code} ${(e as CloseEvent).wasClean}`), resolve())))
-        return seen
-      }
-      const dropIn = await events(new ctx.RWS(`${ctx.server}/bad-frame?after=50`, undefined, { reconnect: { maxAttempts: 1 } }))
-      const reference = await events(new nativeWebSocket!(`${ctx.server}/bad-frame?after=50`))
+      const dropIn = await eventsUntilClose(new ctx.RWS(`${ctx.server}/bad-frame?after=50`, undefined, { reconnect: { maxAttempts: 1 } }))
+      const reference = await eventsUntilClose(new nativeWebSocket!(`${ctx.server}/bad-frame?after=50`))
       return { dropIn, reference }
     },
     expected: SAME_AS_REFERENCE,
